@@ -1,0 +1,314 @@
+//! The client: configuration, sampling, starting observations, scores, flush and shutdown.
+
+use std::borrow::Cow;
+use std::fmt;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use crate::config::{Config, ExporterKind, LangfuseBuilder, SinkChoice};
+use crate::context::{Context, Parent};
+use crate::diag;
+use crate::error::Error;
+use crate::exporter::{Exporter, Msg, Stats};
+use crate::ids::{ObservationId, TraceId};
+use crate::observation::{ObsData, ObservationBuilder, ObservationType, Pending, Record};
+use crate::score::Score;
+
+/// A Langfuse client: starts observations and scores, and owns the exporter thread.
+///
+/// Cheap to clone (an `Arc`). When the last clone drops, it shuts down and delivers what is
+/// queued (bounded by `LANGFUSE_TIMEOUT`); [`init`](crate::init)'s guard does the same for the
+/// global client.
+///
+/// ```
+/// use std::time::Duration;
+/// use langfuse_sdk::{Langfuse, Score};
+///
+/// let lf = Langfuse::builder().exporter(langfuse_sdk::ExporterKind::Console).build().unwrap();
+/// let root = lf.span("pipeline").input("question").start();
+/// let gen = root.generation("llm").model("gpt-4o-mini").start();
+/// gen.set_output("answer");
+/// gen.end();
+/// root.score_trace(Score::numeric("quality", 0.9));
+/// root.end();
+/// lf.flush(Duration::from_secs(5)).unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Langfuse {
+    pub(crate) inner: Arc<ClientInner>,
+}
+
+pub(crate) struct ClientInner {
+    pub(crate) cfg: Config,
+    /// Enabled and exporting.
+    recording: bool,
+    /// Traces whose low 64 id bits are below this are kept; `None` keeps all.
+    sample_bound: Option<u64>,
+    exporter: Option<Exporter>,
+}
+
+impl Drop for ClientInner {
+    fn drop(&mut self) {
+        if let Some(e) = &self.exporter {
+            let _ = e.shutdown(self.cfg.timeout);
+        }
+    }
+}
+
+impl fmt::Debug for Langfuse {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Langfuse")
+            .field("enabled", &self.inner.recording)
+            .field("config", &self.inner.cfg)
+            .finish()
+    }
+}
+
+impl Langfuse {
+    /// A builder with default options; see [`LangfuseBuilder`].
+    pub fn builder() -> LangfuseBuilder {
+        LangfuseBuilder::new()
+    }
+
+    /// A client configured from `LANGFUSE_*` variables. Never fails: invalid values fall back to
+    /// defaults with a warning; missing keys disable tracing with one warning.
+    pub fn from_env() -> Langfuse {
+        match LangfuseBuilder::from_env().build() {
+            Ok(c) => c,
+            Err(e) => {
+                diag::warn(&format!("{e}; Langfuse tracing is disabled"));
+                Langfuse::disabled()
+            }
+        }
+    }
+
+    /// A client that records nothing (shared, allocation-free to get).
+    pub fn disabled() -> Langfuse {
+        static DISABLED: OnceLock<Langfuse> = OnceLock::new();
+        DISABLED
+            .get_or_init(|| {
+                let mut cfg = LangfuseBuilder::new().cfg;
+                cfg.enabled = false;
+                Langfuse {
+                    inner: Arc::new(ClientInner {
+                        cfg,
+                        recording: false,
+                        sample_bound: None,
+                        exporter: None,
+                    }),
+                }
+            })
+            .clone()
+    }
+
+    pub(crate) fn start(cfg: Config) -> Langfuse {
+        if cfg.debug {
+            diag::DEBUG.store(true, std::sync::atomic::Ordering::Relaxed);
+        }
+        let mut recording = cfg.enabled;
+        if let SinkChoice::Kind(ExporterKind::None) = cfg.sink {
+            recording = false;
+        }
+        if recording
+            && matches!(cfg.sink, SinkChoice::Kind(ExporterKind::Otlp))
+            && (cfg.public_key.is_none() || cfg.secret_key.is_none())
+        {
+            diag::warn(
+                "Langfuse tracing is disabled: set LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY \
+                 (or LANGFUSE_EXPORTER=console to print traces locally)",
+            );
+            recording = false;
+        }
+        let sample_bound = if cfg.sample_rate >= 1.0 {
+            None
+        } else {
+            // OpenTelemetry's TraceIdRatioBased: keep when low 64 bits < rate × 2^64.
+            Some((cfg.sample_rate * 18_446_744_073_709_551_616.0) as u64)
+        };
+        let exporter = recording.then(|| Exporter::start(cfg.clone()));
+        diag::debug(|| format!("Langfuse client started: {cfg:?}"));
+        Langfuse {
+            inner: Arc::new(ClientInner {
+                cfg,
+                recording,
+                sample_bound,
+                exporter,
+            }),
+        }
+    }
+
+    /// True when this client records and exports observations.
+    pub fn is_enabled(&self) -> bool {
+        self.inner.recording
+    }
+
+    /// Whether `#[observe]` should capture arguments and return values.
+    pub fn io_capture_enabled(&self) -> bool {
+        self.inner.recording && self.inner.cfg.io_capture
+    }
+
+    /// Whether a trace with this id is kept under the sample rate (deterministic per id).
+    pub fn is_sampled(&self, trace_id: TraceId) -> bool {
+        match self.inner.sample_bound {
+            None => true,
+            Some(b) => trace_id.low_u64() < b,
+        }
+    }
+
+    pub(crate) fn field_limit(&self) -> usize {
+        self.inner.cfg.max_observation_bytes
+    }
+
+    /// The URL of a trace in the Langfuse UI.
+    pub fn trace_url(&self, trace_id: TraceId) -> String {
+        format!("{}/trace/{trace_id}", self.inner.cfg.base_url)
+    }
+
+    /// Starts describing an observation of any type; its parent is the current observation.
+    pub fn observation(
+        &self,
+        ty: ObservationType,
+        name: impl Into<Cow<'static, str>>,
+    ) -> ObservationBuilder {
+        if !self.inner.recording {
+            return ObservationBuilder {
+                ty,
+                pending: Pending::Noop,
+            };
+        }
+        self.plan(ty, name.into(), &Context::current(), None)
+    }
+
+    pub(crate) fn plan(
+        &self,
+        ty: ObservationType,
+        name: Cow<'static, str>,
+        ctx: &Context,
+        trace_id: Option<TraceId>,
+    ) -> ObservationBuilder {
+        if !self.inner.recording {
+            return ObservationBuilder {
+                ty,
+                pending: Pending::Noop,
+            };
+        }
+        let (trace_id, parent, sampled) = match (&ctx.parent, trace_id) {
+            (_, Some(t)) => (t, None, self.is_sampled(t)),
+            (Parent::Live(o), None) => (o.trace_id, Some((o.id, false)), true),
+            (Parent::Unsampled(t), None) => (*t, None, false),
+            (Parent::Remote(r), None) => (
+                r.trace_id,
+                Some((r.observation_id, true)),
+                r.sampled && self.is_sampled(r.trace_id),
+            ),
+            (Parent::None, None) => {
+                let t = TraceId::random();
+                (t, None, self.is_sampled(t))
+            }
+        };
+        let pending = if sampled {
+            Pending::Live {
+                client: self.clone(),
+                trace_id,
+                id: ObservationId::random(),
+                parent,
+                attrs: ctx.attrs.clone(),
+                data: Box::new(ObsData {
+                    name,
+                    ..Default::default()
+                }),
+            }
+        } else {
+            Pending::Unsampled(trace_id)
+        };
+        ObservationBuilder { ty, pending }
+    }
+
+    /// A span (a unit of work).
+    pub fn span(&self, name: impl Into<Cow<'static, str>>) -> ObservationBuilder {
+        self.observation(ObservationType::Span, name)
+    }
+    /// A generation (a model call).
+    pub fn generation(&self, name: impl Into<Cow<'static, str>>) -> ObservationBuilder {
+        self.observation(ObservationType::Generation, name)
+    }
+    /// An event (zero duration; ends when started).
+    pub fn event(&self, name: impl Into<Cow<'static, str>>) -> ObservationBuilder {
+        self.observation(ObservationType::Event, name)
+    }
+    /// An agent.
+    pub fn agent(&self, name: impl Into<Cow<'static, str>>) -> ObservationBuilder {
+        self.observation(ObservationType::Agent, name)
+    }
+    /// A tool call.
+    pub fn tool(&self, name: impl Into<Cow<'static, str>>) -> ObservationBuilder {
+        self.observation(ObservationType::Tool, name)
+    }
+    /// A chain.
+    pub fn chain(&self, name: impl Into<Cow<'static, str>>) -> ObservationBuilder {
+        self.observation(ObservationType::Chain, name)
+    }
+    /// A retriever.
+    pub fn retriever(&self, name: impl Into<Cow<'static, str>>) -> ObservationBuilder {
+        self.observation(ObservationType::Retriever, name)
+    }
+    /// An embedding call.
+    pub fn embedding(&self, name: impl Into<Cow<'static, str>>) -> ObservationBuilder {
+        self.observation(ObservationType::Embedding, name)
+    }
+    /// An evaluator.
+    pub fn evaluator(&self, name: impl Into<Cow<'static, str>>) -> ObservationBuilder {
+        self.observation(ObservationType::Evaluator, name)
+    }
+    /// A guardrail.
+    pub fn guardrail(&self, name: impl Into<Cow<'static, str>>) -> ObservationBuilder {
+        self.observation(ObservationType::Guardrail, name)
+    }
+
+    /// Records a score (on a trace, an observation or a session); sent in the background.
+    /// Invalid scores (no target, NaN, an empty text) are counted as failed with a warning.
+    pub fn score(&self, score: Score) {
+        if let Some(e) = &self.inner.exporter {
+            e.send(Msg::Score(Box::new(score)));
+        }
+    }
+
+    pub(crate) fn enqueue_record(&self, rec: Record) {
+        if let Some(e) = &self.inner.exporter {
+            e.send(Msg::Span(Box::new(rec)));
+        }
+    }
+
+    /// Waits until everything enqueued before the call is delivered or has definitively failed,
+    /// or `timeout` passes. `Ok` means all of it was delivered; the error says which case it was
+    /// ([`Error::is_timeout`], [`Error::is_export_failed`]). Safe from any thread and inside any
+    /// tokio runtime (it blocks this thread, never the exporter's).
+    pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        match &self.inner.exporter {
+            Some(e) => e.flush(timeout),
+            None => Ok(()),
+        }
+    }
+
+    /// Stops accepting observations, delivers everything queued, and stops the exporter thread,
+    /// within `timeout`. Idempotent: later calls report the first shutdown's outcome.
+    pub fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
+        match &self.inner.exporter {
+            Some(e) => e.shutdown(timeout),
+            None => Ok(()),
+        }
+    }
+
+    /// The exporter's counters.
+    pub fn stats(&self) -> Stats {
+        match &self.inner.exporter {
+            Some(e) => e.stats(),
+            None => Stats::default(),
+        }
+    }
+
+    /// The default timeout for flush at shutdown (`LANGFUSE_TIMEOUT`).
+    pub fn timeout(&self) -> Duration {
+        self.inner.cfg.timeout
+    }
+}

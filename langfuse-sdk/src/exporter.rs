@@ -1,0 +1,483 @@
+//! The exporter: a bounded queue from the application to a thread of its own, which owns a
+//! current-thread tokio runtime and HTTP client, turns records into OTLP spans, batches by count,
+//! size and time, and delivers with retries.
+//!
+//! Nothing here runs on the application's threads except [`Exporter::send`] (one `try_send`) and
+//! the blocking waits of `flush`/`shutdown`, which are bounded by their timeouts.
+
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use tokio::sync::mpsc;
+
+use crate::config::{Config, ExporterKind, SinkChoice};
+use crate::diag;
+use crate::error::Error;
+use crate::observation::Record;
+use crate::otlp;
+use crate::score::Score;
+
+/// A custom destination, chosen in the builder.
+#[derive(Clone)]
+pub(crate) enum Sink {
+    #[cfg(feature = "testing")]
+    Memory(crate::testing::InMemoryExporter),
+}
+
+pub(crate) enum Msg {
+    Span(Box<Record>),
+    Score(Box<Score>),
+}
+
+enum Ctrl {
+    Flush {
+        target: u64,
+        ack: std::sync::mpsc::Sender<u64>,
+    },
+    Shutdown,
+}
+
+/// Counters readable at run time through [`Langfuse::stats`](crate::Langfuse::stats).
+#[derive(Default)]
+pub(crate) struct Counters {
+    pub enqueued: AtomicU64,
+    pub exported: AtomicU64,
+    pub dropped: AtomicU64,
+    pub failed: AtomicU64,
+    pub retried: AtomicU64,
+    pub bytes_sent: AtomicU64,
+    pub requests: AtomicU64,
+}
+
+/// A snapshot of a client's counters. Observations and scores both count as items.
+///
+/// Once everything is flushed, `enqueued == exported + failed`, and every item ever created is
+/// `enqueued + dropped`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Stats {
+    /// Items accepted into the queue.
+    pub enqueued: u64,
+    /// Items delivered (the server accepted them).
+    pub exported: u64,
+    /// Items refused at the queue (full, or after shutdown).
+    pub dropped: u64,
+    /// Items that could not be delivered (refused by the server, or retries exhausted).
+    pub failed: u64,
+    /// Retried requests.
+    pub retried: u64,
+    /// Bytes sent on the wire (request bodies, after gzip).
+    pub bytes_sent: u64,
+    /// HTTP requests that got an answer.
+    pub requests: u64,
+}
+
+pub(crate) struct Shared {
+    pub counters: Counters,
+    warned_full: AtomicBool,
+    warned_closed: AtomicBool,
+    shutdown_started: AtomicBool,
+    done: Mutex<bool>,
+    done_cv: Condvar,
+    /// Deadline for retries, set by shutdown so the thread finishes in time.
+    cap: Mutex<Option<Instant>>,
+    cap_notify: tokio::sync::Notify,
+}
+
+impl Shared {
+    fn set_done(&self) {
+        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.done_cv.notify_all();
+    }
+    fn cap(&self) -> Option<Instant> {
+        *self.cap.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// The application's end of the exporter.
+pub(crate) struct Exporter {
+    tx: mpsc::Sender<Msg>,
+    ctrl: mpsc::UnboundedSender<Ctrl>,
+    pub shared: Arc<Shared>,
+    max_queue: usize,
+}
+
+impl Exporter {
+    pub(crate) fn start(cfg: Config) -> Exporter {
+        let (tx, rx) = mpsc::channel(cfg.max_queue_size);
+        let (ctrl, ctrl_rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            counters: Counters::default(),
+            warned_full: AtomicBool::new(false),
+            warned_closed: AtomicBool::new(false),
+            shutdown_started: AtomicBool::new(false),
+            done: Mutex::new(false),
+            done_cv: Condvar::new(),
+            cap: Mutex::new(None),
+            cap_notify: tokio::sync::Notify::new(),
+        });
+        let max_queue = cfg.max_queue_size;
+        let sh = shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name("langfuse-exporter".into())
+            .spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                match rt {
+                    Ok(rt) => match Worker::new(cfg, sh.clone(), rx, ctrl_rx) {
+                        Ok(w) => rt.block_on(w.run()),
+                        Err(e) => diag::warn(&format!(
+                            "Langfuse exporter could not start its HTTP client ({e}); nothing will be sent"
+                        )),
+                    },
+                    Err(e) => diag::warn(&format!(
+                        "Langfuse exporter could not start its runtime ({e}); nothing will be sent"
+                    )),
+                }
+                sh.set_done();
+            });
+        if let Err(e) = spawned {
+            diag::warn(&format!(
+                "Langfuse exporter thread could not start ({e}); nothing will be sent"
+            ));
+            shared.set_done();
+        }
+        Exporter {
+            tx,
+            ctrl,
+            shared,
+            max_queue,
+        }
+    }
+
+    /// Hands an item to the exporter thread; never blocks. A full queue drops and counts.
+    pub(crate) fn send(&self, msg: Msg) {
+        let c = &self.shared.counters;
+        match self.tx.try_send(msg) {
+            Ok(()) => {
+                c.enqueued.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                c.dropped.fetch_add(1, Ordering::Relaxed);
+                if !self.shared.warned_full.swap(true, Ordering::Relaxed) {
+                    diag::warn(&format!(
+                        "Langfuse queue is full ({} items): dropping new observations and counting them \
+                         (stats().dropped); raise LANGFUSE_MAX_QUEUE_SIZE or check that the server keeps up",
+                        self.max_queue
+                    ));
+                }
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                c.dropped.fetch_add(1, Ordering::Relaxed);
+                if !self.shared.warned_closed.swap(true, Ordering::Relaxed) {
+                    diag::warn(
+                        "Langfuse client is shut down: dropping observations created after shutdown",
+                    );
+                }
+            }
+        }
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let c = &self.shared.counters;
+        Stats {
+            enqueued: c.enqueued.load(Ordering::Relaxed),
+            exported: c.exported.load(Ordering::Relaxed),
+            dropped: c.dropped.load(Ordering::Relaxed),
+            failed: c.failed.load(Ordering::Relaxed),
+            retried: c.retried.load(Ordering::Relaxed),
+            bytes_sent: c.bytes_sent.load(Ordering::Relaxed),
+            requests: c.requests.load(Ordering::Relaxed),
+        }
+    }
+
+    fn is_done(&self) -> bool {
+        *self.shared.done.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        if self.shared.shutdown_started.load(Ordering::Acquire) || self.is_done() {
+            return Err(Error::shutdown());
+        }
+        let target = self.shared.counters.enqueued.load(Ordering::Acquire);
+        let (ack, rx) = std::sync::mpsc::channel();
+        if self.ctrl.send(Ctrl::Flush { target, ack }).is_err() {
+            return Err(Error::shutdown());
+        }
+        match rx.recv_timeout(timeout) {
+            Ok(0) => Ok(()),
+            Ok(failed) => Err(Error::export_failed("flush", failed)),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                Err(Error::timeout("flush", timeout))
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(Error::shutdown()),
+        }
+    }
+
+    pub(crate) fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
+        let deadline = Instant::now() + timeout;
+        let failed_before = self.shared.counters.failed.load(Ordering::Acquire);
+        if !self.shared.shutdown_started.swap(true, Ordering::AcqRel) {
+            *self.shared.cap.lock().unwrap_or_else(|e| e.into_inner()) = Some(deadline);
+            self.shared.cap_notify.notify_one();
+            let _ = self.ctrl.send(Ctrl::Shutdown);
+        }
+        let mut done = self.shared.done.lock().unwrap_or_else(|e| e.into_inner());
+        while !*done {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::timeout("shutdown", timeout));
+            }
+            done = self
+                .shared
+                .done_cv
+                .wait_timeout(done, deadline - now)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        let failed = self.shared.counters.failed.load(Ordering::Acquire) - failed_before;
+        if failed > 0 {
+            Err(Error::export_failed("shutdown", failed))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+// ---- the exporter thread ---------------------------------------------------------------------
+
+enum Dest {
+    Http(Box<otlp::HttpSink>),
+    Console(otlp::ConsoleSink),
+    #[cfg(feature = "testing")]
+    Memory(crate::testing::InMemoryExporter),
+}
+
+struct Worker {
+    cfg: Config,
+    shared: Arc<Shared>,
+    rx: mpsc::Receiver<Msg>,
+    ctrl_rx: mpsc::UnboundedReceiver<Ctrl>,
+    dest: Dest,
+    encoder: otlp::Encoder,
+    received: u64,
+    spans: Vec<Span>,
+    span_bytes: usize,
+    scores: Vec<serde_json::Value>,
+    oldest: Option<Instant>,
+}
+
+impl Worker {
+    fn new(
+        cfg: Config,
+        shared: Arc<Shared>,
+        rx: mpsc::Receiver<Msg>,
+        ctrl_rx: mpsc::UnboundedReceiver<Ctrl>,
+    ) -> Result<Worker, String> {
+        let dest = match &cfg.sink {
+            SinkChoice::Kind(ExporterKind::Console) => Dest::Console(otlp::ConsoleSink::default()),
+            #[cfg(feature = "testing")]
+            SinkChoice::Custom(Sink::Memory(m)) => Dest::Memory(m.clone()),
+            #[cfg(not(feature = "testing"))]
+            SinkChoice::Custom(s) => match *s {},
+            SinkChoice::Kind(_) => Dest::Http(Box::new(otlp::HttpSink::new(&cfg)?)),
+        };
+        Ok(Worker {
+            encoder: otlp::Encoder::new(&cfg),
+            cfg,
+            shared,
+            rx,
+            ctrl_rx,
+            dest,
+            received: 0,
+            spans: Vec::new(),
+            span_bytes: 0,
+            scores: Vec::new(),
+            oldest: None,
+        })
+    }
+
+    async fn run(mut self) {
+        loop {
+            let due = self.oldest.map(|t| t + self.cfg.flush_interval);
+            tokio::select! {
+                biased;
+                c = self.ctrl_rx.recv() => match c {
+                    Some(Ctrl::Flush { target, ack }) => {
+                        let failed_before = self.shared.counters.failed.load(Ordering::Acquire);
+                        self.drain_to(target).await;
+                        self.send_all(true).await;
+                        let failed = self.shared.counters.failed.load(Ordering::Acquire) - failed_before;
+                        let _ = ack.send(failed);
+                    }
+                    Some(Ctrl::Shutdown) | None => break,
+                },
+                m = self.rx.recv() => match m {
+                    Some(m) => self.accept(m).await,
+                    None => break,
+                },
+                _ = sleep_until_opt(due), if due.is_some() => self.send_all(false).await,
+            }
+        }
+        // Shutdown: refuse new items, deliver everything already queued.
+        self.rx.close();
+        while let Some(m) = self.rx.recv().await {
+            self.accept(m).await;
+        }
+        self.send_all(true).await;
+        diag::debug(|| format!("exporter stopped: {:?}", self.shared.counters.snapshot()));
+    }
+
+    async fn drain_to(&mut self, target: u64) {
+        while self.received < target {
+            match self.rx.recv().await {
+                Some(m) => self.accept(m).await,
+                None => break,
+            }
+        }
+    }
+
+    async fn accept(&mut self, msg: Msg) {
+        self.received += 1;
+        if self.oldest.is_none() {
+            self.oldest = Some(Instant::now());
+        }
+        match msg {
+            Msg::Span(rec) => {
+                let is_root = rec.parent.is_none();
+                let span = self.encoder.span(*rec);
+                let len = span.encoded_len();
+                if !self.spans.is_empty() && self.span_bytes + len > self.cfg.max_batch_bytes {
+                    self.send_spans(false).await;
+                }
+                self.span_bytes += len;
+                self.spans.push(span);
+                let immediate = self.cfg.immediate || matches!(self.dest, Dest::Console(_));
+                if self.spans.len() >= self.cfg.flush_at || (immediate && is_root) {
+                    self.send_spans(false).await;
+                }
+            }
+            Msg::Score(score) => {
+                match score.problem() {
+                    Some(p) => {
+                        self.shared.counters.failed.fetch_add(1, Ordering::Relaxed);
+                        diag::warn(&format!("Langfuse score not sent: {p}"));
+                    }
+                    None => self
+                        .scores
+                        .push(score.to_event(self.cfg.environment.as_deref())),
+                }
+                if self.scores.len() >= self.cfg.flush_at {
+                    self.send_scores().await;
+                }
+            }
+        }
+        if self.spans.is_empty() && self.scores.is_empty() {
+            self.oldest = None;
+        }
+    }
+
+    async fn send_all(&mut self, force: bool) {
+        self.send_spans(force).await;
+        self.send_scores().await;
+        self.oldest = None;
+    }
+
+    async fn send_spans(&mut self, force: bool) {
+        let spans = std::mem::take(&mut self.spans);
+        self.span_bytes = 0;
+        let c = &self.shared.counters;
+        match &mut self.dest {
+            Dest::Console(console) => {
+                let n = console.add(spans, force);
+                c.exported.fetch_add(n, Ordering::Relaxed);
+            }
+            #[cfg(feature = "testing")]
+            Dest::Memory(m) => {
+                let n = spans.len() as u64;
+                if n > 0 {
+                    m.push_spans(self.encoder.request(spans));
+                }
+                c.exported.fetch_add(n, Ordering::Relaxed);
+            }
+            Dest::Http(http) => {
+                if spans.is_empty() {
+                    return;
+                }
+                let n = spans.len() as u64;
+                let body = self.encoder.request(spans).encode_to_vec();
+                let delivered = http.send_traces(body, &self.shared, &self.cfg).await;
+                if delivered {
+                    c.exported.fetch_add(n, Ordering::Relaxed);
+                } else {
+                    c.failed.fetch_add(n, Ordering::Relaxed);
+                }
+            }
+        }
+    }
+
+    async fn send_scores(&mut self) {
+        if self.scores.is_empty() {
+            return;
+        }
+        let events = std::mem::take(&mut self.scores);
+        let n = events.len() as u64;
+        let c = &self.shared.counters;
+        match &mut self.dest {
+            Dest::Console(console) => {
+                console.scores(&events);
+                c.exported.fetch_add(n, Ordering::Relaxed);
+            }
+            #[cfg(feature = "testing")]
+            Dest::Memory(m) => {
+                m.push_scores(events);
+                c.exported.fetch_add(n, Ordering::Relaxed);
+            }
+            Dest::Http(http) => {
+                let failed = http.send_scores(events, &self.shared, &self.cfg).await;
+                c.exported.fetch_add(n - failed, Ordering::Relaxed);
+                c.failed.fetch_add(failed, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl Counters {
+    fn snapshot(&self) -> Stats {
+        Stats {
+            enqueued: self.enqueued.load(Ordering::Relaxed),
+            exported: self.exported.load(Ordering::Relaxed),
+            dropped: self.dropped.load(Ordering::Relaxed),
+            failed: self.failed.load(Ordering::Relaxed),
+            retried: self.retried.load(Ordering::Relaxed),
+            bytes_sent: self.bytes_sent.load(Ordering::Relaxed),
+            requests: self.requests.load(Ordering::Relaxed),
+        }
+    }
+}
+
+async fn sleep_until_opt(t: Option<Instant>) {
+    match t {
+        Some(t) => tokio::time::sleep_until(t.into()).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Waits `d`, cut short when shutdown sets a deadline.
+pub(crate) async fn backoff_sleep(shared: &Shared, d: Duration) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = shared.cap_notify.notified() => {}
+    }
+}
+
+pub(crate) fn effective_deadline(shared: &Shared, batch_deadline: Instant) -> Instant {
+    match shared.cap() {
+        Some(c) if c < batch_deadline => c,
+        _ => batch_deadline,
+    }
+}

@@ -1,0 +1,192 @@
+//! Langfuse tracing for Rust.
+//!
+//! Record what your LLM application does — spans, generations with model, tokens and cost,
+//! tool calls, scores — as nested traces in [Langfuse](https://langfuse.com). Observations are
+//! sent as OpenTelemetry (OTLP/HTTP protobuf) from a thread of the SDK's own, so the calling code
+//! never blocks, never does I/O, and never panics because of tracing.
+//!
+//! # Quick start
+//!
+//! ```no_run
+//! use langfuse_sdk::{TraceAttributes, UsageDetails};
+//!
+//! fn main() {
+//!     // Reads LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY, LANGFUSE_BASE_URL, …
+//!     // The guard flushes and shuts down when main returns.
+//!     let _langfuse = langfuse_sdk::init();
+//!
+//!     let lf = langfuse_sdk::client();
+//!     let root = lf.span("answer-question").input("What is Langfuse?").start();
+//!     let _in_root = root.enter();
+//!     let _attrs = langfuse_sdk::propagate_attributes(
+//!         TraceAttributes::new().user_id("user-1").session_id("session-1"),
+//!     );
+//!
+//!     let gen = lf.generation("llm").model("gpt-4o-mini").start();
+//!     gen.set_output("An open-source LLM observability platform.")
+//!         .set_usage_details(UsageDetails::new().input(12).output(9).total(21));
+//!     gen.end();
+//!
+//!     root.set_output("An open-source LLM observability platform.");
+//! }
+//! ```
+//!
+//! # Context
+//!
+//! The current observation follows the code: per thread for sync code ([`ObservationRef::enter`]),
+//! per future for async code ([`WithContext`]); [`spawn`], [`spawn_blocking`] and
+//! [`thread_spawn`] carry it into new tasks and threads. Trace-level attributes
+//! ([`TraceAttributes`]: user, session, tags, …) set for a scope land on every observation
+//! created inside it.
+//!
+//! # Values
+//!
+//! Inputs, outputs and metadata take anything `Serialize`. Strings go out as plain text, other
+//! values as JSON; odd values get documented markers rather than errors (see the table in the
+//! README: NaN, huge integers, bytes, deep nesting, failing `Serialize`, oversized values).
+
+#![warn(missing_docs)]
+
+mod client;
+mod config;
+mod context;
+mod diag;
+mod error;
+mod exporter;
+mod ids;
+mod observation;
+mod otlp;
+mod score;
+mod value;
+
+#[cfg(feature = "testing")]
+pub mod testing;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::RwLock;
+use std::time::Duration;
+
+pub use client::Langfuse;
+pub use config::{ExporterKind, LangfuseBuilder, DEFAULT_BASE_URL};
+pub use context::{
+    current_observation, current_observation_id, current_trace_id, current_trace_url,
+    current_traceparent, propagate_attributes, spawn, spawn_blocking, thread_spawn,
+    update_current_trace, Context, ContextGuard, TraceAttributes, WithContext, WithContextFuture,
+};
+pub use error::Error;
+pub use exporter::Stats;
+pub use ids::{create_trace_id, ObservationId, RemoteParent, TraceId};
+pub use observation::{
+    CostDetails, Level, Observation, ObservationBuilder, ObservationRef, ObservationType,
+    UsageDetails,
+};
+pub use otlp::SDK_VERSION;
+pub use score::{Score, ScoreValue};
+
+static GLOBAL: RwLock<Option<Langfuse>> = RwLock::new(None);
+static GLOBAL_ON: AtomicBool = AtomicBool::new(false);
+
+/// Configures the global client from the environment and returns a guard that flushes and shuts
+/// it down when dropped. Keep the guard alive for the whole program (`let _lf = init();` in
+/// `main`).
+///
+/// ```
+/// let _guard = langfuse_sdk::init();
+/// // … observations through langfuse_sdk::client() or #[observe] …
+/// ```
+pub fn init() -> ClientGuard {
+    init_with(Langfuse::from_env())
+}
+
+/// Makes `client` the global client and returns a guard that shuts it down when dropped.
+pub fn init_with(client: Langfuse) -> ClientGuard {
+    let on = client.is_enabled();
+    if let Ok(mut g) = GLOBAL.write() {
+        *g = Some(client.clone());
+    }
+    GLOBAL_ON.store(on, Ordering::Release);
+    ClientGuard {
+        timeout: client.timeout(),
+        client,
+    }
+}
+
+/// The global client, or a disabled one when [`init`] was not called. Never panics.
+pub fn client() -> Langfuse {
+    if !GLOBAL_ON.load(Ordering::Acquire) {
+        return Langfuse::disabled();
+    }
+    GLOBAL
+        .read()
+        .ok()
+        .and_then(|g| g.clone())
+        .unwrap_or_else(Langfuse::disabled)
+}
+
+/// Starts describing an observation with the client of the current observation (or the global
+/// client when none is current). This is what `#[observe]` uses; it costs one branch when
+/// tracing is off.
+pub fn observation(
+    ty: ObservationType,
+    name: impl Into<std::borrow::Cow<'static, str>>,
+) -> ObservationBuilder {
+    let ctx = Context::current();
+    match &ctx.parent {
+        context::Parent::Live(o) => o.client.plan(ty, name.into(), &ctx, None),
+        _ => client().plan(ty, name.into(), &ctx, None),
+    }
+}
+
+/// Flushes the global client.
+pub fn flush(timeout: Duration) -> Result<(), Error> {
+    client().flush(timeout)
+}
+
+/// Shuts down the global client.
+pub fn shutdown(timeout: Duration) -> Result<(), Error> {
+    client().shutdown(timeout)
+}
+
+/// Shuts the client down (delivering what is queued) when dropped, within the client's timeout.
+#[must_use = "the client shuts down when the guard drops; bind it: let _lf = init();"]
+#[derive(Debug)]
+pub struct ClientGuard {
+    client: Langfuse,
+    timeout: Duration,
+}
+
+impl ClientGuard {
+    /// The guarded client.
+    pub fn client(&self) -> &Langfuse {
+        &self.client
+    }
+    /// Sets how long the drop may wait for delivery.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+impl Drop for ClientGuard {
+    fn drop(&mut self) {
+        if let Err(e) = self.client.shutdown(self.timeout) {
+            if !e.is_shutdown() {
+                diag::warn(&e.to_string());
+            }
+        }
+        let is_global = GLOBAL
+            .read()
+            .ok()
+            .and_then(|g| {
+                g.as_ref()
+                    .map(|c| std::sync::Arc::ptr_eq(&c.inner, &self.client.inner))
+            })
+            .unwrap_or(false);
+        if is_global {
+            GLOBAL_ON.store(false, Ordering::Release);
+            if let Ok(mut g) = GLOBAL.write() {
+                *g = None;
+            }
+        }
+    }
+}

@@ -1,0 +1,919 @@
+//! Observations: types, their fields, the owning handle and the shared reference.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::client::Langfuse;
+use crate::context::{Context, ContextGuard, Parent, TraceAttributes};
+use crate::ids::{format_traceparent, ObservationId, RemoteParent, TraceId};
+use crate::score::Score;
+use crate::value::{capture, Captured};
+
+/// The kind of an observation, as Langfuse shows it (`langfuse.observation.type`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ObservationType {
+    /// A unit of work.
+    Span,
+    /// A model call: model, parameters, usage, cost, time to first token.
+    Generation,
+    /// A point in time (zero duration).
+    Event,
+    /// An agent deciding what to do.
+    Agent,
+    /// A tool called by an agent.
+    Tool,
+    /// A chain of steps.
+    Chain,
+    /// A retrieval step (vector store, search).
+    Retriever,
+    /// An embedding call.
+    Embedding,
+    /// An evaluator run.
+    Evaluator,
+    /// A guardrail check.
+    Guardrail,
+}
+
+impl ObservationType {
+    /// Every type, in the order the docs list them.
+    pub const ALL: [ObservationType; 10] = [
+        ObservationType::Span,
+        ObservationType::Generation,
+        ObservationType::Event,
+        ObservationType::Agent,
+        ObservationType::Tool,
+        ObservationType::Chain,
+        ObservationType::Retriever,
+        ObservationType::Embedding,
+        ObservationType::Evaluator,
+        ObservationType::Guardrail,
+    ];
+
+    /// The wire name (`span`, `generation`, …).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            ObservationType::Span => "span",
+            ObservationType::Generation => "generation",
+            ObservationType::Event => "event",
+            ObservationType::Agent => "agent",
+            ObservationType::Tool => "tool",
+            ObservationType::Chain => "chain",
+            ObservationType::Retriever => "retriever",
+            ObservationType::Embedding => "embedding",
+            ObservationType::Evaluator => "evaluator",
+            ObservationType::Guardrail => "guardrail",
+        }
+    }
+
+    /// Parses a wire name; `None` for anything else.
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+}
+
+impl fmt::Display for ObservationType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Severity of an observation (`langfuse.observation.level`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+#[non_exhaustive]
+pub enum Level {
+    /// Verbose detail.
+    Debug,
+    /// The default.
+    #[default]
+    Default,
+    /// Something odd that did not fail.
+    Warning,
+    /// A failure; the span status is ERROR too.
+    Error,
+}
+
+impl Level {
+    /// The wire name (`DEBUG`, `DEFAULT`, `WARNING`, `ERROR`).
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Level::Debug => "DEBUG",
+            Level::Default => "DEFAULT",
+            Level::Warning => "WARNING",
+            Level::Error => "ERROR",
+        }
+    }
+}
+
+/// Token counts of a generation (`langfuse.observation.usage_details`): `input`, `output`,
+/// `total`, and any other key (`input_cached_tokens`, `output_reasoning_tokens`, …).
+///
+/// ```
+/// use langfuse_sdk::UsageDetails;
+/// let u = UsageDetails::new().input(10).output(5).total(15).with("input_cached_tokens", 4);
+/// assert_eq!(u.get("total"), Some(15));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct UsageDetails(BTreeMap<String, u64>);
+
+impl UsageDetails {
+    /// No counts.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Input (prompt) tokens.
+    pub fn input(self, n: u64) -> Self {
+        self.with("input", n)
+    }
+    /// Output (completion) tokens.
+    pub fn output(self, n: u64) -> Self {
+        self.with("output", n)
+    }
+    /// Total tokens.
+    pub fn total(self, n: u64) -> Self {
+        self.with("total", n)
+    }
+    /// Any other count, such as `input_cached_tokens` or `output_reasoning_tokens`.
+    pub fn with(mut self, key: impl Into<String>, n: u64) -> Self {
+        self.0.insert(key.into(), n);
+        self
+    }
+    /// A count by key.
+    pub fn get(&self, key: &str) -> Option<u64> {
+        self.0.get(key).copied()
+    }
+    /// True when no count is set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub(crate) fn merge(&mut self, other: UsageDetails) {
+        self.0.extend(other.0);
+    }
+}
+
+impl<K: Into<String>, const N: usize> From<[(K, u64); N]> for UsageDetails {
+    fn from(v: [(K, u64); N]) -> Self {
+        UsageDetails(v.into_iter().map(|(k, n)| (k.into(), n)).collect())
+    }
+}
+
+/// Cost of a generation in USD (`langfuse.observation.cost_details`): `input`, `output`, `total`,
+/// or any other key. Non-finite and negative amounts are left out (the server drops them too).
+///
+/// ```
+/// use langfuse_sdk::CostDetails;
+/// let c = CostDetails::new().input(0.0001).output(0.0002).total(0.0003);
+/// assert_eq!(c.get("total"), Some(0.0003));
+/// ```
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct CostDetails(BTreeMap<String, f64>);
+
+impl CostDetails {
+    /// No amounts.
+    pub fn new() -> Self {
+        Self::default()
+    }
+    /// Cost of the input.
+    pub fn input(self, usd: f64) -> Self {
+        self.with("input", usd)
+    }
+    /// Cost of the output.
+    pub fn output(self, usd: f64) -> Self {
+        self.with("output", usd)
+    }
+    /// Total cost.
+    pub fn total(self, usd: f64) -> Self {
+        self.with("total", usd)
+    }
+    /// Any other amount.
+    pub fn with(mut self, key: impl Into<String>, usd: f64) -> Self {
+        if usd.is_finite() && usd >= 0.0 {
+            self.0.insert(key.into(), usd);
+        }
+        self
+    }
+    /// An amount by key.
+    pub fn get(&self, key: &str) -> Option<f64> {
+        self.0.get(key).copied()
+    }
+    /// True when no amount is set.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub(crate) fn merge(&mut self, other: CostDetails) {
+        self.0.extend(other.0);
+    }
+}
+
+impl<K: Into<String>, const N: usize> From<[(K, f64); N]> for CostDetails {
+    fn from(v: [(K, f64); N]) -> Self {
+        v.into_iter()
+            .fold(CostDetails::new(), |c, (k, usd)| c.with(k, usd))
+    }
+}
+
+/// One metadata update: a whole object merged key by key, or one key.
+#[derive(Clone, Debug)]
+pub(crate) enum MetaEntry {
+    Object(Captured),
+    Key(String, Captured),
+}
+
+/// The mutable fields of an observation, moved to the exporter when it ends.
+#[derive(Debug, Default)]
+pub(crate) struct ObsData {
+    pub name: Cow<'static, str>,
+    pub start: Option<SystemTime>,
+    pub end: Option<SystemTime>,
+    pub input: Option<Captured>,
+    pub output: Option<Captured>,
+    pub metadata: Vec<MetaEntry>,
+    pub level: Option<Level>,
+    pub status_message: Option<String>,
+    pub version: Option<String>,
+    pub model: Option<String>,
+    pub model_parameters: Option<Captured>,
+    pub usage: Option<UsageDetails>,
+    pub cost: Option<CostDetails>,
+    pub completion_start: Option<SystemTime>,
+    pub prompt: Option<(String, u32)>,
+    /// Trace-level attributes set through this observation.
+    pub trace: Option<Box<TraceAttributes>>,
+}
+
+/// A finished observation on its way to the exporter thread.
+#[derive(Debug)]
+pub(crate) struct Record {
+    pub trace_id: TraceId,
+    pub id: ObservationId,
+    pub parent: Option<(ObservationId, bool)>,
+    pub ty: ObservationType,
+    pub attrs: Option<Arc<TraceAttributes>>,
+    pub data: ObsData,
+}
+
+/// The shared state of a live (sampled, enabled) observation.
+pub(crate) struct ObsInner {
+    pub client: Langfuse,
+    pub trace_id: TraceId,
+    pub id: ObservationId,
+    /// Parent observation id and whether it is remote.
+    pub parent: Option<(ObservationId, bool)>,
+    pub ty: ObservationType,
+    pub attrs: Option<Arc<TraceAttributes>>,
+    /// `None` once ended.
+    pub data: Mutex<Option<ObsData>>,
+}
+
+impl ObsInner {
+    fn lock(&self) -> MutexGuard<'_, Option<ObsData>> {
+        // Our own code never panics while holding this lock; recover rather than propagate.
+        self.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn update(&self, f: impl FnOnce(&mut ObsData)) {
+        if let Some(d) = self.lock().as_mut() {
+            f(d);
+        }
+    }
+
+    pub(crate) fn end(&self, at: Option<SystemTime>) {
+        let data = self.lock().take();
+        if let Some(mut data) = data {
+            let now = at.unwrap_or_else(SystemTime::now);
+            data.end = Some(if self.ty == ObservationType::Event {
+                data.start.unwrap_or(now)
+            } else {
+                now
+            });
+            self.client.enqueue_record(Record {
+                trace_id: self.trace_id,
+                id: self.id,
+                parent: self.parent,
+                ty: self.ty,
+                attrs: self.attrs.clone(),
+                data,
+            });
+        }
+    }
+}
+
+#[derive(Clone, Default)]
+pub(crate) enum State {
+    /// Tracing is off: nothing is recorded.
+    #[default]
+    Noop,
+    /// The trace was not sampled: children stay unsampled, nothing is captured.
+    Unsampled(TraceId),
+    Live(Arc<ObsInner>),
+}
+
+/// A reference to an observation: update its fields, read its ids, create children.
+///
+/// Cheap to clone. It does not end the observation when dropped (the owning [`Observation`]
+/// does). Every method is a no-op when tracing is disabled or the trace is not sampled, and no
+/// value is even serialised then. Get the current one with
+/// [`current_observation`](crate::current_observation).
+#[derive(Clone, Default)]
+pub struct ObservationRef {
+    pub(crate) state: State,
+}
+
+impl fmt::Debug for ObservationRef {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.state {
+            State::Noop => f.write_str("ObservationRef(disabled)"),
+            State::Unsampled(t) => write!(f, "ObservationRef(unsampled, trace {t})"),
+            State::Live(o) => f
+                .debug_struct("ObservationRef")
+                .field("trace_id", &o.trace_id)
+                .field("id", &o.id)
+                .field("type", &o.ty)
+                .finish(),
+        }
+    }
+}
+
+macro_rules! capture_setter {
+    ($(#[$doc:meta])* $name:ident, $field:ident) => {
+        $(#[$doc])*
+        pub fn $name<T: Serialize + ?Sized>(&self, value: &T) -> &Self {
+            if let State::Live(o) = &self.state {
+                let c = capture(value, o.client.field_limit());
+                o.update(|d| d.$field = Some(c));
+            }
+            self
+        }
+    };
+}
+
+impl ObservationRef {
+    /// A reference that records nothing.
+    pub fn noop() -> Self {
+        ObservationRef { state: State::Noop }
+    }
+
+    /// True when this observation is being recorded (enabled and sampled).
+    pub fn is_recording(&self) -> bool {
+        matches!(self.state, State::Live(_))
+    }
+
+    /// The trace id (`None` when tracing is disabled).
+    pub fn trace_id(&self) -> Option<TraceId> {
+        match &self.state {
+            State::Noop => None,
+            State::Unsampled(t) => Some(*t),
+            State::Live(o) => Some(o.trace_id),
+        }
+    }
+
+    /// The observation id (`None` unless recording).
+    pub fn id(&self) -> Option<ObservationId> {
+        match &self.state {
+            State::Live(o) => Some(o.id),
+            _ => None,
+        }
+    }
+
+    /// The observation's type (`None` unless recording).
+    pub fn observation_type(&self) -> Option<ObservationType> {
+        match &self.state {
+            State::Live(o) => Some(o.ty),
+            _ => None,
+        }
+    }
+
+    /// A W3C `traceparent` naming this observation, for outgoing requests.
+    pub fn traceparent(&self) -> Option<String> {
+        match &self.state {
+            State::Noop => None,
+            State::Unsampled(t) => Some(format_traceparent(*t, ObservationId::random(), false)),
+            State::Live(o) => Some(format_traceparent(o.trace_id, o.id, true)),
+        }
+    }
+
+    /// The trace's URL in the Langfuse UI.
+    pub fn trace_url(&self) -> Option<String> {
+        match &self.state {
+            State::Live(o) => Some(o.client.trace_url(o.trace_id)),
+            _ => None,
+        }
+    }
+
+    /// Renames the observation.
+    pub fn set_name(&self, name: impl Into<Cow<'static, str>>) -> &Self {
+        if let State::Live(o) = &self.state {
+            let n = name.into();
+            o.update(|d| d.name = n);
+        }
+        self
+    }
+
+    capture_setter!(
+        /// Sets the input: a string goes out as plain text, anything else as JSON.
+        set_input, input
+    );
+    capture_setter!(
+        /// Sets the output: a string goes out as plain text, anything else as JSON.
+        set_output, output
+    );
+    capture_setter!(
+        /// Sets the model parameters of a generation (a JSON object: temperature, max_tokens, …).
+        set_model_parameters, model_parameters
+    );
+
+    /// Merges a `Serialize` object into the metadata, key by key (one attribute per key).
+    pub fn set_metadata<T: Serialize + ?Sized>(&self, value: &T) -> &Self {
+        if let State::Live(o) = &self.state {
+            let c = capture(value, o.client.field_limit());
+            o.update(|d| d.metadata.push(MetaEntry::Object(c)));
+        }
+        self
+    }
+
+    /// Sets one metadata key.
+    pub fn set_metadata_value<T: Serialize + ?Sized>(
+        &self,
+        key: impl Into<String>,
+        value: &T,
+    ) -> &Self {
+        if let State::Live(o) = &self.state {
+            let c = capture(value, o.client.field_limit());
+            let k = key.into();
+            o.update(|d| d.metadata.push(MetaEntry::Key(k, c)));
+        }
+        self
+    }
+
+    /// Sets the level; `Level::Error` also sets the span status to ERROR.
+    pub fn set_level(&self, level: Level) -> &Self {
+        if let State::Live(o) = &self.state {
+            o.update(|d| d.level = Some(level));
+        }
+        self
+    }
+
+    /// Sets the status message (shown beside the level).
+    pub fn set_status_message(&self, msg: impl Into<String>) -> &Self {
+        if let State::Live(o) = &self.state {
+            let m = msg.into();
+            o.update(|d| d.status_message = Some(m));
+        }
+        self
+    }
+
+    /// Marks the observation failed: level ERROR, status message = the error's text.
+    pub fn set_error(&self, err: &dyn fmt::Display) -> &Self {
+        if let State::Live(o) = &self.state {
+            let m = err.to_string();
+            o.update(|d| {
+                d.level = Some(Level::Error);
+                d.status_message = Some(m);
+            });
+        }
+        self
+    }
+
+    /// Sets the version of the code path (`langfuse.version`).
+    pub fn set_version(&self, version: impl Into<String>) -> &Self {
+        if let State::Live(o) = &self.state {
+            let v = version.into();
+            o.update(|d| d.version = Some(v));
+        }
+        self
+    }
+
+    /// Sets the model name of a generation.
+    pub fn set_model(&self, model: impl Into<String>) -> &Self {
+        if let State::Live(o) = &self.state {
+            let m = model.into();
+            o.update(|d| d.model = Some(m));
+        }
+        self
+    }
+
+    /// Merges token counts into the usage details.
+    pub fn set_usage_details(&self, usage: impl Into<UsageDetails>) -> &Self {
+        if let State::Live(o) = &self.state {
+            let u = usage.into();
+            o.update(|d| match &mut d.usage {
+                Some(x) => x.merge(u),
+                None => d.usage = Some(u),
+            });
+        }
+        self
+    }
+
+    /// Merges amounts into the cost details (USD).
+    pub fn set_cost_details(&self, cost: impl Into<CostDetails>) -> &Self {
+        if let State::Live(o) = &self.state {
+            let c = cost.into();
+            o.update(|d| match &mut d.cost {
+                Some(x) => x.merge(c),
+                None => d.cost = Some(c),
+            });
+        }
+        self
+    }
+
+    /// Sets when the first token arrived (time to first token).
+    pub fn set_completion_start_time(&self, at: SystemTime) -> &Self {
+        if let State::Live(o) = &self.state {
+            o.update(|d| d.completion_start = Some(at));
+        }
+        self
+    }
+
+    /// Links a generation to a managed prompt.
+    pub fn set_prompt(&self, name: impl Into<String>, version: u32) -> &Self {
+        if let State::Live(o) = &self.state {
+            let n = name.into();
+            o.update(|d| d.prompt = Some((n, version)));
+        }
+        self
+    }
+
+    /// Sets trace-level attributes (name, user, session, tags, …) through this observation.
+    pub fn update_trace(&self, attrs: TraceAttributes) -> &Self {
+        if let State::Live(o) = &self.state {
+            o.update(|d| match &mut d.trace {
+                Some(t) => t.merge_from(&attrs),
+                None => d.trace = Some(Box::new(attrs)),
+            });
+        }
+        self
+    }
+
+    /// Ends the observation now. Later updates and ends are ignored.
+    pub fn end(&self) {
+        if let State::Live(o) = &self.state {
+            o.end(None);
+        }
+    }
+
+    /// Ends the observation at a given time.
+    pub fn end_at(&self, at: SystemTime) {
+        if let State::Live(o) = &self.state {
+            o.end(Some(at));
+        }
+    }
+
+    /// A context with this observation as the parent of new observations.
+    pub fn context(&self) -> Context {
+        Context::current().with_parent(match &self.state {
+            State::Noop => Parent::None,
+            State::Unsampled(t) => Parent::Unsampled(*t),
+            State::Live(o) => Parent::Live(o.clone()),
+        })
+    }
+
+    /// Makes this observation the current one on this thread until the guard drops.
+    ///
+    /// For async code use [`WithContext`](crate::WithContext) instead: a guard held across
+    /// `.await` would leak into whatever else runs on the thread.
+    pub fn enter(&self) -> ContextGuard {
+        self.context().attach()
+    }
+
+    /// Starts a child observation of this one.
+    pub fn child(
+        &self,
+        ty: ObservationType,
+        name: impl Into<Cow<'static, str>>,
+    ) -> ObservationBuilder {
+        let client = match &self.state {
+            State::Live(o) => o.client.clone(),
+            _ => Langfuse::disabled(),
+        };
+        client.observation(ty, name).parent_context(&self.context())
+    }
+
+    /// Starts a child span.
+    pub fn span(&self, name: impl Into<Cow<'static, str>>) -> ObservationBuilder {
+        self.child(ObservationType::Span, name)
+    }
+
+    /// Starts a child generation.
+    pub fn generation(&self, name: impl Into<Cow<'static, str>>) -> ObservationBuilder {
+        self.child(ObservationType::Generation, name)
+    }
+
+    /// Records a score on this observation (its trace and observation ids are filled in).
+    pub fn score(&self, score: Score) {
+        if let State::Live(o) = &self.state {
+            o.client
+                .score(score.trace_id(o.trace_id).observation_id(o.id));
+        }
+    }
+
+    /// Records a score on this observation's trace.
+    pub fn score_trace(&self, score: Score) {
+        if let State::Live(o) = &self.state {
+            o.client.score(score.trace_id(o.trace_id));
+        }
+    }
+}
+
+/// An observation you started: update it, then end it (or drop it, which ends it).
+///
+/// Derefs to [`ObservationRef`] for every setter.
+///
+/// ```
+/// use langfuse_sdk::{Langfuse, Level, UsageDetails};
+/// let lf = Langfuse::builder().tracing_enabled(false).build().unwrap();
+/// let root = lf.span("pipeline").input("question").start();
+/// {
+///     let _in_root = root.enter();
+///     let llm = lf.generation("llm").model("gpt-4o-mini").start();
+///     llm.set_output("answer").set_usage_details(UsageDetails::new().input(10).output(2));
+///     llm.end();
+/// }
+/// root.set_level(Level::Warning);
+/// root.end();
+/// ```
+#[must_use = "an observation ends when dropped; bind it to a variable"]
+pub struct Observation {
+    pub(crate) r: ObservationRef,
+}
+
+impl Observation {
+    /// A reference for other code (it does not end the observation when dropped).
+    pub fn as_ref(&self) -> ObservationRef {
+        self.r.clone()
+    }
+}
+
+impl Deref for Observation {
+    type Target = ObservationRef;
+    fn deref(&self) -> &ObservationRef {
+        &self.r
+    }
+}
+
+impl fmt::Debug for Observation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.r.fmt(f)
+    }
+}
+
+impl Drop for Observation {
+    fn drop(&mut self) {
+        self.r.end();
+    }
+}
+
+pub(crate) enum Pending {
+    Noop,
+    Unsampled(TraceId),
+    Live {
+        client: Langfuse,
+        trace_id: TraceId,
+        id: ObservationId,
+        parent: Option<(ObservationId, bool)>,
+        attrs: Option<Arc<TraceAttributes>>,
+        data: Box<ObsData>,
+    },
+}
+
+/// Describes an observation before it starts; `start()` starts it.
+///
+/// Where it goes (parent, trace, sampling) is decided when the builder is made, so that values
+/// are only serialised for recorded traces. Set the parent (`parent_context`, `remote_parent`,
+/// `trace_id`, `as_root`) before the values.
+///
+/// ```
+/// use langfuse_sdk::Langfuse;
+/// let lf = Langfuse::builder().tracing_enabled(false).build().unwrap();
+/// let obs = lf
+///     .generation("summarise")
+///     .model("gpt-4o-mini")
+///     .model_parameters(&serde_json::json!({"temperature": 0.2}))
+///     .input(&serde_json::json!([{"role": "user", "content": "hi"}]))
+///     .start();
+/// obs.end();
+/// ```
+#[must_use = "call .start() to start the observation"]
+pub struct ObservationBuilder {
+    pub(crate) ty: ObservationType,
+    pub(crate) pending: Pending,
+}
+
+macro_rules! builder_capture {
+    ($(#[$doc:meta])* $name:ident, $field:ident) => {
+        $(#[$doc])*
+        pub fn $name<T: Serialize + ?Sized>(mut self, value: &T) -> Self {
+            if let Pending::Live { client, data, .. } = &mut self.pending {
+                data.$field = Some(capture(value, client.field_limit()));
+            }
+            self
+        }
+    };
+}
+
+impl ObservationBuilder {
+    fn data(&mut self) -> Option<&mut ObsData> {
+        match &mut self.pending {
+            Pending::Live { data, .. } => Some(data),
+            _ => None,
+        }
+    }
+
+    fn client(&self) -> Option<Langfuse> {
+        match &self.pending {
+            Pending::Live { client, .. } => Some(client.clone()),
+            _ => None,
+        }
+    }
+
+    fn name(&self) -> Cow<'static, str> {
+        match &self.pending {
+            Pending::Live { data, .. } => data.name.clone(),
+            _ => Cow::Borrowed(""),
+        }
+    }
+
+    fn replan(self, client: Option<Langfuse>, ctx: &Context, trace_id: Option<TraceId>) -> Self {
+        match client {
+            Some(c) => c.plan(self.ty, self.name(), ctx, trace_id),
+            None => self,
+        }
+    }
+
+    /// Parent: the current observation of `ctx` (instead of the thread's current one).
+    pub fn parent_context(self, ctx: &Context) -> Self {
+        let c = self.client();
+        self.replan(c, ctx, None)
+    }
+
+    /// Parent: an observation elsewhere (trace id + observation id, or a parsed `traceparent`).
+    pub fn remote_parent(self, parent: RemoteParent) -> Self {
+        let c = self.client();
+        let ctx = Context::current().with_parent(Parent::Remote(parent));
+        self.replan(c, &ctx, None)
+    }
+
+    /// Starts a new trace with this id (for example from [`create_trace_id`](crate::create_trace_id)).
+    pub fn trace_id(self, trace_id: TraceId) -> Self {
+        let c = self.client();
+        let ctx = Context::current().with_parent(Parent::None);
+        self.replan(c, &ctx, Some(trace_id))
+    }
+
+    /// Starts a new trace even if an observation is current.
+    pub fn as_root(self) -> Self {
+        let c = self.client();
+        let ctx = Context::current().with_parent(Parent::None);
+        self.replan(c, &ctx, None)
+    }
+
+    builder_capture!(
+        /// Input: a string goes out as plain text, anything else as JSON.
+        input, input
+    );
+    builder_capture!(
+        /// Output (for observations that are finished at once, such as events).
+        output, output
+    );
+    builder_capture!(
+        /// Model parameters of a generation (a JSON object).
+        model_parameters, model_parameters
+    );
+
+    /// Metadata: a `Serialize` object, one attribute per top-level key.
+    pub fn metadata<T: Serialize + ?Sized>(mut self, value: &T) -> Self {
+        if let Pending::Live { client, data, .. } = &mut self.pending {
+            let c = capture(value, client.field_limit());
+            data.metadata.push(MetaEntry::Object(c));
+        }
+        self
+    }
+
+    /// Level.
+    pub fn level(mut self, level: Level) -> Self {
+        if let Some(d) = self.data() {
+            d.level = Some(level);
+        }
+        self
+    }
+
+    /// Status message.
+    pub fn status_message(mut self, msg: impl Into<String>) -> Self {
+        if let Some(d) = self.data() {
+            d.status_message = Some(msg.into());
+        }
+        self
+    }
+
+    /// Version of the code path.
+    pub fn version(mut self, v: impl Into<String>) -> Self {
+        if let Some(d) = self.data() {
+            d.version = Some(v.into());
+        }
+        self
+    }
+
+    /// Model name (generations).
+    pub fn model(mut self, m: impl Into<String>) -> Self {
+        if let Some(d) = self.data() {
+            d.model = Some(m.into());
+        }
+        self
+    }
+
+    /// Token counts (generations).
+    pub fn usage_details(mut self, u: impl Into<UsageDetails>) -> Self {
+        if let Some(d) = self.data() {
+            d.usage = Some(u.into());
+        }
+        self
+    }
+
+    /// Cost in USD (generations).
+    pub fn cost_details(mut self, c: impl Into<CostDetails>) -> Self {
+        if let Some(d) = self.data() {
+            d.cost = Some(c.into());
+        }
+        self
+    }
+
+    /// Managed prompt name and version (generations).
+    pub fn prompt(mut self, name: impl Into<String>, version: u32) -> Self {
+        if let Some(d) = self.data() {
+            d.prompt = Some((name.into(), version));
+        }
+        self
+    }
+
+    /// Start time, if not now.
+    pub fn start_time(mut self, at: SystemTime) -> Self {
+        if let Some(d) = self.data() {
+            d.start = Some(at);
+        }
+        self
+    }
+
+    /// Trace-level attributes set through this observation.
+    pub fn trace_attributes(mut self, attrs: TraceAttributes) -> Self {
+        if let Some(d) = self.data() {
+            d.trace = Some(Box::new(attrs));
+        }
+        self
+    }
+
+    /// Starts the observation. Events end at once (zero duration).
+    pub fn start(self) -> Observation {
+        let ty = self.ty;
+        let state = match self.pending {
+            Pending::Noop => State::Noop,
+            Pending::Unsampled(t) => State::Unsampled(t),
+            Pending::Live {
+                client,
+                trace_id,
+                id,
+                parent,
+                attrs,
+                mut data,
+            } => {
+                if data.start.is_none() {
+                    data.start = Some(SystemTime::now());
+                }
+                State::Live(Arc::new(ObsInner {
+                    client,
+                    trace_id,
+                    id,
+                    parent,
+                    ty,
+                    attrs,
+                    data: Mutex::new(Some(*data)),
+                }))
+            }
+        };
+        let obs = Observation {
+            r: ObservationRef { state },
+        };
+        if ty == ObservationType::Event {
+            obs.end();
+        }
+        obs
+    }
+}
+
+impl fmt::Debug for ObservationBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match &self.pending {
+            Pending::Noop => "disabled",
+            Pending::Unsampled(_) => "unsampled",
+            Pending::Live { .. } => "recording",
+        };
+        f.debug_struct("ObservationBuilder")
+            .field("type", &self.ty)
+            .field("state", &state)
+            .finish()
+    }
+}

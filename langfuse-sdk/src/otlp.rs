@@ -1,0 +1,888 @@
+//! Records to OTLP spans (Langfuse's attribute contract), masking and size guard, the HTTP sink
+//! with retries, and the console sink. Runs on the exporter thread only.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{
+    any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue,
+};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{
+    span, status, ResourceSpans, ScopeSpans, Span, Status,
+};
+use reqwest::header::{HeaderMap, HeaderValue};
+
+use crate::config::{Config, MaskFn};
+use crate::context::TraceAttributes;
+use crate::diag;
+use crate::exporter::{backoff_sleep, effective_deadline, Shared};
+use crate::observation::{Level, MetaEntry, Record};
+use crate::value::{prefix_at_boundary, truncation_marker, Captured};
+
+/// The SDK's version, sent as `x-langfuse-sdk-version` and the scope version.
+pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Instrumentation scope name the server treats as first-class Langfuse spans.
+pub(crate) const SCOPE_NAME: &str = "langfuse-sdk";
+/// What replaces a value whose mask failed.
+pub(crate) const MASK_FAILED: &str = "<fully masked: the mask function failed>";
+/// Span flags: the parent's remoteness is known (0x100), and it is remote (0x200).
+const FLAG_HAS_IS_REMOTE: u32 = 0x100;
+const FLAG_IS_REMOTE: u32 = 0x200;
+/// Shortest prefix kept when the size guard truncates a field.
+const MIN_PREFIX: usize = 1024;
+
+fn kv(key: &str, v: any_value::Value) -> KeyValue {
+    KeyValue {
+        key: key.to_string(),
+        value: Some(AnyValue { value: Some(v) }),
+        ..Default::default()
+    }
+}
+fn kv_str(key: &str, v: impl Into<String>) -> KeyValue {
+    kv(key, any_value::Value::StringValue(v.into()))
+}
+
+pub(crate) fn unix_nanos(t: SystemTime) -> u64 {
+    t.duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+pub(crate) fn iso(t: SystemTime) -> String {
+    let dt: chrono::DateTime<chrono::Utc> = t.into();
+    dt.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+}
+
+/// Turns records into spans and batches into requests.
+pub(crate) struct Encoder {
+    resource: Resource,
+    scope: InstrumentationScope,
+    environment: Option<String>,
+    release: Option<String>,
+    mask: Option<MaskFn>,
+    max_observation_bytes: usize,
+}
+
+impl Encoder {
+    pub(crate) fn new(cfg: &Config) -> Encoder {
+        let mut res = vec![
+            kv_str("service.name", cfg.service_name.clone()),
+            kv_str("telemetry.sdk.language", "rust"),
+            kv_str("telemetry.sdk.name", SCOPE_NAME),
+            kv_str("telemetry.sdk.version", SDK_VERSION),
+            kv_str("service.instance.id", uuid::Uuid::new_v4().to_string()),
+        ];
+        if let Some(r) = &cfg.release {
+            res.push(kv_str("service.version", r.clone()));
+        }
+        Encoder {
+            resource: Resource {
+                attributes: res,
+                ..Default::default()
+            },
+            scope: InstrumentationScope {
+                name: SCOPE_NAME.to_string(),
+                version: SDK_VERSION.to_string(),
+                attributes: vec![kv_str(
+                    "public_key",
+                    cfg.public_key.clone().unwrap_or_default(),
+                )],
+                ..Default::default()
+            },
+            environment: cfg.environment.clone(),
+            release: cfg.release.clone(),
+            mask: cfg.mask.clone(),
+            max_observation_bytes: cfg.max_observation_bytes,
+        }
+    }
+
+    pub(crate) fn request(&self, spans: Vec<Span>) -> ExportTraceServiceRequest {
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(self.resource.clone()),
+                scope_spans: vec![ScopeSpans {
+                    scope: Some(self.scope.clone()),
+                    spans,
+                    ..Default::default()
+                }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    fn mask_value(&self, c: Captured) -> Captured {
+        match &self.mask {
+            None => c,
+            Some(m) => match run_mask(m, c.to_json_value()) {
+                Some(v) => Captured::from_json_value(v),
+                None => Captured::Text(MASK_FAILED.to_string()),
+            },
+        }
+    }
+
+    /// Merged, masked metadata as (key, JSON text) pairs in insertion order.
+    fn metadata(&self, entries: Vec<MetaEntry>) -> Vec<(String, String)> {
+        if entries.is_empty() {
+            return Vec::new();
+        }
+        let mut map = serde_json::Map::new();
+        for e in entries {
+            match e {
+                MetaEntry::Object(c) => match c.to_json_value() {
+                    serde_json::Value::Object(o) => map.extend(o),
+                    other => {
+                        map.insert("value".into(), other);
+                    }
+                },
+                MetaEntry::Key(k, c) => {
+                    map.insert(k, c.to_json_value());
+                }
+            }
+        }
+        let mut value = serde_json::Value::Object(map);
+        if let Some(m) = &self.mask {
+            value =
+                run_mask(m, value).unwrap_or_else(|| serde_json::json!({ "masked": MASK_FAILED }));
+        }
+        match value {
+            serde_json::Value::Object(o) => {
+                o.into_iter().map(|(k, v)| (k, v.to_string())).collect()
+            }
+            other => vec![("value".into(), other.to_string())],
+        }
+    }
+
+    /// One record as a span with Langfuse's attributes (CONTRACT.md §1).
+    pub(crate) fn span(&self, rec: Record) -> Span {
+        let Record {
+            trace_id,
+            id,
+            parent,
+            ty,
+            attrs,
+            mut data,
+        } = rec;
+        // Trace attributes: propagated ones, overlaid by those set through this observation.
+        let trace: TraceAttributes = match (attrs, data.trace.take()) {
+            (Some(a), Some(own)) => {
+                let mut m = (*a).clone();
+                m.merge_from(&own);
+                m
+            }
+            (Some(a), None) => (*a).clone(),
+            (None, Some(own)) => *own,
+            (None, None) => TraceAttributes::default(),
+        };
+
+        let mut input = data.input.take().map(|c| self.mask_value(c));
+        let mut output = data.output.take().map(|c| self.mask_value(c));
+        let mut metadata = self.metadata(std::mem::take(&mut data.metadata));
+        self.size_guard(&mut input, &mut output, &mut metadata);
+
+        let mut a: Vec<KeyValue> = Vec::with_capacity(16);
+        if let Some(v) = &trace.name {
+            a.push(kv_str("langfuse.trace.name", v.clone()));
+        }
+        if let Some(v) = &trace.user_id {
+            a.push(kv_str("user.id", v.clone()));
+        }
+        if let Some(v) = &trace.session_id {
+            a.push(kv_str("session.id", v.clone()));
+        }
+        if !trace.tags.is_empty() {
+            let values = trace
+                .tags
+                .iter()
+                .map(|t| AnyValue {
+                    value: Some(any_value::Value::StringValue(t.clone())),
+                })
+                .collect();
+            a.push(kv(
+                "langfuse.trace.tags",
+                any_value::Value::ArrayValue(ArrayValue { values }),
+            ));
+        }
+        if !trace.metadata.is_empty() {
+            let entries = trace
+                .metadata
+                .iter()
+                .map(|(k, v)| MetaEntry::Key(k.clone(), v.clone()))
+                .collect();
+            for (k, v) in self.metadata(entries) {
+                a.push(kv_str(&format!("langfuse.trace.metadata.{k}"), v));
+            }
+        }
+        if let Some(p) = trace.public {
+            a.push(kv("langfuse.trace.public", any_value::Value::BoolValue(p)));
+        }
+        if let Some(v) = trace.input.clone().map(|c| self.mask_value(c)) {
+            a.push(kv_str("langfuse.trace.input", v.as_str()));
+        }
+        if let Some(v) = trace.output.clone().map(|c| self.mask_value(c)) {
+            a.push(kv_str("langfuse.trace.output", v.as_str()));
+        }
+        if let Some(v) = input {
+            a.push(kv_str("langfuse.observation.input", into_string(v)));
+        }
+        if let Some(m) = data.model.take() {
+            a.push(kv_str("langfuse.observation.model.name", m));
+        }
+        if let Some(u) = data.usage.take().filter(|u| !u.is_empty()) {
+            a.push(kv_str(
+                "langfuse.observation.usage_details",
+                serde_json::to_string(&u).unwrap_or_default(),
+            ));
+        }
+        if let Some(c) = data.cost.take().filter(|c| !c.is_empty()) {
+            a.push(kv_str(
+                "langfuse.observation.cost_details",
+                serde_json::to_string(&c).unwrap_or_default(),
+            ));
+        }
+        if let Some(p) = data.model_parameters.take() {
+            a.push(kv_str(
+                "langfuse.observation.model.parameters",
+                p.to_json_text(),
+            ));
+        }
+        for (k, v) in metadata {
+            a.push(kv_str(&format!("langfuse.observation.metadata.{k}"), v));
+        }
+        let level = data.level;
+        if let Some(l) = level {
+            a.push(kv_str("langfuse.observation.level", l.as_str()));
+        }
+        if let Some(m) = &data.status_message {
+            a.push(kv_str("langfuse.observation.status_message", m.clone()));
+        }
+        if let Some(v) = data.version.take().or_else(|| trace.version.clone()) {
+            a.push(kv_str("langfuse.version", v));
+        }
+        if let Some(t) = data.completion_start.take() {
+            a.push(kv_str("langfuse.observation.completion_start_time", iso(t)));
+        }
+        if let Some((name, version)) = data.prompt.take() {
+            a.push(kv_str("langfuse.observation.prompt.name", name));
+            a.push(kv(
+                "langfuse.observation.prompt.version",
+                any_value::Value::IntValue(version as i64),
+            ));
+        }
+        a.push(kv_str("langfuse.observation.type", ty.as_str()));
+        if let Some(v) = output {
+            a.push(kv_str("langfuse.observation.output", into_string(v)));
+        }
+        if let Some(e) = trace.environment.as_ref().or(self.environment.as_ref()) {
+            a.push(kv_str("langfuse.environment", e.clone()));
+        }
+        if let Some(r) = trace.release.as_ref().or(self.release.as_ref()) {
+            a.push(kv_str("langfuse.release", r.clone()));
+        }
+        if parent.is_none() {
+            a.push(kv(
+                "langfuse.internal.is_app_root",
+                any_value::Value::BoolValue(true),
+            ));
+        }
+
+        let status = if level == Some(Level::Error) {
+            Some(Status {
+                code: status::StatusCode::Error as i32,
+                message: data.status_message.take().unwrap_or_default(),
+            })
+        } else {
+            Some(Status::default())
+        };
+        let start = data.start.map(unix_nanos).unwrap_or(0);
+        let end = data.end.map(unix_nanos).unwrap_or(start).max(start);
+        let (parent_span_id, flags) = match parent {
+            Some((p, remote)) => (
+                p.to_bytes().to_vec(),
+                FLAG_HAS_IS_REMOTE | if remote { FLAG_IS_REMOTE } else { 0 },
+            ),
+            None => (Vec::new(), FLAG_HAS_IS_REMOTE),
+        };
+        Span {
+            trace_id: trace_id.to_bytes().to_vec(),
+            span_id: id.to_bytes().to_vec(),
+            parent_span_id,
+            flags,
+            name: data.name.into_owned(),
+            kind: span::SpanKind::Internal as i32,
+            start_time_unix_nano: start,
+            end_time_unix_nano: end,
+            attributes: a,
+            status,
+            ..Default::default()
+        }
+    }
+
+    /// Keeps an observation under the size limit by truncating its largest fields.
+    fn size_guard(
+        &self,
+        input: &mut Option<Captured>,
+        output: &mut Option<Captured>,
+        metadata: &mut Vec<(String, String)>,
+    ) {
+        let limit = self.max_observation_bytes;
+        for _ in 0..3 {
+            let sizes = [
+                input.as_ref().map_or(0, Captured::len),
+                output.as_ref().map_or(0, Captured::len),
+                metadata.iter().map(|(k, v)| k.len() + v.len()).sum(),
+            ];
+            let total: usize = sizes.iter().sum();
+            if total <= limit {
+                return;
+            }
+            let (largest, &len) = sizes
+                .iter()
+                .enumerate()
+                .max_by_key(|(_, l)| **l)
+                .unwrap_or((0, &0));
+            let keep = limit
+                .saturating_sub(total - len)
+                .saturating_sub(100)
+                .max(MIN_PREFIX);
+            if keep >= len {
+                return;
+            }
+            let shorten = |s: &str| -> String {
+                let mut t = prefix_at_boundary(s, keep).to_string();
+                t.push_str(&truncation_marker(s.len(), limit));
+                t
+            };
+            match largest {
+                0 => *input = input.take().map(|c| Captured::Text(shorten(c.as_str()))),
+                1 => *output = output.take().map(|c| Captured::Text(shorten(c.as_str()))),
+                _ => {
+                    let text = serde_json::Value::Object(
+                        metadata
+                            .drain(..)
+                            .map(|(k, v)| {
+                                let parsed = serde_json::from_str(&v)
+                                    .unwrap_or(serde_json::Value::String(v));
+                                (k, parsed)
+                            })
+                            .collect(),
+                    )
+                    .to_string();
+                    *metadata = vec![(
+                        "truncated".to_string(),
+                        serde_json::Value::String(shorten(&text)).to_string(),
+                    )];
+                }
+            }
+        }
+    }
+}
+
+fn into_string(c: Captured) -> String {
+    match c {
+        Captured::Text(s) | Captured::Json(s) => s,
+    }
+}
+
+/// Runs the user's mask; `None` when it failed or panicked.
+fn run_mask(m: &MaskFn, v: serde_json::Value) -> Option<serde_json::Value> {
+    match catch_unwind(AssertUnwindSafe(|| m(v))) {
+        Ok(Ok(v)) => Some(v),
+        Ok(Err(e)) => {
+            diag::debug(|| format!("mask function failed: {e}"));
+            None
+        }
+        Err(_) => {
+            diag::debug(|| "mask function panicked".to_string());
+            None
+        }
+    }
+}
+
+// ---- HTTP ------------------------------------------------------------------------------------
+
+/// Sends OTLP and score requests with retries.
+pub(crate) struct HttpSink {
+    client: reqwest::Client,
+    traces_url: String,
+    ingestion_url: String,
+    headers: HeaderMap,
+    warned_status: std::collections::HashSet<u16>,
+}
+
+enum Attempt {
+    Done(u16, String),
+    Retry(String, Option<Duration>),
+    Fail(String),
+}
+
+impl HttpSink {
+    pub(crate) fn new(cfg: &Config) -> Result<HttpSink, String> {
+        use base64::Engine as _;
+        let mut headers = HeaderMap::new();
+        let pk = cfg.public_key.clone().unwrap_or_default();
+        let sk = cfg
+            .secret_key
+            .as_ref()
+            .map(|s| s.0.clone())
+            .unwrap_or_default();
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{pk}:{sk}"));
+        let mut auth = HeaderValue::from_str(&format!("Basic {basic}"))
+            .map_err(|_| "the keys contain characters not allowed in a header".to_string())?;
+        auth.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, auth);
+        headers.insert("x-langfuse-sdk-name", HeaderValue::from_static("rust"));
+        headers.insert(
+            "x-langfuse-sdk-version",
+            HeaderValue::from_static(SDK_VERSION),
+        );
+        headers.insert(
+            "x-langfuse-public-key",
+            HeaderValue::from_str(&pk)
+                .map_err(|_| "the public key is not a valid header".to_string())?,
+        );
+        headers.insert(
+            "x-langfuse-ingestion-version",
+            HeaderValue::from_static("4"),
+        );
+        let client = reqwest::Client::builder()
+            .user_agent(concat!("langfuse-sdk-rust/", env!("CARGO_PKG_VERSION")))
+            .connect_timeout(cfg.timeout)
+            .pool_idle_timeout(Duration::from_secs(30))
+            .build()
+            .map_err(|e| e.to_string())?;
+        let host = url_host(&cfg.base_url);
+        if cfg.base_url.starts_with("http://") && !is_local(&host) {
+            diag::warn(&format!(
+                "LANGFUSE_BASE_URL {} uses plain http:// to a non-local host: keys and traces travel unencrypted",
+                cfg.base_url
+            ));
+        }
+        Ok(HttpSink {
+            client,
+            traces_url: format!("{}/api/public/otel/v1/traces", cfg.base_url),
+            ingestion_url: format!("{}/api/public/ingestion", cfg.base_url),
+            headers,
+            warned_status: Default::default(),
+        })
+    }
+
+    /// Sends one OTLP request; true when delivered.
+    pub(crate) async fn send_traces(
+        &mut self,
+        body: Vec<u8>,
+        shared: &Shared,
+        cfg: &Config,
+    ) -> bool {
+        let mut gz = flate2::write::GzEncoder::new(
+            Vec::with_capacity(body.len() / 4 + 64),
+            flate2::Compression::fast(),
+        );
+        let gz_ok = gz.write_all(&body).is_ok();
+        let (payload, gzip) = match (gz_ok, gz.finish()) {
+            (true, Ok(z)) => (z, true),
+            _ => (body, false),
+        };
+        let url = self.traces_url.clone();
+        match self
+            .post(&url, payload, "application/x-protobuf", gzip, shared, cfg)
+            .await
+        {
+            Ok(_) => true,
+            Err(e) => {
+                diag::warn(&format!("Langfuse export failed: {e}"));
+                false
+            }
+        }
+    }
+
+    /// Sends score events; returns how many failed.
+    pub(crate) async fn send_scores(
+        &mut self,
+        events: Vec<serde_json::Value>,
+        shared: &Shared,
+        cfg: &Config,
+    ) -> u64 {
+        let n = events.len() as u64;
+        let body = serde_json::json!({ "batch": events })
+            .to_string()
+            .into_bytes();
+        let url = self.ingestion_url.clone();
+        match self
+            .post(&url, body, "application/json", false, shared, cfg)
+            .await
+        {
+            Ok((status, text)) => {
+                // 207: per-event errors arrive inside the body.
+                let errors = serde_json::from_str::<serde_json::Value>(&text)
+                    .ok()
+                    .and_then(|v| v.get("errors").and_then(|e| e.as_array()).cloned())
+                    .unwrap_or_default();
+                if !errors.is_empty() {
+                    diag::warn(&format!(
+                        "Langfuse refused {} score(s) (HTTP {status}): {}",
+                        errors.len(),
+                        truncate_for_log(&serde_json::Value::Array(errors.clone()).to_string())
+                    ));
+                }
+                (errors.len() as u64).min(n)
+            }
+            Err(e) => {
+                diag::warn(&format!("Langfuse score export failed: {e}"));
+                n
+            }
+        }
+    }
+
+    async fn post(
+        &mut self,
+        url: &str,
+        body: Vec<u8>,
+        content_type: &'static str,
+        gzip: bool,
+        shared: &Shared,
+        cfg: &Config,
+    ) -> Result<(u16, String), String> {
+        let budget = cfg.timeout * (cfg.max_retries + 1) + Duration::from_secs(30);
+        let batch_deadline = Instant::now() + budget;
+        let mut attempt: u32 = 0;
+        loop {
+            let deadline = effective_deadline(shared, batch_deadline);
+            let now = Instant::now();
+            if now >= deadline {
+                return Err("gave up: out of time (shutdown deadline or retry budget)".into());
+            }
+            let timeout = cfg.timeout.min(deadline - now);
+            let mut req = self
+                .client
+                .post(url)
+                .headers(self.headers.clone())
+                .header(reqwest::header::CONTENT_TYPE, content_type)
+                .timeout(timeout)
+                .body(body.clone());
+            if gzip {
+                req = req.header(reqwest::header::CONTENT_ENCODING, "gzip");
+            }
+            let outcome = match req.send().await {
+                Ok(resp) => {
+                    shared.counters.requests.fetch_add(1, Ordering::Relaxed);
+                    let status = resp.status().as_u16();
+                    let retry_after = resp
+                        .headers()
+                        .get(reqwest::header::RETRY_AFTER)
+                        .and_then(|v| v.to_str().ok())
+                        .and_then(parse_retry_after);
+                    let text = resp.text().await.unwrap_or_default();
+                    if (200..300).contains(&status) {
+                        shared
+                            .counters
+                            .bytes_sent
+                            .fetch_add(body.len() as u64, Ordering::Relaxed);
+                        Attempt::Done(status, text)
+                    } else if status == 408 || status == 429 || status >= 500 {
+                        Attempt::Retry(
+                            format!("HTTP {status}: {}", truncate_for_log(&text)),
+                            retry_after,
+                        )
+                    } else {
+                        let msg = format!(
+                            "HTTP {status} from {url}: {}{}",
+                            truncate_for_log(&text),
+                            match status {
+                                401 | 403 => " (check LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL)",
+                                404 => " (is LANGFUSE_BASE_URL a Langfuse server with OpenTelemetry ingestion, v3 or newer?)",
+                                413 => " (request too large: lower max_batch_bytes)",
+                                _ => "",
+                            }
+                        );
+                        if self.warned_status.insert(status) {
+                            diag::warn(&format!("Langfuse refused a request, not retrying: {msg}"));
+                        }
+                        Attempt::Fail(msg)
+                    }
+                }
+                Err(e) => Attempt::Retry(describe_reqwest_error(&e), None),
+            };
+            match outcome {
+                Attempt::Done(status, text) => return Ok((status, text)),
+                Attempt::Fail(m) => return Err(m),
+                Attempt::Retry(reason, retry_after) => {
+                    if attempt >= cfg.max_retries {
+                        return Err(format!("{reason} (after {} retries)", cfg.max_retries));
+                    }
+                    let wait = retry_after
+                        .map(|d| d.min(Duration::from_secs(60)))
+                        .unwrap_or_else(|| backoff(attempt));
+                    let deadline = effective_deadline(shared, batch_deadline);
+                    if Instant::now() + wait >= deadline {
+                        return Err(format!("{reason} (no time left to retry)"));
+                    }
+                    diag::debug(|| format!("retrying in {wait:?}: {reason}"));
+                    shared.counters.retried.fetch_add(1, Ordering::Relaxed);
+                    attempt += 1;
+                    backoff_sleep(shared, wait).await;
+                }
+            }
+        }
+    }
+}
+
+/// Exponential backoff with jitter: 0.5–1 × 200 ms × 2^attempt, at most 10 s.
+fn backoff(attempt: u32) -> Duration {
+    let base = 200u64.saturating_mul(1u64 << attempt.min(16)).min(10_000);
+    let jitter = 0.5 + (crate::ids::next_u64() % 1000) as f64 / 2000.0;
+    Duration::from_millis((base as f64 * jitter) as u64)
+}
+
+fn parse_retry_after(v: &str) -> Option<Duration> {
+    let v = v.trim();
+    if let Ok(secs) = v.parse::<f64>() {
+        if secs.is_finite() && secs >= 0.0 {
+            return Some(Duration::from_secs_f64(secs.min(3600.0)));
+        }
+        return None;
+    }
+    let t = chrono::DateTime::parse_from_rfc2822(v).ok()?;
+    let now = chrono::Utc::now();
+    let d = t.with_timezone(&chrono::Utc) - now;
+    Some(d.to_std().unwrap_or(Duration::ZERO))
+}
+
+fn describe_reqwest_error(e: &reqwest::Error) -> String {
+    // reqwest's Display names the URL but never headers, so no key can leak here.
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "could not connect"
+    } else {
+        "request failed"
+    };
+    let mut msg = format!("{what}: {e}");
+    let mut src = std::error::Error::source(e);
+    while let Some(s) = src {
+        msg.push_str(&format!(": {s}"));
+        src = s.source();
+    }
+    msg
+}
+
+fn truncate_for_log(s: &str) -> String {
+    let p = prefix_at_boundary(s, 300);
+    if p.len() < s.len() {
+        format!("{p}…")
+    } else {
+        p.to_string()
+    }
+}
+
+fn url_host(base: &str) -> String {
+    reqwest::Url::parse(base)
+        .ok()
+        .and_then(|u| u.host_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn is_local(host: &str) -> bool {
+    host == "localhost"
+        || host.starts_with("127.")
+        || host == "[::1]"
+        || host == "::1"
+        || host.ends_with(".local")
+        || host.ends_with(".svc")
+        || host.ends_with(".internal")
+        || host.contains(".svc.")
+        || !host.contains('.')
+}
+
+// ---- console ---------------------------------------------------------------------------------
+
+/// Prints each finished trace as an indented tree.
+#[derive(Default)]
+pub(crate) struct ConsoleSink {
+    pending: HashMap<Vec<u8>, Vec<Span>>,
+}
+
+impl ConsoleSink {
+    /// Adds spans; prints traces whose root arrived (or all, when forced). Returns spans printed.
+    pub(crate) fn add(&mut self, spans: Vec<Span>, force: bool) -> u64 {
+        let mut ready = Vec::new();
+        for s in spans {
+            let root = s.parent_span_id.is_empty() || s.flags & FLAG_IS_REMOTE != 0;
+            let t = s.trace_id.clone();
+            self.pending.entry(t.clone()).or_default().push(s);
+            if root {
+                ready.push(t);
+            }
+        }
+        if force {
+            ready.extend(self.pending.keys().cloned());
+        }
+        let mut n = 0;
+        let mut out = String::new();
+        for t in ready {
+            if let Some(spans) = self.pending.remove(&t) {
+                n += spans.len() as u64;
+                render_tree(&spans, &mut out);
+            }
+        }
+        if !out.is_empty() {
+            let mut stdout = std::io::stdout().lock();
+            let _ = stdout.write_all(out.as_bytes());
+            let _ = stdout.flush();
+        }
+        n
+    }
+
+    pub(crate) fn scores(&mut self, events: &[serde_json::Value]) {
+        let mut out = String::new();
+        for e in events {
+            let b = &e["body"];
+            out.push_str(&format!(
+                "score {} = {} ({}) on trace {}{}\n",
+                b["name"].as_str().unwrap_or("?"),
+                b["value"],
+                b["dataType"].as_str().unwrap_or("?"),
+                b["traceId"]
+                    .as_str()
+                    .or(b["sessionId"].as_str())
+                    .unwrap_or("-"),
+                b["observationId"]
+                    .as_str()
+                    .map(|o| format!(" / observation {o}"))
+                    .unwrap_or_default()
+            ));
+        }
+        let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    }
+}
+
+fn attr<'a>(s: &'a Span, key: &str) -> Option<&'a any_value::Value> {
+    s.attributes
+        .iter()
+        .find(|a| a.key == key)
+        .and_then(|a| a.value.as_ref())
+        .and_then(|v| v.value.as_ref())
+}
+
+fn attr_str<'a>(s: &'a Span, key: &str) -> Option<&'a str> {
+    match attr(s, key) {
+        Some(any_value::Value::StringValue(v)) => Some(v),
+        _ => None,
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+/// Renders spans of one trace as an indented tree.
+pub(crate) fn render_tree(spans: &[Span], out: &mut String) {
+    let ids: std::collections::HashSet<&[u8]> = spans.iter().map(|s| &s.span_id[..]).collect();
+    let mut children: HashMap<&[u8], Vec<&Span>> = HashMap::new();
+    let mut roots = Vec::new();
+    for s in spans {
+        if s.parent_span_id.is_empty() || !ids.contains(&s.parent_span_id[..]) {
+            roots.push(s);
+        } else {
+            children.entry(&s.parent_span_id[..]).or_default().push(s);
+        }
+    }
+    roots.sort_by_key(|s| s.start_time_unix_nano);
+    for c in children.values_mut() {
+        c.sort_by_key(|s| s.start_time_unix_nano);
+    }
+    if let Some(r) = roots.first() {
+        let trace_name = attr_str(r, "langfuse.trace.name").unwrap_or(&r.name);
+        out.push_str(&format!("trace {} {}\n", hex(&r.trace_id), trace_name));
+    }
+    fn walk(s: &Span, depth: usize, children: &HashMap<&[u8], Vec<&Span>>, out: &mut String) {
+        let ty = attr_str(s, "langfuse.observation.type").unwrap_or("span");
+        let ms = s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano) as f64 / 1e6;
+        out.push_str(&format!(
+            "{}└─ {ty} {} {ms:.1}ms",
+            "   ".repeat(depth),
+            s.name
+        ));
+        if let Some(m) = attr_str(s, "langfuse.observation.model.name") {
+            out.push_str(&format!(" model={m}"));
+        }
+        if let Some(u) = attr_str(s, "langfuse.observation.usage_details")
+            .and_then(|u| serde_json::from_str::<serde_json::Value>(u).ok())
+        {
+            let g = |k: &str| u.get(k).and_then(|v| v.as_u64());
+            out.push_str(&format!(
+                " tokens={}/{}/{}",
+                g("input").map_or("-".into(), |v| v.to_string()),
+                g("output").map_or("-".into(), |v| v.to_string()),
+                g("total").map_or("-".into(), |v| v.to_string())
+            ));
+        }
+        if let Some(c) = attr_str(s, "langfuse.observation.cost_details")
+            .and_then(|u| serde_json::from_str::<serde_json::Value>(u).ok())
+            .and_then(|u| u.get("total").and_then(|v| v.as_f64()))
+        {
+            out.push_str(&format!(" cost=${c:.6}"));
+        }
+        if let Some(l) = attr_str(s, "langfuse.observation.level") {
+            if l != "DEFAULT" {
+                out.push_str(&format!(" [{l}"));
+                if let Some(m) = attr_str(s, "langfuse.observation.status_message") {
+                    out.push_str(&format!(": {}", truncate_for_log(m)));
+                }
+                out.push(']');
+            }
+        }
+        out.push('\n');
+        if let Some(cs) = children.get(&s.span_id[..]) {
+            for c in cs {
+                walk(c, depth + 1, children, out);
+            }
+        }
+    }
+    for r in roots {
+        walk(r, 0, &children, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        assert_eq!(parse_retry_after("2"), Some(Duration::from_secs(2)));
+        assert_eq!(parse_retry_after("0.5"), Some(Duration::from_millis(500)));
+        assert_eq!(parse_retry_after("-1"), None);
+        assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
+    }
+
+    #[test]
+    fn backoff_grows_and_is_capped() {
+        for a in 0..40 {
+            let d = backoff(a);
+            assert!(d <= Duration::from_secs(10), "{a}: {d:?}");
+            assert!(d >= Duration::from_millis(100).min(Duration::from_millis(100 << a.min(6))));
+        }
+    }
+
+    #[test]
+    fn local_hosts() {
+        for h in [
+            "localhost",
+            "127.0.0.1",
+            "langfuse-web",
+            "langfuse.langfuse.svc.cluster.local",
+        ] {
+            assert!(is_local(h), "{h}");
+        }
+        assert!(!is_local("cloud.langfuse.com"));
+    }
+}

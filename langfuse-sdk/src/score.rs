@@ -1,0 +1,187 @@
+//! Scores on traces, observations and sessions (sent as `score-create` to the ingestion API).
+
+use std::time::SystemTime;
+
+use serde::Serialize;
+
+use crate::ids::{ObservationId, TraceId};
+use crate::value::{capture, Captured};
+
+/// A score value; its variant sets the score's data type.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ScoreValue {
+    /// `NUMERIC`: any finite number.
+    Numeric(f64),
+    /// `BOOLEAN`: sent as 1 or 0.
+    Boolean(bool),
+    /// `CATEGORICAL`: a label.
+    Categorical(String),
+    /// `TEXT`: 1 to 500 characters.
+    Text(String),
+}
+
+/// A score to record with [`Langfuse::score`](crate::Langfuse::score), or on an observation with
+/// [`ObservationRef::score`](crate::ObservationRef::score).
+///
+/// ```
+/// use langfuse_sdk::Score;
+/// let s = Score::numeric("accuracy", 0.92).comment("checked by hand");
+/// let b = Score::boolean("helpful", true).session_id("session-1");
+/// # drop((s, b));
+/// ```
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct Score {
+    pub(crate) name: String,
+    pub(crate) value: ScoreValue,
+    pub(crate) id: Option<String>,
+    pub(crate) trace_id: Option<TraceId>,
+    pub(crate) observation_id: Option<ObservationId>,
+    pub(crate) session_id: Option<String>,
+    pub(crate) comment: Option<String>,
+    pub(crate) metadata: Option<Captured>,
+    pub(crate) config_id: Option<String>,
+    pub(crate) timestamp: SystemTime,
+}
+
+impl Score {
+    /// A score with any value.
+    pub fn new(name: impl Into<String>, value: ScoreValue) -> Self {
+        Score {
+            name: name.into(),
+            value,
+            id: None,
+            trace_id: None,
+            observation_id: None,
+            session_id: None,
+            comment: None,
+            metadata: None,
+            config_id: None,
+            timestamp: SystemTime::now(),
+        }
+    }
+    /// A `NUMERIC` score.
+    pub fn numeric(name: impl Into<String>, value: f64) -> Self {
+        Self::new(name, ScoreValue::Numeric(value))
+    }
+    /// A `BOOLEAN` score.
+    pub fn boolean(name: impl Into<String>, value: bool) -> Self {
+        Self::new(name, ScoreValue::Boolean(value))
+    }
+    /// A `CATEGORICAL` score.
+    pub fn categorical(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self::new(name, ScoreValue::Categorical(value.into()))
+    }
+    /// A `TEXT` score.
+    pub fn text(name: impl Into<String>, value: impl Into<String>) -> Self {
+        Self::new(name, ScoreValue::Text(value.into()))
+    }
+    /// Score id (an idempotency key: the same id updates the score). Default: a new UUID.
+    pub fn id(mut self, id: impl Into<String>) -> Self {
+        self.id = Some(id.into());
+        self
+    }
+    /// The trace scored.
+    pub fn trace_id(mut self, id: TraceId) -> Self {
+        self.trace_id = Some(id);
+        self
+    }
+    /// The observation scored (with its trace id).
+    pub fn observation_id(mut self, id: ObservationId) -> Self {
+        self.observation_id = Some(id);
+        self
+    }
+    /// The session scored.
+    pub fn session_id(mut self, id: impl Into<String>) -> Self {
+        self.session_id = Some(id.into());
+        self
+    }
+    /// A comment.
+    pub fn comment(mut self, c: impl Into<String>) -> Self {
+        self.comment = Some(c.into());
+        self
+    }
+    /// Metadata (any `Serialize`).
+    pub fn metadata<T: Serialize + ?Sized>(mut self, m: &T) -> Self {
+        self.metadata = Some(capture(m, 100_000));
+        self
+    }
+    /// A score config id.
+    pub fn config_id(mut self, id: impl Into<String>) -> Self {
+        self.config_id = Some(id.into());
+        self
+    }
+
+    /// Why the server would refuse this score, if it would.
+    pub(crate) fn problem(&self) -> Option<String> {
+        if self.name.trim().is_empty() {
+            return Some("a score needs a name".into());
+        }
+        if self.trace_id.is_none() && self.session_id.is_none() {
+            return Some(format!(
+                "score {:?} names no trace and no session; set trace_id or session_id",
+                self.name
+            ));
+        }
+        match &self.value {
+            ScoreValue::Numeric(v) if !v.is_finite() => Some(format!(
+                "score {:?} has the non-finite value {v}",
+                self.name
+            )),
+            ScoreValue::Text(t) if t.is_empty() || t.chars().count() > 500 => Some(format!(
+                "text score {:?} must be 1 to 500 characters",
+                self.name
+            )),
+            _ => None,
+        }
+    }
+
+    /// The `score-create` ingestion event.
+    pub(crate) fn to_event(&self, environment: Option<&str>) -> serde_json::Value {
+        use serde_json::{json, Map, Value};
+        let (value, data_type) = match &self.value {
+            ScoreValue::Numeric(v) => (json!(v), "NUMERIC"),
+            ScoreValue::Boolean(b) => (json!(if *b { 1 } else { 0 }), "BOOLEAN"),
+            ScoreValue::Categorical(s) => (json!(s), "CATEGORICAL"),
+            ScoreValue::Text(s) => (json!(s), "TEXT"),
+        };
+        let mut body = Map::new();
+        let id = self
+            .id
+            .clone()
+            .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+        body.insert("id".into(), json!(id));
+        if let Some(t) = self.trace_id {
+            body.insert("traceId".into(), json!(t.to_string()));
+        }
+        if let Some(o) = self.observation_id {
+            body.insert("observationId".into(), json!(o.to_string()));
+        }
+        if let Some(s) = &self.session_id {
+            body.insert("sessionId".into(), json!(s));
+        }
+        body.insert("name".into(), json!(self.name));
+        body.insert("value".into(), value);
+        body.insert("dataType".into(), json!(data_type));
+        if let Some(c) = &self.comment {
+            body.insert("comment".into(), json!(c));
+        }
+        if let Some(m) = &self.metadata {
+            body.insert("metadata".into(), m.to_json_value());
+        }
+        if let Some(e) = environment {
+            body.insert("environment".into(), json!(e));
+        }
+        if let Some(c) = &self.config_id {
+            body.insert("configId".into(), json!(c));
+        }
+        let ts: chrono::DateTime<chrono::Utc> = self.timestamp.into();
+        json!({
+            "id": uuid::Uuid::new_v4().to_string(),
+            "timestamp": ts.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "type": "score-create",
+            "body": Value::Object(body),
+        })
+    }
+}
