@@ -1,1 +1,361 @@
+//! Test harness for the workspace: an in-process capture server on 127.0.0.1 that decodes what the
+//! SDK sends (OTLP protobuf, gzip, score JSON) and can inject faults.
+//!
+//! The server runs on a thread of its own with its own runtime, so tests may be plain `#[test]`
+//! functions or any tokio flavour.
 
+use std::collections::VecDeque;
+use std::io::Read as _;
+use std::net::SocketAddr;
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use langfuse_sdk::testing::ExportedSpan;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Notify;
+
+/// What the server does with one request.
+#[derive(Clone, Debug)]
+pub enum Fault {
+    /// Answer with this status and body (and a `Retry-After` header when given), without
+    /// recording the request as delivered.
+    Status(u16, &'static str, Option<&'static str>),
+    /// Close the connection without answering (a reset mid-response).
+    Drop,
+    /// Wait this long before answering 200 (and record the request).
+    Delay(Duration),
+    /// Never answer (until the connection is closed by the client).
+    Stall,
+}
+
+/// One request as received.
+#[derive(Clone, Debug)]
+pub struct Captured {
+    /// HTTP method.
+    pub method: String,
+    /// Path (with query).
+    pub path: String,
+    /// Headers, names lower-cased.
+    pub headers: Vec<(String, String)>,
+    /// Body as received (possibly gzip).
+    pub raw_body: Vec<u8>,
+    /// Body after gzip decoding.
+    pub body: Vec<u8>,
+    /// Status the server answered.
+    pub status: u16,
+}
+
+impl Captured {
+    /// A header value by lower-case name.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+    /// The decoded OTLP request (traces endpoint).
+    pub fn otlp(&self) -> ExportTraceServiceRequest {
+        ExportTraceServiceRequest::decode(&self.body[..]).expect("valid OTLP protobuf")
+    }
+    /// The body as JSON (ingestion endpoint).
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_slice(&self.body).expect("valid JSON")
+    }
+}
+
+#[derive(Default)]
+struct State {
+    requests: Vec<Captured>,
+    /// Requests seen, whatever the answer (including faults).
+    seen: usize,
+    faults: VecDeque<Fault>,
+    hold: bool,
+    /// Answer for ingestion requests (default: 207 with every event a success).
+    score_errors: Vec<usize>,
+}
+
+struct Inner {
+    state: Mutex<State>,
+    cv: Condvar,
+    release: Notify,
+}
+
+/// An HTTP server on 127.0.0.1 that records what the SDK sends.
+pub struct CaptureServer {
+    inner: Arc<Inner>,
+    addr: SocketAddr,
+    shutdown: Arc<Notify>,
+    accepting: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
+    rt: tokio::runtime::Runtime,
+}
+
+impl Default for CaptureServer {
+    fn default() -> Self {
+        Self::start()
+    }
+}
+
+impl CaptureServer {
+    /// Starts a server on a free port of 127.0.0.1.
+    pub fn start() -> CaptureServer {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let listener = rt
+            .block_on(TcpListener::bind("127.0.0.1:0"))
+            .expect("bind 127.0.0.1");
+        let addr = listener.local_addr().expect("addr");
+        let inner = Arc::new(Inner {
+            state: Mutex::new(State::default()),
+            cv: Condvar::new(),
+            release: Notify::new(),
+        });
+        let s = CaptureServer {
+            inner,
+            addr,
+            shutdown: Arc::new(Notify::new()),
+            accepting: Arc::new(Mutex::new(None)),
+            rt,
+        };
+        s.accept_on(listener);
+        s
+    }
+
+    fn accept_on(&self, listener: TcpListener) {
+        let inner = self.inner.clone();
+        let h = self.rt.spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else {
+                    continue;
+                };
+                let inner = inner.clone();
+                tokio::spawn(async move {
+                    let _ = serve(stream, inner).await;
+                });
+            }
+        });
+        *self.accepting.lock().unwrap() = Some(h);
+    }
+
+    /// Base URL to give the SDK.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops listening: new connections are refused until [`resume`](Self::resume).
+    pub fn pause(&self) {
+        if let Some(h) = self.accepting.lock().unwrap().take() {
+            h.abort();
+            let _ = self.rt.block_on(h);
+        }
+    }
+
+    /// Listens again on the same port.
+    pub fn resume(&self) {
+        let l = self
+            .rt
+            .block_on(TcpListener::bind(self.addr))
+            .expect("rebind the same port");
+        self.accept_on(l);
+    }
+
+    /// Queues faults for the next requests, in order; later requests get 200.
+    pub fn push_faults(&self, faults: impl IntoIterator<Item = Fault>) {
+        self.inner.state.lock().unwrap().faults.extend(faults);
+    }
+
+    /// Makes every request wait until [`release`](Self::release).
+    pub fn hold(&self) {
+        self.inner.state.lock().unwrap().hold = true;
+    }
+
+    /// Lets held requests through and stops holding.
+    pub fn release(&self) {
+        self.inner.state.lock().unwrap().hold = false;
+        self.inner.release.notify_waiters();
+    }
+
+    /// Makes the ingestion endpoint report these event indexes of each batch as errors (207).
+    pub fn score_errors(&self, idx: Vec<usize>) {
+        self.inner.state.lock().unwrap().score_errors = idx;
+    }
+
+    /// Requests answered 2xx, in order.
+    pub fn requests(&self) -> Vec<Captured> {
+        self.inner.state.lock().unwrap().requests.clone()
+    }
+
+    /// Waits (on a condition, not a sleep) until `n` requests have arrived, whatever their fate.
+    pub fn wait_seen(&self, n: usize, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut st = self.inner.state.lock().unwrap();
+        while st.seen < n {
+            let now = Instant::now();
+            if now >= deadline {
+                return false;
+            }
+            st = self.inner.cv.wait_timeout(st, deadline - now).unwrap().0;
+        }
+        true
+    }
+
+    /// Requests to the OTLP traces endpoint that were accepted.
+    pub fn trace_requests(&self) -> Vec<Captured> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path == "/api/public/otel/v1/traces")
+            .collect()
+    }
+
+    /// Every span delivered, decoded.
+    pub fn spans(&self) -> Vec<ExportedSpan> {
+        let reqs: Vec<_> = self.trace_requests().iter().map(|r| r.otlp()).collect();
+        ExportedSpan::from_requests(&reqs)
+    }
+
+    /// Every score event delivered (ingestion batches, flattened).
+    pub fn score_events(&self) -> Vec<serde_json::Value> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path == "/api/public/ingestion")
+            .flat_map(|r| r.json()["batch"].as_array().cloned().unwrap_or_default())
+            .collect()
+    }
+}
+
+impl Drop for CaptureServer {
+    fn drop(&mut self) {
+        self.release();
+        self.shutdown.notify_waiters();
+    }
+}
+
+async fn serve(mut stream: TcpStream, inner: Arc<Inner>) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    loop {
+        // Read the head.
+        let head_end = loop {
+            if let Some(p) = find(&buf, b"\r\n\r\n") {
+                break p;
+            }
+            let mut chunk = [0u8; 8192];
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+        let mut lines = head.split("\r\n");
+        let request_line = lines.next().unwrap_or_default().to_string();
+        let mut parts = request_line.split(' ');
+        let method = parts.next().unwrap_or_default().to_string();
+        let path = parts.next().unwrap_or_default().to_string();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let len: usize = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let body_start = head_end + 4;
+        while buf.len() < body_start + len {
+            let mut chunk = [0u8; 65536];
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let raw_body = buf[body_start..body_start + len].to_vec();
+        buf.drain(..body_start + len);
+
+        let (fault, hold) = {
+            let mut st = inner.state.lock().unwrap();
+            st.seen += 1;
+            inner.cv.notify_all();
+            (st.faults.pop_front(), st.hold)
+        };
+        if hold {
+            let released = inner.release.notified();
+            let still = inner.state.lock().unwrap().hold;
+            if still {
+                released.await;
+            }
+        }
+        let mut extra = String::new();
+        let (status, text) = match fault {
+            Some(Fault::Drop) => return Ok(()),
+            Some(Fault::Stall) => {
+                std::future::pending::<()>().await;
+                unreachable!()
+            }
+            Some(Fault::Status(code, body, retry_after)) => {
+                if let Some(r) = retry_after {
+                    extra = format!("retry-after: {r}\r\n");
+                }
+                (code, body.to_string())
+            }
+            Some(Fault::Delay(d)) => {
+                tokio::time::sleep(d).await;
+                (200, String::new())
+            }
+            None => (200, String::new()),
+        };
+        let gz = headers
+            .iter()
+            .any(|(k, v)| k == "content-encoding" && v.contains("gzip"));
+        let body = if gz {
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&raw_body[..]).read_to_end(&mut out)?;
+            out
+        } else {
+            raw_body.clone()
+        };
+        let (status, text) = if status == 200 && path == "/api/public/ingestion" {
+            let errs = inner.state.lock().unwrap().score_errors.clone();
+            let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+            let mut ok = Vec::new();
+            let mut bad = Vec::new();
+            for (i, e) in v["batch"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+                let item = serde_json::json!({"id": e["id"], "status": if errs.contains(&i) {400} else {201}});
+                if errs.contains(&i) {
+                    bad.push(serde_json::json!({"id": e["id"], "status": 400, "message": "invalid score", "error": "test"}));
+                } else {
+                    ok.push(item);
+                }
+            }
+            (207, serde_json::json!({"successes": ok, "errors": bad}).to_string())
+        } else if status == 200 {
+            (200, "{}".to_string())
+        } else {
+            (status, text)
+        };
+        if (200..300).contains(&status) {
+            inner.state.lock().unwrap().requests.push(Captured {
+                method,
+                path,
+                headers: headers.clone(),
+                raw_body,
+                body,
+                status,
+            });
+        }
+        let resp = format!(
+            "HTTP/1.1 {status} X\r\ncontent-type: application/json\r\ncontent-length: {}\r\n{extra}\r\n{text}",
+            text.len()
+        );
+        stream.write_all(resp.as_bytes()).await?;
+    }
+}
+
+fn find(h: &[u8], n: &[u8]) -> Option<usize> {
+    h.windows(n.len()).position(|w| w == n)
+}
