@@ -49,7 +49,8 @@ pub(crate) struct ClientInner {
 
 impl Drop for ClientInner {
     fn drop(&mut self) {
-        if let Some(e) = &self.exporter {
+        // Deliver what is queued, unless someone already shut down (and chose the timeout).
+        if let Some(e) = self.exporter.as_ref().filter(|e| !e.shutdown_requested()) {
             let _ = e.shutdown(self.cfg.timeout);
         }
     }

@@ -195,6 +195,11 @@ impl Exporter {
         }
     }
 
+    /// True once `shutdown` was called (by anyone).
+    pub(crate) fn shutdown_requested(&self) -> bool {
+        self.shared.shutdown_started.load(Ordering::Acquire)
+    }
+
     fn is_done(&self) -> bool {
         *self.shared.done.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -472,6 +477,17 @@ pub(crate) async fn backoff_sleep(shared: &Shared, d: Duration) {
     tokio::select! {
         _ = tokio::time::sleep(d) => {}
         _ = shared.cap_notify.notified() => {}
+    }
+}
+
+/// Resolves once shutdown has set a deadline and it has passed.
+pub(crate) async fn cap_passed(shared: &Shared) {
+    loop {
+        if let Some(c) = shared.cap() {
+            tokio::time::sleep_until(c.into()).await;
+            return;
+        }
+        shared.cap_notify.notified().await;
     }
 }
 

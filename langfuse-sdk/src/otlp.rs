@@ -20,7 +20,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 use crate::config::{Config, MaskFn};
 use crate::context::TraceAttributes;
 use crate::diag;
-use crate::exporter::{backoff_sleep, effective_deadline, Shared};
+use crate::exporter::{backoff_sleep, cap_passed, effective_deadline, Shared};
 use crate::observation::{Level, MetaEntry, Record};
 use crate::value::{prefix_at_boundary, truncation_marker, Captured};
 
@@ -567,7 +567,14 @@ impl HttpSink {
             if gzip {
                 req = req.header(reqwest::header::CONTENT_ENCODING, "gzip");
             }
-            let outcome = match req.send().await {
+            let attempt_result = tokio::select! {
+                r = req.send() => Some(r),
+                _ = cap_passed(shared) => None,
+            };
+            let Some(attempt_result) = attempt_result else {
+                return Err("gave up: shutdown deadline passed during the request".into());
+            };
+            let outcome = match attempt_result {
                 Ok(resp) => {
                     shared.counters.requests.fetch_add(1, Ordering::Relaxed);
                     let status = resp.status().as_u16();
