@@ -156,8 +156,10 @@ impl Langfuse {
         }
     }
 
+    /// Capture limit of one field: a little under the observation limit, so a single huge
+    /// field is cut once, at capture, and the size guard leaves it alone.
     pub(crate) fn field_limit(&self) -> usize {
-        self.inner.cfg.max_observation_bytes
+        self.inner.cfg.max_observation_bytes / 10 * 9
     }
 
     /// The URL of a trace in the Langfuse UI.

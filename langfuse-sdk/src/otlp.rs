@@ -22,7 +22,7 @@ use crate::context::TraceAttributes;
 use crate::diag;
 use crate::exporter::{backoff_sleep, cap_passed, effective_deadline, Shared};
 use crate::observation::{Level, MetaEntry, Record};
-use crate::value::{prefix_at_boundary, truncation_marker, Captured};
+use crate::value::{prefix_at_boundary, split_marker, truncation_marker, Captured};
 
 /// The SDK's version, sent as `x-langfuse-sdk-version` and the scope version.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -353,8 +353,10 @@ impl Encoder {
                 return;
             }
             let shorten = |s: &str| -> String {
-                let mut t = prefix_at_boundary(s, keep).to_string();
-                t.push_str(&truncation_marker(s.len(), limit));
+                // A value truncated at capture keeps its original size in the marker.
+                let (body, original) = split_marker(s);
+                let mut t = prefix_at_boundary(body, keep).to_string();
+                t.push_str(&truncation_marker(original.unwrap_or(s.len()), limit));
                 t
             };
             match largest {

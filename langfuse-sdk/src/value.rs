@@ -97,6 +97,19 @@ pub(crate) fn truncation_marker(total: usize, limit: usize) -> String {
     format!("…[truncated: {total} bytes, limit {limit}]")
 }
 
+/// Splits a truncation marker off the end of `s`: the text before it and the original size.
+pub(crate) fn split_marker(s: &str) -> (&str, Option<usize>) {
+    if let Some(i) = s.rfind("…[truncated: ") {
+        let tail = &s[i + "…[truncated: ".len()..];
+        if let Some(n) = tail.split(' ').next().and_then(|n| n.parse().ok()) {
+            if tail.ends_with(']') {
+                return (&s[..i], Some(n));
+            }
+        }
+    }
+    (s, None)
+}
+
 /// The longest prefix of `s` that is at most `max` bytes and ends on a character boundary.
 pub(crate) fn prefix_at_boundary(s: &str, max: usize) -> &str {
     if s.len() <= max {

@@ -87,9 +87,9 @@ struct Inner {
 pub struct CaptureServer {
     inner: Arc<Inner>,
     addr: SocketAddr,
-    shutdown: Arc<Notify>,
-    accepting: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
-    rt: tokio::runtime::Runtime,
+    accepting: Mutex<Option<(tokio::task::JoinHandle<()>, std::sync::mpsc::Receiver<()>)>>,
+    handle: tokio::runtime::Handle,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
 }
 
 impl Default for CaptureServer {
@@ -98,17 +98,34 @@ impl Default for CaptureServer {
     }
 }
 
+/// Signals when the accept loop (and so its listener) is gone.
+struct Closed(std::sync::mpsc::Sender<()>);
+impl Drop for Closed {
+    fn drop(&mut self) {
+        let _ = self.0.send(());
+    }
+}
+
 impl CaptureServer {
-    /// Starts a server on a free port of 127.0.0.1.
+    /// Starts a server on a free port of 127.0.0.1. Works from sync code and inside any tokio
+    /// runtime: the server's own runtime lives on a thread of its own.
     pub fn start() -> CaptureServer {
-        let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
-            .enable_all()
-            .build()
-            .expect("runtime");
-        let listener = rt
-            .block_on(TcpListener::bind("127.0.0.1:0"))
-            .expect("bind 127.0.0.1");
+        let (htx, hrx) = std::sync::mpsc::channel();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            htx.send(rt.handle().clone()).expect("handle");
+            rt.block_on(async {
+                let _ = stopped.await;
+            });
+            rt.shutdown_background();
+        });
+        let handle = hrx.recv().expect("capture server runtime");
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
         let addr = listener.local_addr().expect("addr");
         let inner = Arc::new(Inner {
             state: Mutex::new(State::default()),
@@ -118,17 +135,21 @@ impl CaptureServer {
         let s = CaptureServer {
             inner,
             addr,
-            shutdown: Arc::new(Notify::new()),
-            accepting: Arc::new(Mutex::new(None)),
-            rt,
+            accepting: Mutex::new(None),
+            handle,
+            stop: Some(stop),
         };
         s.accept_on(listener);
         s
     }
 
-    fn accept_on(&self, listener: TcpListener) {
+    fn accept_on(&self, listener: std::net::TcpListener) {
+        listener.set_nonblocking(true).expect("nonblocking");
         let inner = self.inner.clone();
-        let h = self.rt.spawn(async move {
+        let (closed_tx, closed_rx) = std::sync::mpsc::channel();
+        let h = self.handle.spawn(async move {
+            let _closed = Closed(closed_tx);
+            let listener = TcpListener::from_std(listener).expect("tokio listener");
             loop {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
@@ -139,7 +160,7 @@ impl CaptureServer {
                 });
             }
         });
-        *self.accepting.lock().unwrap() = Some(h);
+        *self.accepting.lock().unwrap() = Some((h, closed_rx));
     }
 
     /// Base URL to give the SDK.
@@ -149,18 +170,15 @@ impl CaptureServer {
 
     /// Stops listening: new connections are refused until [`resume`](Self::resume).
     pub fn pause(&self) {
-        if let Some(h) = self.accepting.lock().unwrap().take() {
+        if let Some((h, closed)) = self.accepting.lock().unwrap().take() {
             h.abort();
-            let _ = self.rt.block_on(h);
+            let _ = closed.recv();
         }
     }
 
     /// Listens again on the same port.
     pub fn resume(&self) {
-        let l = self
-            .rt
-            .block_on(TcpListener::bind(self.addr))
-            .expect("rebind the same port");
+        let l = std::net::TcpListener::bind(self.addr).expect("rebind the same port");
         self.accept_on(l);
     }
 
@@ -231,7 +249,9 @@ impl CaptureServer {
 impl Drop for CaptureServer {
     fn drop(&mut self) {
         self.release();
-        self.shutdown.notify_waiters();
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
     }
 }
 
@@ -324,7 +344,13 @@ async fn serve(mut stream: TcpStream, inner: Arc<Inner>) -> std::io::Result<()> 
             let v: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
             let mut ok = Vec::new();
             let mut bad = Vec::new();
-            for (i, e) in v["batch"].as_array().cloned().unwrap_or_default().iter().enumerate() {
+            for (i, e) in v["batch"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .enumerate()
+            {
                 let item = serde_json::json!({"id": e["id"], "status": if errs.contains(&i) {400} else {201}});
                 if errs.contains(&i) {
                     bad.push(serde_json::json!({"id": e["id"], "status": 400, "message": "invalid score", "error": "test"}));
@@ -332,7 +358,10 @@ async fn serve(mut stream: TcpStream, inner: Arc<Inner>) -> std::io::Result<()> 
                     ok.push(item);
                 }
             }
-            (207, serde_json::json!({"successes": ok, "errors": bad}).to_string())
+            (
+                207,
+                serde_json::json!({"successes": ok, "errors": bad}).to_string(),
+            )
         } else if status == 200 {
             (200, "{}".to_string())
         } else {

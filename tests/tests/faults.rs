@@ -154,7 +154,10 @@ fn flush_and_shutdown_return_within_their_timeouts_against_a_stalled_server() {
     assert!(err.is_timeout() || err.is_export_failed(), "{err}");
     assert!(t0.elapsed() < Duration::from_secs(5));
     // Idempotent, and flush after shutdown says so at once.
-    assert!(lf.flush(Duration::from_millis(100)).unwrap_err().is_shutdown());
+    assert!(lf
+        .flush(Duration::from_millis(100))
+        .unwrap_err()
+        .is_shutdown());
     let _ = lf.shutdown(Duration::from_millis(100));
 }
 

@@ -29,7 +29,10 @@ fn client(server: &CaptureServer) -> Langfuse {
 
 /// The Python reference program (`program-python-sdk-5.0.4.py`), translated.
 fn reference_program(lf: &Langfuse) {
-    let pipeline = lf.span("pipeline").input(&json!({"question": "hi"})).start();
+    let pipeline = lf
+        .span("pipeline")
+        .input(&json!({"question": "hi"}))
+        .start();
     let _in = pipeline.enter();
     let _attrs = langfuse_sdk::propagate_attributes(
         TraceAttributes::new()
@@ -46,7 +49,12 @@ fn reference_program(lf: &Langfuse) {
         call.set_model("gpt-4o-mini")
             .set_model_parameters(&json!({"temperature": 0.2, "max_tokens": 64}))
             .set_usage_details(UsageDetails::new().input(10).output(5).total(15))
-            .set_cost_details(CostDetails::new().input(0.0001).output(0.0002).total(0.0003))
+            .set_cost_details(
+                CostDetails::new()
+                    .input(0.0001)
+                    .output(0.0002)
+                    .total(0.0003),
+            )
             .set_metadata(&json!({"k": "v"}));
         call.set_output("hello");
     }
@@ -72,7 +80,10 @@ fn headers_auth_and_gzip_match_the_contract() {
     );
     assert_eq!(r.header("authorization"), Some(expected_auth.as_str()));
     assert_eq!(r.header("x-langfuse-sdk-name"), Some("rust"));
-    assert_eq!(r.header("x-langfuse-sdk-version"), Some(langfuse_sdk::SDK_VERSION));
+    assert_eq!(
+        r.header("x-langfuse-sdk-version"),
+        Some(langfuse_sdk::SDK_VERSION)
+    );
     assert_eq!(r.header("x-langfuse-public-key"), Some("pk-lf-lab-public"));
     assert_eq!(r.header("x-langfuse-ingestion-version"), Some("4"));
 }
@@ -173,7 +184,10 @@ fn same_program_sends_the_python_sdks_attribute_set() {
                 .map(|s| serde_json::from_str(s).unwrap_or(json!(s)));
             assert_eq!(got, want, "{name} {key}");
         }
-        assert_eq!(ours.attr_strings("langfuse.trace.tags"), Some(vec!["lab".to_string()]));
+        assert_eq!(
+            ours.attr_strings("langfuse.trace.tags"),
+            Some(vec!["lab".to_string()])
+        );
         assert_eq!(ours.attr_str("langfuse.environment"), Some("staging"));
         assert_eq!(ours.attr_str("langfuse.release"), Some("v1.2.3"));
     }
@@ -182,7 +196,10 @@ fn same_program_sends_the_python_sdks_attribute_set() {
     assert_eq!(call.parent_id(), Some(pipeline.id()));
     assert_eq!(call.trace_id(), pipeline.trace_id());
     assert_eq!(pipeline.parent_id(), None);
-    assert_eq!(pipeline.attr_bool("langfuse.internal.is_app_root"), Some(true));
+    assert_eq!(
+        pipeline.attr_bool("langfuse.internal.is_app_root"),
+        Some(true)
+    );
     assert_eq!(pipeline.trace_id().len(), 32);
     assert_eq!(pipeline.id().len(), 16);
 }
@@ -201,7 +218,11 @@ fn every_observation_type_level_status_and_timestamps() {
     let failing = lf.tool("failing-tool").start();
     failing.set_error(&"upstream said no");
     failing.end();
-    let warn = lf.span("warned").level(Level::Warning).status_message("odd").start();
+    let warn = lf
+        .span("warned")
+        .level(Level::Warning)
+        .status_message("odd")
+        .start();
     drop(warn);
     let first_token = SystemTime::now();
     let gen = lf
@@ -222,7 +243,10 @@ fn every_observation_type_level_status_and_timestamps() {
 
     let root_span = spans.iter().find(|s| s.name() == "agent").unwrap();
     for ty in ObservationType::ALL {
-        let s = spans.iter().find(|s| s.name() == format!("obs-{ty}")).unwrap();
+        let s = spans
+            .iter()
+            .find(|s| s.name() == format!("obs-{ty}"))
+            .unwrap();
         assert_eq!(s.observation_type(), Some(ty.as_str()));
         assert_eq!(s.parent_id(), Some(root_span.id()));
         if ty == ObservationType::Event {
@@ -247,27 +271,39 @@ fn every_observation_type_level_status_and_timestamps() {
     assert_eq!(w.attr_str("langfuse.observation.level"), Some("WARNING"));
     assert_eq!(w.status_code(), 0);
     let g = spans.iter().find(|s| s.name() == "gen").unwrap();
-    assert_eq!(g.attr_str("langfuse.observation.prompt.name"), Some("my-prompt"));
+    assert_eq!(
+        g.attr_str("langfuse.observation.prompt.name"),
+        Some("my-prompt")
+    );
     assert_eq!(g.attr_int("langfuse.observation.prompt.version"), Some(3));
     assert_eq!(g.attr_str("langfuse.version"), Some("2"));
     assert_eq!(
         g.attr_json("langfuse.observation.usage_details"),
         Some(json!({"input": 3, "input_cached_tokens": 1}))
     );
-    let cst = g.attr_str("langfuse.observation.completion_start_time").unwrap();
+    let cst = g
+        .attr_str("langfuse.observation.completion_start_time")
+        .unwrap();
     let parsed = chrono_like_parse(cst);
     assert_eq!(parsed / 1000, nanos(first_token) / 1000, "{cst}");
 }
 
 /// Parses `YYYY-MM-DDTHH:MM:SS.ffffffZ` to unix nanos (micro precision).
 fn chrono_like_parse(s: &str) -> u64 {
-    assert!(s.ends_with('Z') && s.len() == 27, "ISO-8601 UTC with micros: {s}");
+    assert!(
+        s.ends_with('Z') && s.len() == 27,
+        "ISO-8601 UTC with micros: {s}"
+    );
     let (date, time) = s.split_once('T').unwrap();
     let d: Vec<i64> = date.split('-').map(|x| x.parse().unwrap()).collect();
     let (hms, frac) = time.trim_end_matches('Z').split_once('.').unwrap();
     let t: Vec<i64> = hms.split(':').map(|x| x.parse().unwrap()).collect();
     // days from civil (Howard Hinnant)
-    let (y, m) = if d[1] <= 2 { (d[0] - 1, d[1] + 9) } else { (d[0], d[1] - 3) };
+    let (y, m) = if d[1] <= 2 {
+        (d[0] - 1, d[1] + 9)
+    } else {
+        (d[0], d[1] - 3)
+    };
     let era = y.div_euclid(400);
     let yoe = y - era * 400;
     let doy = (153 * m + 2) / 5 + d[2] - 1;
@@ -309,7 +345,11 @@ fn trace_attributes_reach_every_span_and_updates_apply() {
     let spans = server.spans();
     for name in ["root", "child", "grandchild"] {
         let s = spans.iter().find(|s| s.name() == name).unwrap();
-        assert_eq!(s.attr_str("langfuse.trace.name"), Some("my-trace"), "{name}");
+        assert_eq!(
+            s.attr_str("langfuse.trace.name"),
+            Some("my-trace"),
+            "{name}"
+        );
         assert_eq!(s.attr_str("user.id"), Some("u"));
         assert_eq!(s.attr_str("session.id"), Some("s"));
         assert_eq!(s.attr_str("langfuse.version"), Some("v9"));
@@ -325,10 +365,19 @@ fn trace_attributes_reach_every_span_and_updates_apply() {
     // Attributes propagated while `child` is current apply to it too (as in the Python SDK),
     // not to its parent.
     assert_eq!(tags("root"), Some(vec!["a".into(), "b".into()]));
-    assert_eq!(tags("child"), Some(vec!["a".into(), "b".into(), "c".into()]));
-    assert_eq!(tags("grandchild"), Some(vec!["a".into(), "b".into(), "c".into()]));
+    assert_eq!(
+        tags("child"),
+        Some(vec!["a".into(), "b".into(), "c".into()])
+    );
+    assert_eq!(
+        tags("grandchild"),
+        Some(vec!["a".into(), "b".into(), "c".into()])
+    );
     let root_s = spans.iter().find(|s| s.name() == "root").unwrap();
-    assert_eq!(root_s.attr_str("langfuse.trace.metadata.only"), Some("\"root\""));
+    assert_eq!(
+        root_s.attr_str("langfuse.trace.metadata.only"),
+        Some("\"root\"")
+    );
     let child_s = spans.iter().find(|s| s.name() == "child").unwrap();
     assert_eq!(child_s.attr_str("langfuse.trace.metadata.only"), None);
     let after = spans.iter().find(|s| s.name() == "after").unwrap();
@@ -382,7 +431,10 @@ fn scores_go_to_the_ingestion_endpoint() {
     let obs_id = obs.id().unwrap().to_string();
     obs.end();
     let err = lf.flush(T).unwrap_err();
-    assert!(err.is_export_failed() && err.failed_count() == Some(2), "{err}");
+    assert!(
+        err.is_export_failed() && err.failed_count() == Some(2),
+        "{err}"
+    );
     let events = server.score_events();
     assert_eq!(events.len(), 4);
     let req = server

@@ -1,0 +1,180 @@
+//! Queue overflow, shutdown paths and immediate mode: nothing is lost that is not counted.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use langfuse_sdk::Langfuse;
+use langfuse_tests::CaptureServer;
+
+const T: Duration = Duration::from_secs(20);
+
+fn builder(server: &CaptureServer) -> langfuse_sdk::LangfuseBuilder {
+    Langfuse::builder()
+        .public_key("pk-lf-life")
+        .secret_key("sk-lf-life")
+        .base_url(server.url())
+}
+
+fn names(server: &CaptureServer) -> HashSet<String> {
+    server
+        .spans()
+        .iter()
+        .map(|s| s.name().to_string())
+        .collect()
+}
+
+#[test]
+fn queue_overflow_is_counted_exactly() {
+    let server = CaptureServer::start();
+    server.hold();
+    let lf = builder(&server)
+        .flush_at(1)
+        .max_queue_size(10)
+        .build()
+        .unwrap();
+    lf.span("first").start().end();
+    // The exporter is now inside its request, which the server holds: the queue is empty.
+    assert!(server.wait_seen(1, T));
+    for i in 0..17 {
+        lf.span(format!("q{i}")).start().end();
+    }
+    let st = lf.stats();
+    assert_eq!(st.dropped, 7, "{st:?}");
+    assert_eq!(st.enqueued, 11);
+    server.release();
+    lf.flush(T).unwrap();
+    let st = lf.stats();
+    assert_eq!((st.exported, st.dropped, st.failed), (11, 7, 0));
+    assert_eq!(server.spans().len(), 11);
+}
+
+#[test]
+fn init_guard_delivers_from_sync_main() {
+    let server = CaptureServer::start();
+    {
+        let _guard = langfuse_sdk::init_with(builder(&server).build().unwrap());
+        let lf = langfuse_sdk::client();
+        assert!(lf.is_enabled());
+        let root = lf.span("main").start();
+        let _g = root.enter();
+        // The free function picks the current observation's client.
+        langfuse_sdk::observation(langfuse_sdk::ObservationType::Tool, "tool")
+            .start()
+            .end();
+    }
+    assert_eq!(
+        names(&server),
+        HashSet::from(["main".into(), "tool".into()])
+    );
+    // After the guard, the global client is disabled again.
+    assert!(!langfuse_sdk::client().is_enabled());
+}
+
+#[tokio::test(flavor = "current_thread")]
+async fn dropping_the_last_client_delivers_in_a_current_thread_runtime() {
+    let server = CaptureServer::start();
+    let lf = builder(&server)
+        .flush_interval(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    for i in 0..50 {
+        lf.span(format!("s{i}")).start().end();
+    }
+    drop(lf); // blocks this thread only; the exporter has its own
+    assert_eq!(server.spans().len(), 50);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shutdown_delivers_in_a_multi_thread_runtime() {
+    let server = CaptureServer::start();
+    let lf = builder(&server)
+        .flush_interval(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let tasks: Vec<_> = (0..4)
+        .map(|t| {
+            let lf = lf.clone();
+            tokio::spawn(async move {
+                for i in 0..25 {
+                    let o = lf.span(format!("t{t}-{i}")).start();
+                    tokio::task::yield_now().await;
+                    o.end();
+                }
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.unwrap();
+    }
+    lf.shutdown(T).unwrap();
+    assert_eq!(server.spans().len(), 100);
+    assert!(lf.shutdown(T).is_ok(), "idempotent");
+}
+
+#[test]
+fn dropping_a_runtime_with_open_observations_ends_them() {
+    let server = CaptureServer::start();
+    let lf = builder(&server).build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let lf2 = lf.clone();
+    rt.spawn(async move {
+        let _open = lf2.span("never-finishes").start();
+        tx.send(()).unwrap();
+        std::future::pending::<()>().await;
+    });
+    rx.recv().unwrap();
+    drop(rt);
+    lf.flush(T).unwrap();
+    assert_eq!(names(&server), HashSet::from(["never-finishes".into()]));
+}
+
+#[test]
+fn a_panic_unwinding_through_observations_delivers_them() {
+    let server = CaptureServer::start();
+    let lf = builder(&server).build().unwrap();
+    let lf2 = lf.clone();
+    let r = std::thread::spawn(move || {
+        let root = lf2.span("worker").start();
+        let _g = root.enter();
+        let _child = lf2.span("child").start();
+        panic!("worker failed");
+    })
+    .join();
+    assert!(r.is_err());
+    lf.flush(T).unwrap();
+    let spans = server.spans();
+    assert_eq!(spans.len(), 2);
+    let child = spans.iter().find(|s| s.name() == "child").unwrap();
+    let worker = spans.iter().find(|s| s.name() == "worker").unwrap();
+    assert_eq!(child.parent_id(), Some(worker.id()));
+}
+
+#[test]
+fn immediate_mode_sends_when_the_root_ends() {
+    let server = CaptureServer::start();
+    let lf = builder(&server)
+        .immediate(true)
+        .flush_interval(Duration::from_secs(3600))
+        .build()
+        .unwrap();
+    let root = lf.span("lambda").start();
+    {
+        let _g = root.enter();
+        lf.span("step").start().end();
+    }
+    root.end();
+    // No flush: the request arrives because the root ended.
+    assert!(server.wait_seen(1, T));
+    assert!(lf.flush(T).is_ok());
+    assert_eq!(
+        server.trace_requests()[0].otlp().resource_spans[0].scope_spans[0]
+            .spans
+            .len(),
+        2
+    );
+}
