@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs every test of the workspace, plus the format and lint checks CI holds us to.
+# Runs every test of the workspace, plus the format, lint and doc checks CI holds us to.
 # Usage: scripts/test.sh            (from anywhere; needs only cargo)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,8 +10,18 @@ cargo fmt --all -- --check
 echo "== cargo clippy (all targets, warnings are errors)"
 cargo clippy --workspace --all-targets --all-features -- -D warnings
 
-echo "== cargo test (workspace, all features)"
-cargo test --workspace --all-features
-
 echo "== cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features -q
+
+echo "== cargo test (workspace, all features)"
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+set +e
+cargo test --workspace --all-features 2>&1 | tee "$log"
+rc=${PIPESTATUS[0]}
+set -e
+passed=$(grep -Eo 'test result: [a-zA-Z]+\. [0-9]+ passed' "$log" | awk '{s+=$4} END {print s+0}')
+failed=$(grep -Eo '[0-9]+ failed' "$log" | awk '{s+=$1} END {print s+0}')
+echo
+echo "workspace: $passed passed, $failed failed"
+exit "$rc"

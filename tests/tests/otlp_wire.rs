@@ -135,7 +135,7 @@ fn same_program_sends_the_python_sdks_attribute_set() {
 
     // Spans: for each of the reference's spans, the same attribute keys, plus environment and
     // release that this program sets and the Python one did not.
-    let spans = langfuse_sdk::testing::ExportedSpan::from_requests(&[req.clone()]);
+    let spans = langfuse_sdk::testing::ExportedSpan::from_requests(std::slice::from_ref(&req));
     for ref_span in ref_rs["scopeSpans"][0]["spans"].as_array().unwrap() {
         let name = ref_span["name"].as_str().unwrap();
         let ours = spans.iter().find(|s| s.name() == name).expect(name);
