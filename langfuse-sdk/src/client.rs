@@ -49,6 +49,9 @@ pub(crate) struct ClientInner {
 
 impl Drop for ClientInner {
     fn drop(&mut self) {
+        if self.recording {
+            crate::RECORDING_CLIENTS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+        }
         // Deliver what is queued, unless someone already shut down (and chose the timeout).
         if let Some(e) = self.exporter.as_ref().filter(|e| !e.shutdown_requested()) {
             let _ = e.shutdown(self.cfg.timeout);
@@ -127,6 +130,9 @@ impl Langfuse {
             Some((cfg.sample_rate * 18_446_744_073_709_551_616.0) as u64)
         };
         let exporter = recording.then(|| Exporter::start(cfg.clone()));
+        if recording {
+            crate::RECORDING_CLIENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         diag::debug(|| format!("Langfuse client started: {cfg:?}"));
         Langfuse {
             inner: Arc::new(ClientInner {

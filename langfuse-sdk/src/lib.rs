@@ -47,6 +47,9 @@
 
 #![warn(missing_docs)]
 
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
 mod client;
 mod config;
 mod context;
@@ -62,7 +65,7 @@ mod value;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::RwLock;
 use std::time::Duration;
 
@@ -83,7 +86,28 @@ pub use observation::{
 pub use otlp::SDK_VERSION;
 pub use score::{Score, ScoreValue};
 
+/// `#[observe]`: trace a function as an observation. See the [`langfuse_macros`] crate docs.
+pub use langfuse_macros::observe;
+
+/// Scores the current observation (no-op when none is recording).
+pub fn score_current_observation(score: Score) {
+    current_observation().score(score);
+}
+
+/// Scores the current trace (no-op when none is recording).
+pub fn score_current_trace(score: Score) {
+    current_observation().score_trace(score);
+}
+
 static GLOBAL: RwLock<Option<Langfuse>> = RwLock::new(None);
+/// How many recording clients exist; when none, observed functions skip everything.
+pub(crate) static RECORDING_CLIENTS: AtomicUsize = AtomicUsize::new(0);
+
+/// True when any client records: the one-load fast path of `#[observe]` when tracing is off.
+#[inline]
+pub(crate) fn any_recording() -> bool {
+    RECORDING_CLIENTS.load(Ordering::Relaxed) > 0
+}
 static GLOBAL_ON: AtomicBool = AtomicBool::new(false);
 
 /// Configures the global client from the environment and returns a guard that flushes and shuts

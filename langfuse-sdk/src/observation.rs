@@ -406,6 +406,22 @@ impl ObservationRef {
         }
     }
 
+    pub(crate) fn set_input_captured(&self, c: Captured) {
+        self.set_input_or_output(true, c);
+    }
+
+    pub(crate) fn set_input_or_output(&self, input: bool, c: Captured) {
+        if let State::Live(o) = &self.state {
+            o.update(|d| {
+                if input {
+                    d.input = Some(c)
+                } else {
+                    d.output = Some(c)
+                }
+            });
+        }
+    }
+
     /// Renames the observation.
     pub fn set_name(&self, name: impl Into<Cow<'static, str>>) -> &Self {
         if let State::Live(o) = &self.state {

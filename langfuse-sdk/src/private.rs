@@ -1,0 +1,481 @@
+//! Support for `#[observe]`'s expansion. Not a public API: names and signatures may change in
+//! any release. Everything here is cheap when tracing is off.
+
+use std::any::Any;
+use std::fmt;
+use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+pub use crate::observation::{Level, Observation, ObservationRef, ObservationType};
+use crate::value::{capture, Captured};
+
+/// Starts an observation for an observed function. `inputs` runs only when the observation is
+/// recording and input capture is on.
+#[inline]
+pub fn start(
+    ty: ObservationType,
+    name: &'static str,
+    capture_inputs: bool,
+    inputs: impl FnOnce(&mut Inputs),
+) -> Observation {
+    if !crate::any_recording() {
+        return Observation {
+            r: ObservationRef::noop(),
+        };
+    }
+    let obs = crate::observation(ty, name).start();
+    if capture_inputs {
+        if let crate::observation::State::Live(o) = &obs.state {
+            if o.client.io_capture_enabled() {
+                let mut i = Inputs {
+                    fields: Vec::new(),
+                    limit: o.client.field_limit(),
+                };
+                inputs(&mut i);
+                obs.set_input_captured(i.finish());
+            }
+        }
+    }
+    obs
+}
+
+/// True when the observation records and output capture is on.
+#[inline]
+pub fn capture_output(obs: &ObservationRef) -> bool {
+    match &obs.state {
+        crate::observation::State::Live(o) => o.client.io_capture_enabled(),
+        _ => false,
+    }
+}
+
+/// The observed function's arguments, by name.
+pub struct Inputs {
+    fields: Vec<(&'static str, Captured)>,
+    limit: usize,
+}
+
+impl Inputs {
+    /// Adds one argument; `c` comes from [`Wrap`]'s capture methods.
+    pub fn arg(&mut self, name: &'static str, c: Value) {
+        self.fields.push((name, c.0));
+    }
+    /// The capture limit of one value.
+    pub fn limit(&self) -> usize {
+        self.limit
+    }
+    fn finish(self) -> Captured {
+        let mut s = String::from("{");
+        for (i, (k, v)) in self.fields.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            s.push_str(&serde_json::Value::String((*k).to_string()).to_string());
+            s.push(':');
+            s.push_str(&v.to_json_text());
+        }
+        s.push('}');
+        Captured::Json(s)
+    }
+}
+
+/// A captured value (opaque to the expansion).
+pub struct Value(pub(crate) Captured);
+
+/// Autoref specialisation: `(&&&Wrap(&x)).__lf_capture(limit)` captures `x` through `Serialize`
+/// when it implements it, else through `Debug`, else as its type name.
+pub struct Wrap<'a, T: ?Sized>(pub &'a T);
+
+/// Capture through `Serialize`.
+pub trait ViaSerialize {
+    /// Captures the value.
+    fn __lf_capture(&self, limit: usize) -> Value;
+}
+impl<T: serde::Serialize + ?Sized> ViaSerialize for &&Wrap<'_, T> {
+    fn __lf_capture(&self, limit: usize) -> Value {
+        Value(capture(self.0, limit))
+    }
+}
+
+/// Capture through `Debug`.
+pub trait ViaDebug {
+    /// Captures the value.
+    fn __lf_capture(&self, limit: usize) -> Value;
+}
+impl<T: fmt::Debug + ?Sized> ViaDebug for &Wrap<'_, T> {
+    fn __lf_capture(&self, limit: usize) -> Value {
+        let s = format!("{:?}", self.0);
+        Value(capture(s.as_str(), limit))
+    }
+}
+
+/// Capture as the type's name.
+pub trait ViaTypeName {
+    /// Captures the value.
+    fn __lf_capture(&self, limit: usize) -> Value;
+}
+impl<T: ?Sized> ViaTypeName for Wrap<'_, T> {
+    fn __lf_capture(&self, _limit: usize) -> Value {
+        Value(Captured::Text(format!("<{}>", std::any::type_name::<T>())))
+    }
+}
+
+/// Autoref specialisation for error text: `Display`, else `Debug`, else the type name.
+pub struct ErrWrap<'a, T: ?Sized>(pub &'a T);
+
+/// Error text through `Display`.
+pub trait ErrViaDisplay {
+    /// The error's text.
+    fn __lf_err_text(&self) -> String;
+}
+impl<T: fmt::Display + ?Sized> ErrViaDisplay for &&ErrWrap<'_, T> {
+    fn __lf_err_text(&self) -> String {
+        self.0.to_string()
+    }
+}
+/// Error text through `Debug`.
+pub trait ErrViaDebug {
+    /// The error's text.
+    fn __lf_err_text(&self) -> String;
+}
+impl<T: fmt::Debug + ?Sized> ErrViaDebug for &ErrWrap<'_, T> {
+    fn __lf_err_text(&self) -> String {
+        format!("{:?}", self.0)
+    }
+}
+/// Error text as the type's name.
+pub trait ErrViaTypeName {
+    /// The error's text.
+    fn __lf_err_text(&self) -> String;
+}
+impl<T: ?Sized> ErrViaTypeName for ErrWrap<'_, T> {
+    fn __lf_err_text(&self) -> String {
+        format!("error of type {}", std::any::type_name::<T>())
+    }
+}
+
+/// Records a captured output.
+#[inline]
+pub fn set_output(obs: &ObservationRef, c: Value) {
+    obs.set_input_or_output(false, c.0);
+}
+
+/// Records an error: level, status message.
+pub fn set_err(obs: &ObservationRef, level: Level, text: String) {
+    obs.set_level(level);
+    obs.set_status_message(text);
+}
+
+fn panic_text(p: &(dyn Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        format!("panicked: {s}")
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        format!("panicked: {s}")
+    } else {
+        "panicked".to_string()
+    }
+}
+
+/// Runs a sync body in the observation's context; a panic marks it ERROR and keeps unwinding.
+#[inline]
+pub fn run_sync<R>(obs: &Observation, body: impl FnOnce() -> R) -> R {
+    if !obs.is_recording() {
+        return body();
+    }
+    let _g = obs.enter();
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(r) => r,
+        Err(p) => {
+            set_err(obs, Level::Error, panic_text(&*p));
+            obs.end();
+            resume_unwind(p)
+        }
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An observed future: the observation is current on every poll, ends with the output,
+    /// records panics, and is marked cancelled when dropped before completion.
+    pub struct Observed<F, C> {
+        #[pin]
+        inner: F,
+        obs: Option<Observation>,
+        on_output: Option<C>,
+    }
+
+    impl<F, C> PinnedDrop for Observed<F, C> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(obs) = this.obs.take() {
+                if obs.is_recording() {
+                    obs.set_level(Level::Warning);
+                    obs.set_status_message("cancelled: the future was dropped before it completed");
+                }
+                obs.end();
+            }
+        }
+    }
+}
+
+impl<F, C> Observed<F, C>
+where
+    F: Future,
+    C: FnOnce(&ObservationRef, &F::Output),
+{
+    /// Wraps `inner`; `on_output` records the output when the future completes.
+    pub fn new(obs: Observation, inner: F, on_output: C) -> Self {
+        Observed {
+            inner,
+            obs: Some(obs),
+            on_output: Some(on_output),
+        }
+    }
+}
+
+impl<F, C> Future for Observed<F, C>
+where
+    F: Future,
+    C: FnOnce(&ObservationRef, &F::Output),
+{
+    type Output = F::Output;
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let recording = this.obs.as_ref().is_some_and(|o| o.is_recording());
+        if !recording {
+            let r = this.inner.poll(cx);
+            if r.is_ready() {
+                // Completed, so not cancelled; there is nothing to record.
+                this.obs.take();
+            }
+            return r;
+        }
+        let polled = {
+            let _g = this.obs.as_ref().map(|o| o.enter());
+            let inner = this.inner;
+            catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
+        };
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(out)) => {
+                if let Some(obs) = this.obs.take() {
+                    if let Some(f) = this.on_output.take() {
+                        f(&obs, &out);
+                    }
+                    obs.end();
+                }
+                Poll::Ready(out)
+            }
+            Err(p) => {
+                if let Some(obs) = this.obs.take() {
+                    set_err(&obs, Level::Error, panic_text(&*p));
+                    obs.end();
+                }
+                resume_unwind(p)
+            }
+        }
+    }
+}
+
+/// Collects the items of an observed stream or iterator: strings are joined, anything else
+/// becomes a JSON array.
+pub struct Items {
+    text: String,
+    json: Vec<String>,
+    all_text: bool,
+    count: usize,
+    limit: usize,
+    bytes: usize,
+}
+
+impl Items {
+    fn new(limit: usize) -> Items {
+        Items {
+            text: String::new(),
+            json: Vec::new(),
+            all_text: true,
+            count: 0,
+            limit,
+            bytes: 0,
+        }
+    }
+    fn push(&mut self, c: Captured) {
+        self.count += 1;
+        if self.bytes > self.limit {
+            return;
+        }
+        self.bytes += c.len();
+        match &c {
+            Captured::Text(s) if self.all_text => self.text.push_str(s),
+            _ => self.all_text = false,
+        }
+        self.json.push(c.to_json_text());
+    }
+    fn finish(self) -> Captured {
+        let over = self.bytes > self.limit;
+        let c = if self.all_text {
+            Captured::Text(self.text)
+        } else {
+            Captured::Json(format!("[{}]", self.json.join(",")))
+        };
+        if over {
+            let s = c.as_str();
+            let mut t = crate::value::prefix_at_boundary(s, self.limit).to_string();
+            t.push_str(&crate::value::truncation_marker(self.bytes, self.limit));
+            Captured::Text(t)
+        } else {
+            c
+        }
+    }
+}
+
+/// An observed iterator: the observation is current while it produces items and ends when it is
+/// exhausted or dropped.
+pub struct ObservedIter<I, C> {
+    inner: I,
+    obs: Option<Observation>,
+    items: Option<Items>,
+    capture: C,
+}
+
+impl<I: Iterator, C: FnMut(&I::Item, usize) -> Value> ObservedIter<I, C> {
+    /// Wraps `inner`; `capture` turns each item into a value for the output.
+    pub fn new(obs: Observation, inner: I, capture: C) -> Self {
+        let items = capture_output(&obs).then(|| Items::new(obs_limit(&obs)));
+        ObservedIter {
+            inner,
+            obs: Some(obs),
+            items,
+            capture,
+        }
+    }
+}
+
+impl<I, C> ObservedIter<I, C> {
+    fn finish(&mut self, dropped_early: bool) {
+        if let Some(obs) = self.obs.take() {
+            if let Some(items) = self.items.take() {
+                obs.set_input_or_output(false, items.finish());
+            }
+            if dropped_early && obs.is_recording() {
+                obs.set_status_message("dropped before the end");
+            }
+            obs.end();
+        }
+    }
+}
+
+/// The capture limit of one value of this observation.
+pub fn limit(obs: &ObservationRef) -> usize {
+    obs_limit(obs)
+}
+
+fn obs_limit(obs: &ObservationRef) -> usize {
+    match &obs.state {
+        crate::observation::State::Live(o) => o.client.field_limit(),
+        _ => 0,
+    }
+}
+
+impl<I: Iterator, C: FnMut(&I::Item, usize) -> Value> Iterator for ObservedIter<I, C> {
+    type Item = I::Item;
+    fn next(&mut self) -> Option<I::Item> {
+        let next = {
+            let _g = self.obs.as_ref().map(|o| o.enter());
+            self.inner.next()
+        };
+        match &next {
+            Some(item) => {
+                if let Some(items) = &mut self.items {
+                    let c = (self.capture)(item, items.limit);
+                    items.push(c.0);
+                }
+            }
+            None => self.finish(false),
+        }
+        next
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
+
+impl<I, C> Drop for ObservedIter<I, C> {
+    fn drop(&mut self) {
+        self.finish(true);
+    }
+}
+
+pin_project_lite::pin_project! {
+    /// An observed stream: the observation is current while it is polled and ends when the
+    /// stream ends or is dropped.
+    pub struct ObservedStream<S, C> {
+        #[pin]
+        inner: S,
+        obs: Option<Observation>,
+        items: Option<Items>,
+        capture: C,
+    }
+
+    impl<S, C> PinnedDrop for ObservedStream<S, C> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(obs) = this.obs.take() {
+                if let Some(items) = this.items.take() {
+                    obs.set_input_or_output(false, items.finish());
+                }
+                if obs.is_recording() {
+                    obs.set_status_message("dropped before the end");
+                }
+                obs.end();
+            }
+        }
+    }
+}
+
+impl<S: futures_core::Stream, C: FnMut(&S::Item, usize) -> Value> ObservedStream<S, C> {
+    /// Wraps `inner`; `capture` turns each item into a value for the output.
+    pub fn new(obs: Observation, inner: S, capture: C) -> Self {
+        let items = capture_output(&obs).then(|| Items::new(obs_limit(&obs)));
+        ObservedStream {
+            inner,
+            obs: Some(obs),
+            items,
+            capture,
+        }
+    }
+}
+
+impl<S: futures_core::Stream, C: FnMut(&S::Item, usize) -> Value> futures_core::Stream
+    for ObservedStream<S, C>
+{
+    type Item = S::Item;
+    fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<S::Item>> {
+        let this = self.project();
+        let polled = {
+            let _g = this.obs.as_ref().map(|o| o.enter());
+            this.inner.poll_next(cx)
+        };
+        match &polled {
+            Poll::Ready(Some(item)) => {
+                if let Some(items) = this.items.as_mut() {
+                    let c = (this.capture)(item, items.limit);
+                    items.push(c.0);
+                }
+            }
+            Poll::Ready(None) => {
+                if let Some(obs) = this.obs.take() {
+                    if let Some(items) = this.items.take() {
+                        obs.set_input_or_output(false, items.finish());
+                    }
+                    obs.end();
+                }
+            }
+            Poll::Pending => {}
+        }
+        polled
+    }
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.inner.size_hint()
+    }
+}
