@@ -364,8 +364,16 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     let body: TokenStream2 = if sig.asyncness.is_some() {
         let rec = record(ret_ty.as_ref());
         let inner = match (&ret_ty, has_impl) {
-            (Some(t), false) => quote!(async move { let __lf_r: #t = #block; __lf_r }),
-            (None, _) => quote!(async move { let __lf_r: () = #block; __lf_r }),
+            (Some(t), false) => quote!(async move {
+                let __lf_r: #t = #block;
+                #[allow(unreachable_code)]
+                __lf_r
+            }),
+            (None, _) => quote!(async move {
+                let __lf_r: () = #block;
+                #[allow(unreachable_code)]
+                __lf_r
+            }),
             _ => quote!(async move #block),
         };
         quote! {
@@ -400,15 +408,25 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             Some(t) => quote!(__lf_item: &#t),
             None => quote!(__lf_item),
         };
+        let wrap = match ret_ty.as_ref().map(outer_container) {
+            Some(Container::Impl) => quote!(),
+            Some(Container::Box) => quote!(::std::boxed::Box::new),
+            Some(Container::PinBox) => quote!(::std::boxed::Box::pin),
+            _ => return Err(syn::Error::new(
+                sig.output.span(),
+                "`stream` / `iterator` need a return type `impl Stream<…>` / `impl Iterator<…>`, \
+                     `Box<dyn …>` or `Pin<Box<dyn …>>`",
+            )),
+        };
         quote! {
             #start
             #statics
             let __lf_inner = #p::run_sync(&__lf_obs, move || #block);
-            #wrapper::new(__lf_obs, __lf_inner, |#item_param, __lf_limit: usize| {
+            #wrap(#wrapper::new(__lf_obs, __lf_inner, |#item_param, __lf_limit: usize| {
                 #[allow(unused_imports)]
                 use #p::{ViaDebug as _, ViaSerialize as _, ViaTypeName as _};
                 (&&&#p::Wrap(__lf_item)).__lf_capture(__lf_limit)
-            })
+            }))
         }
     } else {
         let rec = record(ret_ty.as_ref());
@@ -454,6 +472,27 @@ fn contains_impl(t: &Type) -> bool {
     t.to_token_stream()
         .into_iter()
         .any(|tt| matches!(tt, proc_macro2::TokenTree::Ident(i) if i == "impl"))
+}
+
+enum Container {
+    Impl,
+    Box,
+    PinBox,
+    Other,
+}
+
+fn outer_container(t: &Type) -> Container {
+    match t {
+        Type::ImplTrait(_) => Container::Impl,
+        Type::Path(p) => match p.path.segments.last() {
+            Some(seg) if seg.ident == "Box" => Container::Box,
+            Some(seg) if seg.ident == "Pin" => Container::PinBox,
+            _ => Container::Other,
+        },
+        Type::Paren(p) => outer_container(&p.elem),
+        Type::Group(g) => outer_container(&g.elem),
+        _ => Container::Other,
+    }
 }
 
 enum StreamKind {

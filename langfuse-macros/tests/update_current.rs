@@ -1,0 +1,81 @@
+//! Inside an observed function: update the observation (generation fields too) and the trace,
+//! read ids and the trace URL, and score.
+mod common;
+use langfuse_sdk::{observe, CostDetails, Score, TraceAttributes, UsageDetails};
+use serde_json::json;
+
+#[observe(as_type = "generation")]
+fn llm(prompt: &str) -> String {
+    let obs = langfuse_sdk::current_observation();
+    obs.set_model("gpt-4o-mini")
+        .set_model_parameters(&json!({"temperature": 0}))
+        .set_usage_details(UsageDetails::new().input(3).output(1).total(4))
+        .set_cost_details(CostDetails::new().total(0.01))
+        .set_completion_start_time(std::time::SystemTime::now())
+        .set_metadata_value("prompt_len", &prompt.len());
+    langfuse_sdk::score_current_observation(Score::numeric("quality", 0.7));
+    "ok".into()
+}
+
+#[observe]
+fn handler() -> (String, String, String) {
+    langfuse_sdk::update_current_trace(
+        TraceAttributes::new()
+            .user_id("u-1")
+            .session_id("s-1")
+            .name("chat"),
+    );
+    langfuse_sdk::score_current_trace(Score::boolean("resolved", true));
+    let _ = llm("hey");
+    (
+        langfuse_sdk::current_trace_id().unwrap().to_string(),
+        langfuse_sdk::current_observation_id().unwrap().to_string(),
+        langfuse_sdk::current_trace_url().unwrap(),
+    )
+}
+
+#[test]
+fn updates_ids_url_and_scores() {
+    let h = common::harness();
+    let (trace_id, obs_id, url) = handler();
+    let root = h.span("handler");
+    assert_eq!(root.trace_id(), trace_id);
+    assert_eq!(root.id(), obs_id);
+    assert!(url.ends_with(&format!("/trace/{trace_id}")));
+    assert_eq!(root.attr_str("user.id"), Some("u-1"));
+    assert_eq!(root.attr_str("langfuse.trace.name"), Some("chat"));
+    let g = h.span("llm");
+    assert_eq!(g.observation_type(), Some("generation"));
+    assert_eq!(
+        g.attr_str("langfuse.observation.model.name"),
+        Some("gpt-4o-mini")
+    );
+    assert_eq!(
+        g.attr_json("langfuse.observation.usage_details"),
+        Some(json!({"input": 3, "output": 1, "total": 4}))
+    );
+    assert_eq!(
+        g.attr_json("langfuse.observation.cost_details"),
+        Some(json!({"total": 0.01}))
+    );
+    assert!(g
+        .attr_str("langfuse.observation.completion_start_time")
+        .is_some());
+    assert_eq!(
+        g.attr_str("langfuse.observation.metadata.prompt_len"),
+        Some("3")
+    );
+    let scores = h.exporter.scores();
+    assert_eq!(scores.len(), 2);
+    let q = scores
+        .iter()
+        .find(|s| s["body"]["name"] == "quality")
+        .unwrap();
+    assert_eq!(q["body"]["observationId"], g.id());
+    let r = scores
+        .iter()
+        .find(|s| s["body"]["name"] == "resolved")
+        .unwrap();
+    assert_eq!(r["body"]["traceId"], trace_id);
+    assert!(r["body"].get("observationId").is_none());
+}
