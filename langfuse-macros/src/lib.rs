@@ -268,7 +268,18 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         if !params.iter().any(|p| p == s) {
             return Err(syn::Error::new(
                 s.span(),
-                format!("`skip({s})`: this function has no parameter named `{s}`"),
+                format!(
+                    "`skip({s})`: this function has no parameter named `{s}`; its parameters: {}",
+                    if params.is_empty() {
+                        "none".to_string()
+                    } else {
+                        params
+                            .iter()
+                            .map(|p| format!("`{p}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ),
             ));
         }
     }

@@ -1,0 +1,6 @@
+use langfuse_sdk::observe;
+
+#[observe(name = "a", name = "b")]
+fn f() {}
+
+fn main() {}

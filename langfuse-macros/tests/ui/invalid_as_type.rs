@@ -1,0 +1,6 @@
+use langfuse_sdk::observe;
+
+#[observe(as_type = "llm")]
+fn f() {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use langfuse_sdk::observe;
+
+#[observe(stream)]
+fn f() -> Vec<u8> {
+    vec![]
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use langfuse_sdk::observe;
+
+#[observe(nmae = "x")]
+fn f() {}
+
+fn main() {}
