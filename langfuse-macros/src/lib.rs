@@ -424,7 +424,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             Some(Container::Box) => quote!(::std::boxed::Box::new),
             Some(Container::PinBox) => quote!(::std::boxed::Box::pin),
             _ => return Err(syn::Error::new(
-                sig.output.span(),
+                ret_ty.as_ref().map_or(sig.output.span(), |t| t.span()),
                 "`stream` / `iterator` need a return type `impl Stream<…>` / `impl Iterator<…>`, \
                      `Box<dyn …>` or `Pin<Box<dyn …>>`",
             )),
