@@ -43,3 +43,42 @@ fn disabled_tracing_serialises_nothing() {
     assert_eq!(root_calls(), 1);
     assert!(h.spans().is_empty());
 }
+
+#[observe]
+fn child_of_sampled() -> u8 {
+    2
+}
+
+#[observe]
+fn maybe_sampled_root(i: u32) -> u32 {
+    child_of_sampled();
+    i
+}
+
+#[test]
+fn children_follow_the_roots_sampling_decision() {
+    let h = common::harness_with(|b| b.sample_rate(0.5));
+    for i in 0..400 {
+        maybe_sampled_root(i);
+    }
+    let spans = h.spans();
+    let roots: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name() == "maybe_sampled_root")
+        .collect();
+    let children: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name() == "child_of_sampled")
+        .collect();
+    assert!(
+        (100..=300).contains(&roots.len()),
+        "about half kept: {}",
+        roots.len()
+    );
+    // Whole traces: every kept root has its child, and no child is kept without its root.
+    assert_eq!(children.len(), roots.len());
+    let root_ids: std::collections::HashSet<String> = roots.iter().map(|r| r.id()).collect();
+    assert!(children
+        .iter()
+        .all(|c| c.parent_id().is_some_and(|p| root_ids.contains(&p))));
+}

@@ -180,10 +180,13 @@ fn panic_text(p: &(dyn Any + Send)) -> String {
 /// Runs a sync body in the observation's context; a panic marks it ERROR and keeps unwinding.
 #[inline]
 pub fn run_sync<R>(obs: &Observation, body: impl FnOnce() -> R) -> R {
-    if !obs.is_recording() {
+    if !obs.has_context() {
         return body();
     }
     let _g = obs.enter();
+    if !obs.is_recording() {
+        return body();
+    }
     match catch_unwind(AssertUnwindSafe(body)) {
         Ok(r) => r,
         Err(p) => {
@@ -243,6 +246,12 @@ where
         let this = self.project();
         let recording = this.obs.as_ref().is_some_and(|o| o.is_recording());
         if !recording {
+            // Unsampled: still current, so children stay unsampled; nothing to record.
+            let _g = this
+                .obs
+                .as_ref()
+                .filter(|o| o.has_context())
+                .map(|o| o.enter());
             let r = this.inner.poll(cx);
             if r.is_ready() {
                 // Completed, so not cancelled; there is nothing to record.
@@ -381,7 +390,11 @@ impl<I: Iterator, C: FnMut(&I::Item, usize) -> Value> Iterator for ObservedIter<
     type Item = I::Item;
     fn next(&mut self) -> Option<I::Item> {
         let next = {
-            let _g = self.obs.as_ref().map(|o| o.enter());
+            let _g = self
+                .obs
+                .as_ref()
+                .filter(|o| o.has_context())
+                .map(|o| o.enter());
             self.inner.next()
         };
         match &next {
@@ -453,7 +466,11 @@ impl<S: futures_core::Stream, C: FnMut(&S::Item, usize) -> Value> futures_core::
     fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<S::Item>> {
         let this = self.project();
         let polled = {
-            let _g = this.obs.as_ref().map(|o| o.enter());
+            let _g = this
+                .obs
+                .as_ref()
+                .filter(|o| o.has_context())
+                .map(|o| o.enter());
             this.inner.poll_next(cx)
         };
         match &polled {
