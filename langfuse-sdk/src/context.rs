@@ -140,6 +140,23 @@ impl TraceAttributes {
         self
     }
 
+    /// The user id, if set.
+    pub fn get_user_id(&self) -> Option<&str> {
+        self.user_id.as_deref()
+    }
+    /// The session id, if set.
+    pub fn get_session_id(&self) -> Option<&str> {
+        self.session_id.as_deref()
+    }
+    /// The trace name, if set.
+    pub fn get_name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+    /// The tags.
+    pub fn get_tags(&self) -> &[String] {
+        &self.tags
+    }
+
     /// Overlays `other` on `self`: its set fields win, tags and metadata are merged.
     pub(crate) fn merge_from(&mut self, other: &TraceAttributes) {
         macro_rules! take {
@@ -268,6 +285,20 @@ impl Context {
         };
         self.attrs = Some(Arc::new(merged));
         self
+    }
+
+    /// The trace attributes in scope (propagated, plus those set through the current
+    /// observation).
+    pub fn trace_attributes(&self) -> TraceAttributes {
+        let mut a = self.attrs.as_deref().cloned().unwrap_or_default();
+        if let Parent::Live(o) = &self.parent {
+            o.update(|d| {
+                if let Some(t) = &d.trace {
+                    a.merge_from(t);
+                }
+            });
+        }
+        a
     }
 
     /// The current observation of this context (a no-op reference when there is none).

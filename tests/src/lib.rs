@@ -4,6 +4,8 @@
 //! The server runs on a thread of its own with its own runtime, so tests may be plain `#[test]`
 //! functions or any tokio flavour.
 
+pub mod litellm;
+
 use std::collections::VecDeque;
 use std::io::Read as _;
 use std::net::SocketAddr;

@@ -1,0 +1,217 @@
+#!/usr/bin/env bash
+# Owned copy of the shared LiteLLM launcher (tests, examples and the demo start the proxy with it).
+# Start a real LiteLLM proxy on loopback with no upstream internet, for SDK tests.
+#
+#   start-litellm.sh [DIR]        (DIR defaults to ./.litellm) create DIR/venv if missing (pinned litellm[proxy]), write DIR/config.yaml and
+#                                 DIR/fake_upstream.py, start the fake upstream and the proxy, wait for
+#                                 /health/liveliness, print PIDs and the base URL (also written to DIR/env).
+#   start-litellm.sh stop [DIR]   stop both processes by the PIDs recorded in DIR/*.pid.
+#
+# Env: PORT (4000), UPSTREAM_PORT (PORT+14080), MASTER_KEY (sk-test-master-1234; set MASTER_KEY= for none),
+#      LITELLM_VERSION (1.108.7), PRISMA_VERSION (0.15.0), WITH_LANGFUSE=1 (also install langfuse>=4.7,<5),
+#      STARTUP_TIMEOUT seconds (180), PYTHON (python3), VENV (DIR/venv; several proxies may share one).
+# Models: gpt-4o-mini and meta-llama/Llama-3.2-1B-Instruct (mock text), mock-tools (mock tool call), mock-error (mock 429),
+#         mock-embed (mock embedding), fake-upstream (chat/SSE/usage/tool calls via the fake upstream),
+#         fake-embed (embeddings via the fake upstream).
+set -euo pipefail
+
+MODE=start
+if [ "${1:-}" = "stop" ]; then MODE=stop; shift; fi
+DIR=$(mkdir -p "${1:-.litellm}" && cd "${1:-.litellm}" && pwd)
+PORT=${PORT:-4000}
+UPSTREAM_PORT=${UPSTREAM_PORT:-$((PORT + 14080))}
+MASTER_KEY=${MASTER_KEY-sk-test-master-1234}
+LITELLM_VERSION=${LITELLM_VERSION:-1.108.7}
+PRISMA_VERSION=${PRISMA_VERSION:-0.15.0}
+STARTUP_TIMEOUT=${STARTUP_TIMEOUT:-180}
+PYTHON=${PYTHON:-python3}
+VENV=${VENV:-$DIR/venv}
+
+stop_pid() { # stop_pid FILE: TERM, then INT (uvicorn's "force quit"), then KILL; only the recorded PID
+  local f=$1 pid
+  [ -f "$f" ] || return 0
+  pid=$(cat "$f")
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    if kill -0 "$pid" 2>/dev/null; then kill -INT "$pid" 2>/dev/null || true; sleep 2; fi
+    if kill -0 "$pid" 2>/dev/null; then kill -KILL "$pid" 2>/dev/null || true; fi
+  fi
+  rm -f "$f"
+}
+
+if [ "$MODE" = stop ]; then
+  stop_pid "$DIR/litellm.pid"
+  stop_pid "$DIR/fake-upstream.pid"
+  echo "stopped"
+  exit 0
+fi
+
+stop_pid "$DIR/litellm.pid"; stop_pid "$DIR/fake-upstream.pid"   # a previous run from this DIR
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+for p in "$PORT" "$UPSTREAM_PORT"; do
+  if port_busy "$p"; then echo "port 127.0.0.1:$p is already in use" >&2; exit 1; fi
+done
+
+# (a) venv with pinned litellm[proxy]; prisma makes auth errors 401 instead of a bare 500 (not a DB)
+installed() { "$VENV/bin/python" -c 'from importlib.metadata import version; print(version("litellm"), version("prisma"))' 2>/dev/null; }
+if [ "$(installed)" != "$LITELLM_VERSION $PRISMA_VERSION" ]; then
+  "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --disable-pip-version-check "litellm[proxy]==$LITELLM_VERSION" "prisma==$PRISMA_VERSION"
+fi
+if [ "${WITH_LANGFUSE:-0}" = 1 ]; then
+  "$VENV/bin/pip" install -q --disable-pip-version-check "langfuse>=4.7,<5"
+fi
+
+# (b) fake OpenAI-compatible upstream (stdlib only) and the proxy config
+cat > "$DIR/fake_upstream.py" <<'PYEOF'
+import json, sys, time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+REPLY = "Hello from the fake upstream."
+ARGS = '{"city": "Paris"}'
+USAGE = {"prompt_tokens": 9, "completion_tokens": 6, "total_tokens": 15}
+class H(BaseHTTPRequestHandler):
+    def _json(self, code, obj):
+        b = json.dumps(obj).encode()
+        self.send_response(code); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b)
+    def do_GET(self):
+        if self.path.rstrip("/") in ("/v1/models", "/models"):
+            return self._json(200, {"object": "list", "data": [{"id": "fake-model", "object": "model", "created": 0, "owned_by": "fake"}]})
+        self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+    def do_POST(self):
+        req = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
+        model, now, cid = req.get("model", "fake-model"), int(time.time()), "chatcmpl-fake-%d" % time.time_ns()
+        if self.path.endswith("/embeddings"):
+            inp = req.get("input", ""); inputs = inp if isinstance(inp, list) else [inp]
+            data = [{"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]} for i, _ in enumerate(inputs)]
+            return self._json(200, {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": 3, "total_tokens": 3}})
+        if not self.path.endswith("/chat/completions"):
+            return self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+        msgs, tools = req.get("messages") or [{}], req.get("tools") or []
+        tool = tools[0]["function"]["name"] if tools and req.get("tool_choice") != "none" and msgs[-1].get("role") != "tool" else None
+        call = {"id": "call_fake_1", "type": "function", "function": {"name": tool, "arguments": ARGS}}
+        if not req.get("stream"):
+            msg = {"role": "assistant", "content": None, "tool_calls": [call]} if tool else {"role": "assistant", "content": REPLY}
+            return self._json(200, {"id": cid, "object": "chat.completion", "created": now, "model": model, "usage": USAGE,
+                                    "choices": [{"index": 0, "message": msg, "finish_reason": "tool_calls" if tool else "stop"}]})
+        self.send_response(200); self.send_header("Content-Type", "text/event-stream")
+        self.send_header("Cache-Control", "no-cache"); self.end_headers()
+        def chunk(delta, finish=None, usage=None, choices=True):
+            c = {"id": cid, "object": "chat.completion.chunk", "created": now, "model": model,
+                 "choices": [{"index": 0, "delta": delta, "finish_reason": finish}] if choices else []}
+            if usage is not None: c["usage"] = usage
+            self.wfile.write(b"data: " + json.dumps(c).encode() + b"\n\n"); self.wfile.flush()
+        if tool:
+            chunk({"role": "assistant", "content": None, "tool_calls": [{"index": 0, **call, "function": {"name": tool, "arguments": ""}}]})
+            for piece in ('{"city": ', '"Paris"}'):
+                chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
+        else:
+            chunk({"role": "assistant", "content": ""})
+            for piece in ("Hello", " from", " the", " fake", " upstream."):
+                chunk({"content": piece})
+        chunk({}, finish="tool_calls" if tool else "stop")
+        if (req.get("stream_options") or {}).get("include_usage"):
+            chunk(None, usage=USAGE, choices=False)
+        self.wfile.write(b"data: [DONE]\n\n"); self.wfile.flush()
+    def log_message(self, fmt, *args): sys.stderr.write("fake-upstream: " + fmt % args + "\n")
+ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PYEOF
+
+UP="http://127.0.0.1:$UPSTREAM_PORT/v1"
+{
+cat <<EOF
+model_list:
+  - model_name: gpt-4o-mini
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: sk-mock-not-used
+      mock_response: "Hello from the LiteLLM mock."
+  - model_name: meta-llama/Llama-3.2-1B-Instruct
+    litellm_params:
+      model: openai/meta-llama/Llama-3.2-1B-Instruct
+      api_key: sk-mock-not-used
+      mock_response: "Hi! How can I help you today?"
+      input_cost_per_token: 0.0000001
+      output_cost_per_token: 0.0000002
+  - model_name: mock-tools
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: sk-mock-not-used
+      mock_response: ""
+      mock_tool_calls:
+        - id: call_mock_1
+          type: function
+          function: {name: get_weather, arguments: '{"city": "Paris"}'}
+  - model_name: mock-error
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: sk-mock-not-used
+      mock_response: "litellm.RateLimitError"
+  - model_name: mock-embed
+    litellm_params:
+      model: openai/text-embedding-3-small
+      api_key: sk-mock-not-used
+      mock_response: [0.1, 0.2, 0.3]
+  - model_name: fake-upstream
+    litellm_params:
+      model: openai/fake-model
+      api_base: $UP
+      api_key: sk-fake-upstream
+      input_cost_per_token: 0.000001
+      output_cost_per_token: 0.000002
+  - model_name: fake-embed
+    litellm_params:
+      model: openai/text-embedding-3-small
+      api_base: $UP
+      api_key: sk-fake-upstream
+router_settings:
+  num_retries: 0          # default 2 retries with backoff turn a mock 429 into a 4-6 s wait
+litellm_settings:
+  drop_params: true
+EOF
+if [ "${WITH_LANGFUSE:-0}" = 1 ]; then
+  printf '  success_callback: ["langfuse"]\n  failure_callback: ["langfuse"]\n'
+fi
+if [ -z "$MASTER_KEY" ]; then
+  printf 'general_settings:\n  dangerously_permit_weak_or_unset_master_key: true\n'
+fi
+} > "$DIR/config.yaml"
+
+# (c) start both in the background, offline settings, wait for liveliness
+export LITELLM_LOCAL_MODEL_COST_MAP=True   # no fetch of the remote model cost map (raw.githubusercontent.com)
+export LITELLM_TELEMETRY_DISABLED=true     # telemetry veto (off by default anyway without an endpoint)
+unset DATABASE_URL
+if [ -n "$MASTER_KEY" ]; then export LITELLM_MASTER_KEY="$MASTER_KEY"; else unset LITELLM_MASTER_KEY; fi
+
+nohup "$VENV/bin/python" "$DIR/fake_upstream.py" "$UPSTREAM_PORT" > "$DIR/fake-upstream.log" 2>&1 &
+echo $! > "$DIR/fake-upstream.pid"
+T0=$(date +%s.%N)
+nohup "$VENV/bin/litellm" --config "$DIR/config.yaml" --host 127.0.0.1 --port "$PORT" > "$DIR/litellm.log" 2>&1 &
+PID=$!
+echo "$PID" > "$DIR/litellm.pid"
+
+deadline=$(( $(date +%s) + STARTUP_TIMEOUT ))
+until curl -fsS -m 2 -o /dev/null "http://127.0.0.1:$PORT/health/liveliness" 2>/dev/null; do
+  if ! kill -0 "$PID" 2>/dev/null; then
+    echo "litellm exited during startup; last log lines:" >&2; tail -n 30 "$DIR/litellm.log" >&2
+    stop_pid "$DIR/fake-upstream.pid"; exit 1
+  fi
+  if [ "$(date +%s)" -ge "$deadline" ]; then
+    echo "litellm not ready after ${STARTUP_TIMEOUT}s; see $DIR/litellm.log" >&2
+    stop_pid "$DIR/litellm.pid"; stop_pid "$DIR/fake-upstream.pid"; exit 1
+  fi
+  sleep 0.25
+done
+T1=$(date +%s.%N)
+
+cat > "$DIR/env" <<EOF
+LITELLM_BASE_URL=http://127.0.0.1:$PORT
+LITELLM_API_KEY=$MASTER_KEY
+LITELLM_PID=$PID
+FAKE_UPSTREAM_URL=$UP
+FAKE_UPSTREAM_PID=$(cat "$DIR/fake-upstream.pid")
+EOF
+cat "$DIR/env"
+awk -v a="$T0" -v b="$T1" 'BEGIN { printf "ready in %.1fs (proxy start to /health/liveliness)\n", b - a }' 
+echo "$PID"
