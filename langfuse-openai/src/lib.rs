@@ -741,7 +741,7 @@ impl Accumulator {
 pub struct ChatStream {
     resp: Option<reqwest::Response>,
     parser: sse::Parser,
-    pending: VecDeque<ChatChunk>,
+    pending: VecDeque<Result<ChatChunk, Error>>,
     acc: Accumulator,
     obs: Option<Observation>,
     done: bool,
@@ -761,7 +761,7 @@ impl ChatStream {
     pub async fn next(&mut self) -> Option<Result<ChatChunk, Error>> {
         loop {
             if let Some(c) = self.pending.pop_front() {
-                return Some(Ok(c));
+                return Some(c);
             }
             if self.done {
                 self.finish(None);
@@ -781,37 +781,47 @@ impl ChatStream {
             };
             let events = match events {
                 Ok(ev) => ev,
-                Err(e) => return Some(Err(self.fail(e))),
+                Err(e) => {
+                    let e = self.fail(e);
+                    self.pending.push_back(Err(e));
+                    continue;
+                }
             };
             for ev in events {
                 match ev {
                     sse::Event::Done => self.done = true,
                     sse::Event::Data(d) => match serde_json::from_str::<ChatChunk>(&d) {
+                        Ok(ChatChunk {
+                            error: Some(err), ..
+                        }) => {
+                            let msg = err
+                                .get("message")
+                                .and_then(Value::as_str)
+                                .map(str::to_string)
+                                .unwrap_or_else(|| err.to_string());
+                            let e = Error::stream(format!(
+                                "the gateway sent an error mid-stream: {msg}"
+                            ));
+                            let e = self.fail(e);
+                            self.pending.push_back(Err(e));
+                            break;
+                        }
                         Ok(c) => {
                             self.acc.add(&c);
-                            self.pending.push_back(c);
+                            self.pending.push_back(Ok(c));
                         }
                         Err(_) => {
-                            // An error object mid-stream, or garbage.
-                            let e = match serde_json::from_str::<Value>(&d)
-                                .ok()
-                                .and_then(|v| v.get("error").cloned())
-                            {
-                                Some(err) => Error::stream(format!(
-                                    "the gateway sent an error mid-stream: {}",
-                                    err.get("message")
-                                        .and_then(Value::as_str)
-                                        .unwrap_or(&err.to_string())
-                                )),
-                                None => Error::decode(
-                                    "stream chunk",
-                                    format!(
-                                        "not a chat completion chunk: {}",
-                                        d.chars().take(200).collect::<String>()
-                                    ),
+                            let e = Error::decode(
+                                "stream chunk",
+                                format!(
+                                    "not a chat completion chunk: {}",
+                                    d.chars().take(200).collect::<String>()
                                 ),
-                            };
-                            return Some(Err(self.fail(e)));
+                            );
+                            // Chunks read before it are still delivered first.
+                            let e = self.fail(e);
+                            self.pending.push_back(Err(e));
+                            break;
                         }
                     },
                 }

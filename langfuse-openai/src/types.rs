@@ -550,6 +550,9 @@ pub struct ChatChunk {
     /// Usage, on the last chunk when `include_usage` was asked.
     #[serde(default)]
     pub usage: Option<Usage>,
+    /// An error object the gateway sent in place of a chunk (the stream reports it as an error).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<Value>,
 }
 
 /// An embeddings request.
