@@ -1,11 +1,39 @@
 #!/usr/bin/env bash
-# Runs the demo: an example that builds a nested trace (spans, a generation with tokens and
-# cost, a tool call, an event, a score) and shows it. With LANGFUSE_PUBLIC_KEY/SECRET_KEY set it
-# sends the trace to Langfuse; otherwise it prints the trace tree with the console exporter.
+# The demo, for a fresh machine: installs (first run, ~2 min) and starts a local LiteLLM proxy
+# with mock models, runs the examples against it, shows their trace trees, and stops the proxy.
+#
+# With LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY (and LANGFUSE_BASE_URL) set, the traces go to
+# Langfuse; otherwise each trace is printed as a tree by the console exporter.
+#
+# Env: LITELLM_PORT (4000; the fake upstream uses LITELLM_PORT+14080).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+PORT=${LITELLM_PORT:-4000}
+DIR=.litellm/demo
+export VENV=${LITELLM_VENV:-$HOME/.cache/langfuse-rs/litellm-venv}
+mkdir -p "$DIR" "$(dirname "$VENV")"
+
 if [ -z "${LANGFUSE_PUBLIC_KEY:-}" ] || [ -z "${LANGFUSE_SECRET_KEY:-}" ]; then
-  export LANGFUSE_EXPORTER="${LANGFUSE_EXPORTER:-console}"
   echo "(no Langfuse keys set: printing traces with the console exporter)"
 fi
-cargo run -q -p langfuse-examples --bin nested
+
+echo "== building the examples"
+cargo build -q -p langfuse-examples
+
+echo "== starting LiteLLM on 127.0.0.1:$PORT (first run installs it into $VENV)"
+trap 'bash scripts/litellm.sh stop "$DIR" >/dev/null 2>&1 || true' EXIT
+if ! PORT=$PORT bash scripts/litellm.sh "$DIR" > "$DIR.start.log" 2>&1; then
+  cat "$DIR.start.log" >&2
+  echo "LiteLLM did not start. If a port is in use, run with another: LITELLM_PORT=4100 scripts/demo.sh" >&2
+  exit 1
+fi
+export OPENAI_BASE_URL="http://127.0.0.1:$PORT"
+export OPENAI_API_KEY=sk-test-master-1234
+
+for ex in nested hello agent streaming embeddings proxy_logs; do
+  echo
+  echo "== example: $ex"
+  "target/debug/$ex"
+done
+echo
+echo "== done; stopping LiteLLM"

@@ -806,16 +806,19 @@ pub(crate) fn render_tree(spans: &[Span], out: &mut String) {
     }
     if let Some(r) = roots.first() {
         let trace_name = attr_str(r, "langfuse.trace.name").unwrap_or(&r.name);
-        out.push_str(&format!("trace {} {}\n", hex(&r.trace_id), trace_name));
+        out.push_str(&format!("trace {} {}", hex(&r.trace_id), trace_name));
+        if let Some(u) = attr_str(r, "user.id") {
+            out.push_str(&format!(" user={u}"));
+        }
+        if let Some(sid) = attr_str(r, "session.id") {
+            out.push_str(&format!(" session={sid}"));
+        }
+        out.push('\n');
     }
-    fn walk(s: &Span, depth: usize, children: &HashMap<&[u8], Vec<&Span>>, out: &mut String) {
+    fn line(s: &Span, out: &mut String) {
         let ty = attr_str(s, "langfuse.observation.type").unwrap_or("span");
         let ms = s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano) as f64 / 1e6;
-        out.push_str(&format!(
-            "{}└─ {ty} {} {ms:.1}ms",
-            "   ".repeat(depth),
-            s.name
-        ));
+        out.push_str(&format!("{ty} {} {ms:.1}ms", s.name));
         if let Some(m) = attr_str(s, "langfuse.observation.model.name") {
             out.push_str(&format!(" model={m}"));
         }
@@ -846,14 +849,27 @@ pub(crate) fn render_tree(spans: &[Span], out: &mut String) {
             }
         }
         out.push('\n');
+    }
+    fn walk(
+        s: &Span,
+        prefix: &str,
+        last: bool,
+        children: &HashMap<&[u8], Vec<&Span>>,
+        out: &mut String,
+    ) {
+        out.push_str(prefix);
+        out.push_str(if last { "└─ " } else { "├─ " });
+        line(s, out);
         if let Some(cs) = children.get(&s.span_id[..]) {
-            for c in cs {
-                walk(c, depth + 1, children, out);
+            let p = format!("{prefix}{}", if last { "   " } else { "│  " });
+            for (i, c) in cs.iter().enumerate() {
+                walk(c, &p, i + 1 == cs.len(), children, out);
             }
         }
     }
-    for r in roots {
-        walk(r, 0, &children, out);
+    let n = roots.len();
+    for (i, r) in roots.into_iter().enumerate() {
+        walk(r, "", i + 1 == n, &children, out);
     }
 }
 
@@ -880,6 +896,36 @@ mod tests {
             assert!(d <= Duration::from_secs(10), "{a}: {d:?}");
             assert!(d >= Duration::from_millis(100).min(Duration::from_millis(100 << a.min(6))));
         }
+    }
+
+    #[test]
+    fn console_tree_shape() {
+        let mk = |id: u8, parent: Option<u8>, name: &str, start: u64| Span {
+            trace_id: vec![1; 16],
+            span_id: vec![id; 8],
+            parent_span_id: parent.map(|p| vec![p; 8]).unwrap_or_default(),
+            name: name.into(),
+            start_time_unix_nano: start,
+            end_time_unix_nano: start + 2_000_000,
+            attributes: vec![kv_str("langfuse.observation.type", "span")],
+            ..Default::default()
+        };
+        let mut out = String::new();
+        render_tree(
+            &[
+                mk(3, Some(1), "b", 3),
+                mk(2, Some(1), "a", 2),
+                mk(4, Some(2), "a1", 4),
+                mk(1, None, "root", 1),
+            ],
+            &mut out,
+        );
+        let lines: Vec<&str> = out.lines().collect();
+        assert_eq!(lines[0], "trace 01010101010101010101010101010101 root");
+        assert_eq!(lines[1], "└─ span root 2.0ms");
+        assert_eq!(lines[2], "   ├─ span a 2.0ms");
+        assert_eq!(lines[3], "   │  └─ span a1 2.0ms");
+        assert_eq!(lines[4], "   └─ span b 2.0ms");
     }
 
     #[test]

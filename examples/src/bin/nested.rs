@@ -9,7 +9,7 @@ use langfuse_sdk::{CostDetails, Score, TraceAttributes, UsageDetails};
 use serde_json::json;
 
 fn main() {
-    let guard = langfuse_sdk::init();
+    let guard = langfuse_examples::init();
     let lf = guard.client().clone();
 
     let question = "What is the capital of France?";
