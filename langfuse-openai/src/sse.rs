@@ -89,12 +89,10 @@ impl Parser {
         };
         if field == "data" {
             let d = self.data.get_or_insert_with(String::new);
-            if !d.is_empty() || d.capacity() > 0 {
-                if d.len() + value.len() + 1 > MAX_LINE {
-                    return Err(Error::stream(format!(
-                        "an event longer than {MAX_LINE} bytes"
-                    )));
-                }
+            if d.len() + value.len() + 1 > MAX_LINE {
+                return Err(Error::stream(format!(
+                    "an event longer than {MAX_LINE} bytes"
+                )));
             }
             if !d.is_empty() {
                 d.push('\n');
