@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use tokio::sync::mpsc;
@@ -270,8 +271,9 @@ struct Worker {
     dest: Dest,
     encoder: otlp::Encoder,
     received: u64,
-    spans: Vec<Span>,
-    span_bytes: usize,
+    /// Encoded `ScopeSpans.spans` entries waiting to be sent.
+    batch: Vec<u8>,
+    batch_spans: usize,
     scores: Vec<serde_json::Value>,
     oldest: Option<Instant>,
 }
@@ -299,8 +301,8 @@ impl Worker {
             ctrl_rx,
             dest,
             received: 0,
-            spans: Vec::new(),
-            span_bytes: 0,
+            batch: Vec::with_capacity(64 * 1024),
+            batch_spans: 0,
             scores: Vec::new(),
             oldest: None,
         })
@@ -354,15 +356,19 @@ impl Worker {
         match msg {
             Msg::Span(rec) => {
                 let is_root = rec.parent.is_none();
-                let span = self.encoder.span(*rec);
-                let len = span.encoded_len();
-                if !self.spans.is_empty() && self.span_bytes + len > self.cfg.max_batch_bytes {
+                let before = self.batch.len();
+                let added = self.encoder.encode_span(*rec, &mut self.batch);
+                self.batch_spans += 1;
+                if before > 0 && before + added > self.cfg.max_batch_bytes {
+                    // Over the size limit: send what came before, keep this one for the next.
+                    let tail = self.batch.split_off(before);
+                    self.batch_spans -= 1;
                     self.send_spans(false).await;
+                    self.batch = tail;
+                    self.batch_spans = 1;
                 }
-                self.span_bytes += len;
-                self.spans.push(span);
                 let immediate = self.cfg.immediate || matches!(self.dest, Dest::Console(_));
-                if self.spans.len() >= self.cfg.flush_at || (immediate && is_root) {
+                if self.batch_spans >= self.cfg.flush_at || (immediate && is_root) {
                     self.send_spans(false).await;
                 }
             }
@@ -381,7 +387,7 @@ impl Worker {
                 }
             }
         }
-        if self.spans.is_empty() && self.scores.is_empty() {
+        if self.batch_spans == 0 && self.scores.is_empty() {
             self.oldest = None;
         }
     }
@@ -393,35 +399,42 @@ impl Worker {
     }
 
     async fn send_spans(&mut self, force: bool) {
-        let spans = std::mem::take(&mut self.spans);
-        self.span_bytes = 0;
+        let n = std::mem::take(&mut self.batch_spans) as u64;
         let c = &self.shared.counters;
         match &mut self.dest {
             Dest::Console(console) => {
-                let n = console.add(spans, force);
-                c.exported.fetch_add(n, Ordering::Relaxed);
+                let spans = decode_spans(&self.encoder.request(&self.batch));
+                let printed = console.add(spans, force);
+                c.exported.fetch_add(printed, Ordering::Relaxed);
             }
             #[cfg(feature = "testing")]
             Dest::Memory(m) => {
-                let n = spans.len() as u64;
                 if n > 0 {
-                    m.push_spans(self.encoder.request(spans));
+                    let bytes = self.encoder.request(&self.batch);
+                    match ExportTraceServiceRequest::decode(&bytes[..]) {
+                        Ok(req) => m.push_spans(req),
+                        Err(e) => diag::warn(&format!("encoded spans do not decode: {e}")),
+                    }
                 }
                 c.exported.fetch_add(n, Ordering::Relaxed);
             }
             Dest::Http(http) => {
-                if spans.is_empty() {
-                    return;
-                }
-                let n = spans.len() as u64;
-                let body = self.encoder.request(spans).encode_to_vec();
-                let delivered = http.send_traces(body, &self.shared, &self.cfg).await;
-                if delivered {
-                    c.exported.fetch_add(n, Ordering::Relaxed);
-                } else {
-                    c.failed.fetch_add(n, Ordering::Relaxed);
+                if n > 0 {
+                    let prefix = self.encoder.request_prefix(self.batch.len());
+                    let delivered = http
+                        .send_traces(&prefix, &self.batch, &self.shared, &self.cfg)
+                        .await;
+                    if delivered {
+                        c.exported.fetch_add(n, Ordering::Relaxed);
+                    } else {
+                        c.failed.fetch_add(n, Ordering::Relaxed);
+                    }
                 }
             }
+        }
+        self.batch.clear();
+        if self.batch.capacity() > 4 * self.cfg.max_batch_bytes.max(1 << 20) {
+            self.batch = Vec::with_capacity(64 * 1024);
         }
     }
 
@@ -463,6 +476,18 @@ impl Counters {
             requests: self.requests.load(Ordering::Relaxed),
         }
     }
+}
+
+fn decode_spans(request: &[u8]) -> Vec<Span> {
+    ExportTraceServiceRequest::decode(request)
+        .map(|r| {
+            r.resource_spans
+                .into_iter()
+                .flat_map(|rs| rs.scope_spans)
+                .flat_map(|ss| ss.spans)
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 async fn sleep_until_opt(t: Option<Instant>) {

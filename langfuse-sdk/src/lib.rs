@@ -61,6 +61,7 @@ mod observation;
 mod otlp;
 mod score;
 mod value;
+mod wire;
 
 #[cfg(feature = "testing")]
 pub mod testing;

@@ -7,14 +7,10 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{
-    any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue,
-};
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{
-    span, status, ResourceSpans, ScopeSpans, Span, Status,
-};
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
 use reqwest::header::{HeaderMap, HeaderValue};
 
 use crate::config::{Config, MaskFn};
@@ -23,6 +19,13 @@ use crate::diag;
 use crate::exporter::{backoff_sleep, cap_passed, effective_deadline, Shared};
 use crate::observation::{Level, MetaEntry, Record};
 use crate::value::{prefix_at_boundary, split_marker, truncation_marker, Captured};
+use crate::wire::{
+    attr_bool, attr_int, attr_str, attr_str_array, delimited_len, put_bytes, put_delimited_header,
+    put_fixed32, put_fixed64, put_status, put_varint, REQUEST_RESOURCE_SPANS,
+    RESOURCE_SPANS_RESOURCE, RESOURCE_SPANS_SCOPE_SPANS, SCOPE_SPANS_SCOPE, SCOPE_SPANS_SPANS,
+    SPAN_END, SPAN_FLAGS, SPAN_KIND, SPAN_NAME, SPAN_PARENT_SPAN_ID, SPAN_SPAN_ID, SPAN_START,
+    SPAN_TRACE_ID,
+};
 
 /// The SDK's version, sent as `x-langfuse-sdk-version` and the scope version.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -60,8 +63,11 @@ pub(crate) fn iso(t: SystemTime) -> String {
 
 /// Turns records into spans and batches into requests.
 pub(crate) struct Encoder {
-    resource: Resource,
-    scope: InstrumentationScope,
+    /// The encoded `Resource` and `InstrumentationScope` messages, the same for every request.
+    resource: Vec<u8>,
+    scope: Vec<u8>,
+    scratch: Vec<u8>,
+    no_trace: TraceAttributes,
     environment: Option<String>,
     release: Option<String>,
     mask: Option<MaskFn>,
@@ -84,7 +90,8 @@ impl Encoder {
             resource: Resource {
                 attributes: res,
                 ..Default::default()
-            },
+            }
+            .encode_to_vec(),
             scope: InstrumentationScope {
                 name: SCOPE_NAME.to_string(),
                 version: SDK_VERSION.to_string(),
@@ -93,25 +100,14 @@ impl Encoder {
                     cfg.public_key.clone().unwrap_or_default(),
                 )],
                 ..Default::default()
-            },
+            }
+            .encode_to_vec(),
+            scratch: Vec::with_capacity(1024),
+            no_trace: TraceAttributes::default(),
             environment: cfg.environment.clone(),
             release: cfg.release.clone(),
             mask: cfg.mask.clone(),
             max_observation_bytes: cfg.max_observation_bytes,
-        }
-    }
-
-    pub(crate) fn request(&self, spans: Vec<Span>) -> ExportTraceServiceRequest {
-        ExportTraceServiceRequest {
-            resource_spans: vec![ResourceSpans {
-                resource: Some(self.resource.clone()),
-                scope_spans: vec![ScopeSpans {
-                    scope: Some(self.scope.clone()),
-                    spans,
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }],
         }
     }
 
@@ -157,8 +153,9 @@ impl Encoder {
         }
     }
 
-    /// One record as a span with Langfuse's attributes (CONTRACT.md §1).
-    pub(crate) fn span(&self, rec: Record) -> Span {
+    /// Appends one record, as a `ScopeSpans.spans` entry with Langfuse's attributes
+    /// (CONTRACT.md §1), to `batch`. Returns the bytes added.
+    pub(crate) fn encode_span(&mut self, rec: Record, batch: &mut Vec<u8>) -> usize {
         let Record {
             trace_id,
             id,
@@ -168,15 +165,18 @@ impl Encoder {
             mut data,
         } = rec;
         // Trace attributes: propagated ones, overlaid by those set through this observation.
-        let trace: TraceAttributes = match (attrs, data.trace.take()) {
-            (Some(a), Some(own)) => {
-                let mut m = (*a).clone();
-                m.merge_from(&own);
-                m
+        let own = data.trace.take();
+        let merged;
+        let trace: &TraceAttributes = match (attrs.as_deref(), own.as_deref()) {
+            (Some(a), Some(o)) => {
+                let mut m = a.clone();
+                m.merge_from(o);
+                merged = m;
+                &merged
             }
-            (Some(a), None) => (*a).clone(),
-            (None, Some(own)) => *own,
-            (None, None) => TraceAttributes::default(),
+            (Some(a), None) => a,
+            (None, Some(o)) => o,
+            (None, None) => &self.no_trace,
         };
 
         let mut input = data.input.take().map(|c| self.mask_value(c));
@@ -184,142 +184,159 @@ impl Encoder {
         let mut metadata = self.metadata(std::mem::take(&mut data.metadata));
         self.size_guard(&mut input, &mut output, &mut metadata);
 
-        let mut a: Vec<KeyValue> = Vec::with_capacity(16);
-        if let Some(v) = &trace.name {
-            a.push(kv_str("langfuse.trace.name", v.clone()));
+        let b = &mut self.scratch;
+        b.clear();
+        put_bytes(b, SPAN_TRACE_ID, &trace_id.to_bytes());
+        put_bytes(b, SPAN_SPAN_ID, &id.to_bytes());
+        if let Some((p, _)) = parent {
+            put_bytes(b, SPAN_PARENT_SPAN_ID, &p.to_bytes());
         }
-        if let Some(v) = &trace.user_id {
-            a.push(kv_str("user.id", v.clone()));
+        if !data.name.is_empty() {
+            put_bytes(b, SPAN_NAME, data.name.as_bytes());
         }
-        if let Some(v) = &trace.session_id {
-            a.push(kv_str("session.id", v.clone()));
-        }
-        if !trace.tags.is_empty() {
-            let values = trace
-                .tags
-                .iter()
-                .map(|t| AnyValue {
-                    value: Some(any_value::Value::StringValue(t.clone())),
-                })
-                .collect();
-            a.push(kv(
-                "langfuse.trace.tags",
-                any_value::Value::ArrayValue(ArrayValue { values }),
-            ));
-        }
-        if !trace.metadata.is_empty() {
-            let entries = trace
-                .metadata
-                .iter()
-                .map(|(k, v)| MetaEntry::Key(k.clone(), v.clone()))
-                .collect();
-            for (k, v) in self.metadata(entries) {
-                a.push(kv_str(&format!("langfuse.trace.metadata.{k}"), v));
-            }
-        }
-        if let Some(p) = trace.public {
-            a.push(kv("langfuse.trace.public", any_value::Value::BoolValue(p)));
-        }
-        if let Some(v) = trace.input.clone().map(|c| self.mask_value(c)) {
-            a.push(kv_str("langfuse.trace.input", v.as_str()));
-        }
-        if let Some(v) = trace.output.clone().map(|c| self.mask_value(c)) {
-            a.push(kv_str("langfuse.trace.output", v.as_str()));
-        }
-        if let Some(v) = input {
-            a.push(kv_str("langfuse.observation.input", into_string(v)));
-        }
-        if let Some(m) = data.model.take() {
-            a.push(kv_str("langfuse.observation.model.name", m));
-        }
-        if let Some(u) = data.usage.take().filter(|u| !u.is_empty()) {
-            a.push(kv_str(
-                "langfuse.observation.usage_details",
-                serde_json::to_string(&u).unwrap_or_default(),
-            ));
-        }
-        if let Some(c) = data.cost.take().filter(|c| !c.is_empty()) {
-            a.push(kv_str(
-                "langfuse.observation.cost_details",
-                serde_json::to_string(&c).unwrap_or_default(),
-            ));
-        }
-        if let Some(p) = data.model_parameters.take() {
-            a.push(kv_str(
-                "langfuse.observation.model.parameters",
-                p.to_json_text(),
-            ));
-        }
-        for (k, v) in metadata {
-            a.push(kv_str(&format!("langfuse.observation.metadata.{k}"), v));
-        }
-        let level = data.level;
-        if let Some(l) = level {
-            a.push(kv_str("langfuse.observation.level", l.as_str()));
-        }
-        if let Some(m) = &data.status_message {
-            a.push(kv_str("langfuse.observation.status_message", m.clone()));
-        }
-        if let Some(v) = data.version.take().or_else(|| trace.version.clone()) {
-            a.push(kv_str("langfuse.version", v));
-        }
-        if let Some(t) = data.completion_start.take() {
-            a.push(kv_str("langfuse.observation.completion_start_time", iso(t)));
-        }
-        if let Some((name, version)) = data.prompt.take() {
-            a.push(kv_str("langfuse.observation.prompt.name", name));
-            a.push(kv(
-                "langfuse.observation.prompt.version",
-                any_value::Value::IntValue(version as i64),
-            ));
-        }
-        a.push(kv_str("langfuse.observation.type", ty.as_str()));
-        if let Some(v) = output {
-            a.push(kv_str("langfuse.observation.output", into_string(v)));
-        }
-        if let Some(e) = trace.environment.as_ref().or(self.environment.as_ref()) {
-            a.push(kv_str("langfuse.environment", e.clone()));
-        }
-        if let Some(r) = trace.release.as_ref().or(self.release.as_ref()) {
-            a.push(kv_str("langfuse.release", r.clone()));
-        }
-        if parent.is_none() {
-            a.push(kv(
-                "langfuse.internal.is_app_root",
-                any_value::Value::BoolValue(true),
-            ));
-        }
-
-        let status = if level == Some(Level::Error) {
-            Some(Status {
-                code: status::StatusCode::Error as i32,
-                message: data.status_message.take().unwrap_or_default(),
-            })
-        } else {
-            Some(Status::default())
-        };
+        put_varint(b, SPAN_KIND, 1); // SPAN_KIND_INTERNAL
         let start = data.start.map(unix_nanos).unwrap_or(0);
         let end = data.end.map(unix_nanos).unwrap_or(start).max(start);
-        let (parent_span_id, flags) = match parent {
-            Some((p, remote)) => (
-                p.to_bytes().to_vec(),
-                FLAG_HAS_IS_REMOTE | if remote { FLAG_IS_REMOTE } else { 0 },
-            ),
-            None => (Vec::new(), FLAG_HAS_IS_REMOTE),
-        };
-        Span {
-            trace_id: trace_id.to_bytes().to_vec(),
-            span_id: id.to_bytes().to_vec(),
-            parent_span_id,
-            flags,
-            name: data.name.into_owned(),
-            kind: span::SpanKind::Internal as i32,
-            start_time_unix_nano: start,
-            end_time_unix_nano: end,
-            attributes: a,
-            status,
-            ..Default::default()
+        if start != 0 {
+            put_fixed64(b, SPAN_START, start);
         }
+        if end != 0 {
+            put_fixed64(b, SPAN_END, end);
+        }
+
+        if let Some(v) = &trace.name {
+            attr_str(b, &["langfuse.trace.name"], v);
+        }
+        if let Some(v) = &trace.user_id {
+            attr_str(b, &["user.id"], v);
+        }
+        if let Some(v) = &trace.session_id {
+            attr_str(b, &["session.id"], v);
+        }
+        if !trace.tags.is_empty() {
+            let tags: Vec<&str> = trace.tags.iter().map(String::as_str).collect();
+            attr_str_array(b, &["langfuse.trace.tags"], &tags);
+        }
+        if !trace.metadata.is_empty() {
+            let m = match &self.mask {
+                // Without a mask, the captured JSON text is the attribute value as it is.
+                None => trace
+                    .metadata
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json_text()))
+                    .collect(),
+                Some(_) => self.metadata(
+                    trace
+                        .metadata
+                        .iter()
+                        .map(|(k, v)| MetaEntry::Key(k.clone(), v.clone()))
+                        .collect(),
+                ),
+            };
+            let b = &mut self.scratch;
+            for (k, v) in m {
+                attr_str(b, &["langfuse.trace.metadata.", &k], &v);
+            }
+        }
+        let b = &mut self.scratch;
+        if let Some(p) = trace.public {
+            attr_bool(b, &["langfuse.trace.public"], p);
+        }
+        if let Some(c) = trace.input.clone() {
+            let v = self.mask_value(c);
+            attr_str(&mut self.scratch, &["langfuse.trace.input"], v.as_str());
+        }
+        if let Some(c) = trace.output.clone() {
+            let v = self.mask_value(c);
+            attr_str(&mut self.scratch, &["langfuse.trace.output"], v.as_str());
+        }
+        let b = &mut self.scratch;
+        if let Some(v) = &input {
+            attr_str(b, &["langfuse.observation.input"], v.as_str());
+        }
+        if let Some(m) = &data.model {
+            attr_str(b, &["langfuse.observation.model.name"], m);
+        }
+        if let Some(u) = data.usage.as_ref().filter(|u| !u.is_empty()) {
+            let t = serde_json::to_string(u).unwrap_or_default();
+            attr_str(b, &["langfuse.observation.usage_details"], &t);
+        }
+        if let Some(c) = data.cost.as_ref().filter(|c| !c.is_empty()) {
+            let t = serde_json::to_string(c).unwrap_or_default();
+            attr_str(b, &["langfuse.observation.cost_details"], &t);
+        }
+        if let Some(p) = &data.model_parameters {
+            attr_str(
+                b,
+                &["langfuse.observation.model.parameters"],
+                &p.to_json_text(),
+            );
+        }
+        for (k, v) in &metadata {
+            attr_str(b, &["langfuse.observation.metadata.", k], v);
+        }
+        if let Some(l) = data.level {
+            attr_str(b, &["langfuse.observation.level"], l.as_str());
+        }
+        if let Some(m) = &data.status_message {
+            attr_str(b, &["langfuse.observation.status_message"], m);
+        }
+        if let Some(v) = data.version.as_ref().or(trace.version.as_ref()) {
+            attr_str(b, &["langfuse.version"], v);
+        }
+        if let Some(t) = data.completion_start {
+            attr_str(b, &["langfuse.observation.completion_start_time"], &iso(t));
+        }
+        if let Some((name, version)) = &data.prompt {
+            attr_str(b, &["langfuse.observation.prompt.name"], name);
+            attr_int(b, &["langfuse.observation.prompt.version"], *version as i64);
+        }
+        attr_str(b, &["langfuse.observation.type"], ty.as_str());
+        if let Some(v) = &output {
+            attr_str(b, &["langfuse.observation.output"], v.as_str());
+        }
+        if let Some(e) = trace.environment.as_ref().or(self.environment.as_ref()) {
+            attr_str(b, &["langfuse.environment"], e);
+        }
+        if let Some(r) = trace.release.as_ref().or(self.release.as_ref()) {
+            attr_str(b, &["langfuse.release"], r);
+        }
+        if parent.is_none() {
+            attr_bool(b, &["langfuse.internal.is_app_root"], true);
+        }
+        let error = (data.level == Some(Level::Error))
+            .then(|| data.status_message.as_deref().unwrap_or(""));
+        put_status(b, error);
+        let flags = match parent {
+            Some((_, true)) => FLAG_HAS_IS_REMOTE | FLAG_IS_REMOTE,
+            _ => FLAG_HAS_IS_REMOTE,
+        };
+        put_fixed32(b, SPAN_FLAGS, flags);
+
+        let before = batch.len();
+        put_bytes(batch, SCOPE_SPANS_SPANS, &self.scratch);
+        batch.len() - before
+    }
+
+    /// The prefix of an `ExportTraceServiceRequest` whose `ScopeSpans.spans` are `batch_len`
+    /// bytes that follow it.
+    pub(crate) fn request_prefix(&self, batch_len: usize) -> Vec<u8> {
+        let scope_spans = delimited_len(SCOPE_SPANS_SCOPE, self.scope.len()) + batch_len;
+        let resource_spans = delimited_len(RESOURCE_SPANS_RESOURCE, self.resource.len())
+            + delimited_len(RESOURCE_SPANS_SCOPE_SPANS, scope_spans);
+        let mut p = Vec::with_capacity(self.resource.len() + self.scope.len() + 32);
+        put_delimited_header(&mut p, REQUEST_RESOURCE_SPANS, resource_spans);
+        put_bytes(&mut p, RESOURCE_SPANS_RESOURCE, &self.resource);
+        put_delimited_header(&mut p, RESOURCE_SPANS_SCOPE_SPANS, scope_spans);
+        put_bytes(&mut p, SCOPE_SPANS_SCOPE, &self.scope);
+        p
+    }
+
+    /// A whole request (for sinks that decode it).
+    pub(crate) fn request(&self, batch: &[u8]) -> Vec<u8> {
+        let mut r = self.request_prefix(batch.len());
+        r.extend_from_slice(batch);
+        r
     }
 
     /// Keeps an observation under the size limit by truncating its largest fields.
@@ -381,12 +398,6 @@ impl Encoder {
                 }
             }
         }
-    }
-}
-
-fn into_string(c: Captured) -> String {
-    match c {
-        Captured::Text(s) | Captured::Json(s) => s,
     }
 }
 
@@ -476,18 +487,19 @@ impl HttpSink {
     /// Sends one OTLP request; true when delivered.
     pub(crate) async fn send_traces(
         &mut self,
-        body: Vec<u8>,
+        prefix: &[u8],
+        batch: &[u8],
         shared: &Shared,
         cfg: &Config,
     ) -> bool {
         let mut gz = flate2::write::GzEncoder::new(
-            Vec::with_capacity(body.len() / 4 + 64),
+            Vec::with_capacity((prefix.len() + batch.len()) / 4 + 64),
             flate2::Compression::fast(),
         );
-        let gz_ok = gz.write_all(&body).is_ok();
+        let gz_ok = gz.write_all(prefix).is_ok() && gz.write_all(batch).is_ok();
         let (payload, gzip) = match (gz_ok, gz.finish()) {
             (true, Ok(z)) => (z, true),
-            _ => (body, false),
+            _ => ([prefix, batch].concat(), false),
         };
         let url = self.traces_url.clone();
         match self
@@ -777,7 +789,7 @@ fn attr<'a>(s: &'a Span, key: &str) -> Option<&'a any_value::Value> {
         .and_then(|v| v.value.as_ref())
 }
 
-fn attr_str<'a>(s: &'a Span, key: &str) -> Option<&'a str> {
+fn span_attr_str<'a>(s: &'a Span, key: &str) -> Option<&'a str> {
     match attr(s, key) {
         Some(any_value::Value::StringValue(v)) => Some(v),
         _ => None,
@@ -805,24 +817,24 @@ pub(crate) fn render_tree(spans: &[Span], out: &mut String) {
         c.sort_by_key(|s| s.start_time_unix_nano);
     }
     if let Some(r) = roots.first() {
-        let trace_name = attr_str(r, "langfuse.trace.name").unwrap_or(&r.name);
+        let trace_name = span_attr_str(r, "langfuse.trace.name").unwrap_or(&r.name);
         out.push_str(&format!("trace {} {}", hex(&r.trace_id), trace_name));
-        if let Some(u) = attr_str(r, "user.id") {
+        if let Some(u) = span_attr_str(r, "user.id") {
             out.push_str(&format!(" user={u}"));
         }
-        if let Some(sid) = attr_str(r, "session.id") {
+        if let Some(sid) = span_attr_str(r, "session.id") {
             out.push_str(&format!(" session={sid}"));
         }
         out.push('\n');
     }
     fn line(s: &Span, out: &mut String) {
-        let ty = attr_str(s, "langfuse.observation.type").unwrap_or("span");
+        let ty = span_attr_str(s, "langfuse.observation.type").unwrap_or("span");
         let ms = s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano) as f64 / 1e6;
         out.push_str(&format!("{ty} {} {ms:.1}ms", s.name));
-        if let Some(m) = attr_str(s, "langfuse.observation.model.name") {
+        if let Some(m) = span_attr_str(s, "langfuse.observation.model.name") {
             out.push_str(&format!(" model={m}"));
         }
-        if let Some(u) = attr_str(s, "langfuse.observation.usage_details")
+        if let Some(u) = span_attr_str(s, "langfuse.observation.usage_details")
             .and_then(|u| serde_json::from_str::<serde_json::Value>(u).ok())
         {
             let g = |k: &str| u.get(k).and_then(|v| v.as_u64());
@@ -833,16 +845,16 @@ pub(crate) fn render_tree(spans: &[Span], out: &mut String) {
                 g("total").map_or("-".into(), |v| v.to_string())
             ));
         }
-        if let Some(c) = attr_str(s, "langfuse.observation.cost_details")
+        if let Some(c) = span_attr_str(s, "langfuse.observation.cost_details")
             .and_then(|u| serde_json::from_str::<serde_json::Value>(u).ok())
             .and_then(|u| u.get("total").and_then(|v| v.as_f64()))
         {
             out.push_str(&format!(" cost=${c:.6}"));
         }
-        if let Some(l) = attr_str(s, "langfuse.observation.level") {
+        if let Some(l) = span_attr_str(s, "langfuse.observation.level") {
             if l != "DEFAULT" {
                 out.push_str(&format!(" [{l}"));
-                if let Some(m) = attr_str(s, "langfuse.observation.status_message") {
+                if let Some(m) = span_attr_str(s, "langfuse.observation.status_message") {
                     out.push_str(&format!(": {}", truncate_for_log(m)));
                 }
                 out.push(']');

@@ -1,0 +1,228 @@
+//! Protobuf encoding of OTLP spans straight from a record, with `prost`'s encoding primitives.
+//!
+//! Building `opentelemetry_proto` structs first would allocate a `String` per attribute key and
+//! value and a struct per attribute, only to serialise and drop them; writing the fields directly
+//! into the batch buffer costs one pass. Field numbers are those of
+//! `opentelemetry/proto/trace/v1/trace.proto` and `common/v1/common.proto`; the unit test below
+//! checks the bytes decode to the same `Span` the generated structs describe.
+
+use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
+
+// Span
+pub(crate) const SPAN_TRACE_ID: u32 = 1;
+pub(crate) const SPAN_SPAN_ID: u32 = 2;
+pub(crate) const SPAN_PARENT_SPAN_ID: u32 = 4;
+pub(crate) const SPAN_NAME: u32 = 5;
+pub(crate) const SPAN_KIND: u32 = 6;
+pub(crate) const SPAN_START: u32 = 7;
+pub(crate) const SPAN_END: u32 = 8;
+pub(crate) const SPAN_ATTRIBUTES: u32 = 9;
+pub(crate) const SPAN_STATUS: u32 = 15;
+pub(crate) const SPAN_FLAGS: u32 = 16;
+// Status
+const STATUS_MESSAGE: u32 = 2;
+const STATUS_CODE: u32 = 3;
+// KeyValue / AnyValue / ArrayValue
+const KV_KEY: u32 = 1;
+const KV_VALUE: u32 = 2;
+const ANY_STRING: u32 = 1;
+const ANY_BOOL: u32 = 2;
+const ANY_INT: u32 = 3;
+const ANY_ARRAY: u32 = 5;
+const ARRAY_VALUES: u32 = 1;
+// Containers
+pub(crate) const SCOPE_SPANS_SPANS: u32 = 2;
+pub(crate) const SCOPE_SPANS_SCOPE: u32 = 1;
+pub(crate) const RESOURCE_SPANS_RESOURCE: u32 = 1;
+pub(crate) const RESOURCE_SPANS_SCOPE_SPANS: u32 = 2;
+pub(crate) const REQUEST_RESOURCE_SPANS: u32 = 1;
+
+/// Length of a length-delimited field's key + length prefix + body.
+#[inline]
+pub(crate) fn delimited_len(tag: u32, body: usize) -> usize {
+    prost::encoding::key_len(tag) + encoded_len_varint(body as u64) + body
+}
+
+#[inline]
+pub(crate) fn put_delimited_header(buf: &mut Vec<u8>, tag: u32, body: usize) {
+    encode_key(tag, WireType::LengthDelimited, buf);
+    encode_varint(body as u64, buf);
+}
+
+#[inline]
+pub(crate) fn put_bytes(buf: &mut Vec<u8>, tag: u32, bytes: &[u8]) {
+    put_delimited_header(buf, tag, bytes.len());
+    buf.extend_from_slice(bytes);
+}
+
+#[inline]
+pub(crate) fn put_varint(buf: &mut Vec<u8>, tag: u32, v: u64) {
+    encode_key(tag, WireType::Varint, buf);
+    encode_varint(v, buf);
+}
+
+#[inline]
+pub(crate) fn put_fixed64(buf: &mut Vec<u8>, tag: u32, v: u64) {
+    encode_key(tag, WireType::SixtyFourBit, buf);
+    buf.extend_from_slice(&v.to_le_bytes());
+}
+
+#[inline]
+pub(crate) fn put_fixed32(buf: &mut Vec<u8>, tag: u32, v: u32) {
+    encode_key(tag, WireType::ThirtyTwoBit, buf);
+    buf.extend_from_slice(&v.to_le_bytes());
+}
+
+/// Writes the status message (always present, as the official exporters send it).
+pub(crate) fn put_status(buf: &mut Vec<u8>, error_message: Option<&str>) {
+    match error_message {
+        None => put_delimited_header(buf, SPAN_STATUS, 0),
+        Some(m) => {
+            let body = if m.is_empty() {
+                0
+            } else {
+                delimited_len(STATUS_MESSAGE, m.len())
+            } + prost::encoding::key_len(STATUS_CODE)
+                + 1;
+            put_delimited_header(buf, SPAN_STATUS, body);
+            if !m.is_empty() {
+                put_bytes(buf, STATUS_MESSAGE, m.as_bytes());
+            }
+            put_varint(buf, STATUS_CODE, 2); // STATUS_CODE_ERROR
+        }
+    }
+}
+
+/// Writes one `attributes` entry whose key is the concatenation of `key` parts.
+fn put_kv_header(buf: &mut Vec<u8>, key: &[&str], value_body: usize) {
+    let key_len: usize = key.iter().map(|k| k.len()).sum();
+    let kv_body = delimited_len(KV_KEY, key_len) + delimited_len(KV_VALUE, value_body);
+    put_delimited_header(buf, SPAN_ATTRIBUTES, kv_body);
+    put_delimited_header(buf, KV_KEY, key_len);
+    for k in key {
+        buf.extend_from_slice(k.as_bytes());
+    }
+    put_delimited_header(buf, KV_VALUE, value_body);
+}
+
+/// A string attribute.
+pub(crate) fn attr_str(buf: &mut Vec<u8>, key: &[&str], v: &str) {
+    put_kv_header(buf, key, delimited_len(ANY_STRING, v.len()));
+    put_bytes(buf, ANY_STRING, v.as_bytes());
+}
+
+/// A bool attribute.
+pub(crate) fn attr_bool(buf: &mut Vec<u8>, key: &[&str], v: bool) {
+    put_kv_header(buf, key, prost::encoding::key_len(ANY_BOOL) + 1);
+    put_varint(buf, ANY_BOOL, v as u64);
+}
+
+/// An int attribute.
+pub(crate) fn attr_int(buf: &mut Vec<u8>, key: &[&str], v: i64) {
+    put_kv_header(
+        buf,
+        key,
+        prost::encoding::key_len(ANY_INT) + encoded_len_varint(v as u64),
+    );
+    put_varint(buf, ANY_INT, v as u64);
+}
+
+/// A string-array attribute.
+pub(crate) fn attr_str_array(buf: &mut Vec<u8>, key: &[&str], vs: &[&str]) {
+    let values: usize = vs
+        .iter()
+        .map(|v| delimited_len(ARRAY_VALUES, delimited_len(ANY_STRING, v.len())))
+        .sum();
+    put_kv_header(buf, key, delimited_len(ANY_ARRAY, values));
+    put_delimited_header(buf, ANY_ARRAY, values);
+    for v in vs {
+        put_delimited_header(buf, ARRAY_VALUES, delimited_len(ANY_STRING, v.len()));
+        put_bytes(buf, ANY_STRING, v.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, KeyValue};
+    use opentelemetry_proto::tonic::trace::v1::{Span, Status};
+    use prost::Message;
+
+    fn kv(k: &str, v: any_value::Value) -> KeyValue {
+        KeyValue {
+            key: k.into(),
+            value: Some(AnyValue { value: Some(v) }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn hand_encoded_span_decodes_to_the_generated_struct() {
+        for err in [None, Some(""), Some("boom")] {
+            let mut buf = Vec::new();
+            put_bytes(&mut buf, SPAN_TRACE_ID, &[7; 16]);
+            put_bytes(&mut buf, SPAN_SPAN_ID, &[8; 8]);
+            put_bytes(&mut buf, SPAN_PARENT_SPAN_ID, &[9; 8]);
+            put_bytes(&mut buf, SPAN_NAME, "näme".as_bytes());
+            put_varint(&mut buf, SPAN_KIND, 1);
+            put_fixed64(&mut buf, SPAN_START, 1_795_795_978_683_581_374);
+            put_fixed64(&mut buf, SPAN_END, u64::MAX);
+            attr_str(&mut buf, &["langfuse.observation.metadata.", "k"], "\"v\"");
+            attr_str(&mut buf, &["empty"], "");
+            attr_bool(&mut buf, &["b"], true);
+            attr_int(&mut buf, &["i"], -5);
+            attr_int(&mut buf, &["big"], 300);
+            attr_str_array(&mut buf, &["tags"], &["a", "", "ccc"]);
+            attr_str_array(&mut buf, &["none"], &[]);
+            put_status(&mut buf, err);
+            put_fixed32(&mut buf, SPAN_FLAGS, 0x300);
+            let decoded = Span::decode(&buf[..]).unwrap();
+            let want = Span {
+                trace_id: vec![7; 16],
+                span_id: vec![8; 8],
+                parent_span_id: vec![9; 8],
+                name: "näme".into(),
+                kind: 1,
+                start_time_unix_nano: 1_795_795_978_683_581_374,
+                end_time_unix_nano: u64::MAX,
+                attributes: vec![
+                    kv(
+                        "langfuse.observation.metadata.k",
+                        any_value::Value::StringValue("\"v\"".into()),
+                    ),
+                    kv("empty", any_value::Value::StringValue(String::new())),
+                    kv("b", any_value::Value::BoolValue(true)),
+                    kv("i", any_value::Value::IntValue(-5)),
+                    kv("big", any_value::Value::IntValue(300)),
+                    kv(
+                        "tags",
+                        any_value::Value::ArrayValue(ArrayValue {
+                            values: ["a", "", "ccc"]
+                                .iter()
+                                .map(|s| AnyValue {
+                                    value: Some(any_value::Value::StringValue(s.to_string())),
+                                })
+                                .collect(),
+                        }),
+                    ),
+                    kv(
+                        "none",
+                        any_value::Value::ArrayValue(ArrayValue { values: vec![] }),
+                    ),
+                ],
+                status: Some(match err {
+                    None => Status::default(),
+                    Some(m) => Status {
+                        message: m.into(),
+                        code: 2,
+                    },
+                }),
+                flags: 0x300,
+                ..Default::default()
+            };
+            assert_eq!(decoded, want);
+            // And byte for byte what prost writes for the same span.
+            assert_eq!(buf, want.encode_to_vec());
+        }
+    }
+}
