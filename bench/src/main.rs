@@ -1,17 +1,20 @@
 //! Benchmarks of the two-level workload (a span calling a generation with small input, output
-//! and usage), printed as one table:
+//! and usage), printed as tables a reader can compare:
 //!
-//! - untraced function, `#[tracing::instrument]` with no subscriber, and `#[observe]` enabled,
-//!   disabled and unsampled: calling-thread nanoseconds per observation;
-//! - enabled: total CPU per observation (all threads, until the sink has decoded everything),
-//!   end-to-end observations per second, bytes on the wire per observation, delivered count and
-//!   peak RSS.
+//! 1. calling-thread nanoseconds per observation: the untraced function,
+//!    `#[tracing::instrument]` with no subscriber, and `#[observe]` disabled, unsampled, enabled;
+//! 2. enabled runs until the sink has decoded every span: calling-thread CPU, total CPU of this
+//!    process (application + exporter: encode, gzip, HTTP), end-to-end throughput, bytes on the
+//!    wire, delivered count (counted by the sink), drops, peak RSS — for 1, 2 and 4 producer
+//!    threads, 10 KB and 1 MB inputs, gzip on and off;
+//! 3. a stalled server (accepts, never answers) at full call rate: memory, drops, `flush(5 s)`.
 //!
-//! The sink is an HTTP server on 127.0.0.1 in this process that gunzips and decodes every OTLP
-//! request and counts spans, so "delivered" is measured. Run with `scripts/bench.sh`.
+//! The sink is this binary started as `langfuse-bench --sink` in a separate process on
+//! 127.0.0.1: it gunzips and decodes every OTLP request and counts spans, so its work is not
+//! counted as ours and "delivered" is measured. Run with `scripts/bench.sh`.
 
 use std::hint::black_box;
-use std::io::Read as _;
+use std::io::{BufRead, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -62,35 +65,40 @@ fn handle(req: &str) -> String {
 
 // ---- measurement helpers -----------------------------------------------------------------------
 
-/// Process CPU time (user + system), from /proc.
-fn cpu_time() -> Duration {
-    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+fn proc_ticks(path: &str) -> Duration {
+    let s = std::fs::read_to_string(path).unwrap_or_default();
     let after = s.rsplit_once(')').map(|x| x.1).unwrap_or("");
     let f: Vec<&str> = after.split_whitespace().collect();
     let ticks: u64 = f.get(11).and_then(|x| x.parse().ok()).unwrap_or(0)
         + f.get(12).and_then(|x| x.parse().ok()).unwrap_or(0);
     Duration::from_millis(ticks * 10) // USER_HZ = 100 on Linux
 }
-
-/// This thread's CPU time (user + system), from /proc.
-fn thread_cpu_time() -> Duration {
-    let s = std::fs::read_to_string("/proc/thread-self/stat").unwrap_or_default();
-    let after = s.rsplit_once(')').map(|x| x.1).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks: u64 = f.get(11).and_then(|x| x.parse().ok()).unwrap_or(0)
-        + f.get(12).and_then(|x| x.parse().ok()).unwrap_or(0);
-    Duration::from_millis(ticks * 10)
+/// CPU time of this process (all threads).
+fn cpu_time() -> Duration {
+    proc_ticks("/proc/self/stat")
 }
-
-/// Peak resident set size in MB, from /proc.
-fn peak_rss_mb() -> f64 {
+/// CPU time of the calling thread.
+fn thread_cpu_time() -> Duration {
+    proc_ticks("/proc/thread-self/stat")
+}
+fn status_kb(key: &str) -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines()
-        .find(|l| l.starts_with("VmHWM:"))
+        .find(|l| l.starts_with(key))
         .and_then(|l| l.split_whitespace().nth(1))
         .and_then(|kb| kb.parse::<f64>().ok())
-        .map(|kb| kb / 1024.0)
         .unwrap_or(0.0)
+}
+fn rss_mb() -> f64 {
+    status_kb("VmRSS:") / 1024.0
+}
+fn peak_rss_mb() -> f64 {
+    status_kb("VmHWM:") / 1024.0
+}
+fn threads() -> usize {
+    std::fs::read_dir("/proc/self/task")
+        .map(|d| d.count())
+        .unwrap_or(0)
 }
 
 fn ns_per_call(iters: u64, f: impl Fn()) -> f64 {
@@ -104,7 +112,7 @@ fn ns_per_call(iters: u64, f: impl Fn()) -> f64 {
     t0.elapsed().as_nanos() as f64 / iters as f64
 }
 
-// ---- the sink ----------------------------------------------------------------------------------
+// ---- the sink (a separate process) -------------------------------------------------------------
 
 #[derive(Default)]
 struct SinkStats {
@@ -113,21 +121,24 @@ struct SinkStats {
     requests: AtomicU64,
 }
 
-fn start_sink() -> (String, Arc<SinkStats>) {
+/// `langfuse-bench --sink [--stall]`: prints its port, serves until stdin closes.
+fn run_sink(stall: bool) {
     let stats = Arc::new(SinkStats::default());
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
-    let addr = listener.local_addr().unwrap();
+    println!("{}", listener.local_addr().unwrap().port());
+    std::io::stdout().flush().unwrap();
     let st = stats.clone();
-    std::thread::Builder::new().name("sink".into()).spawn(move || {
-        let rt = tokio::runtime::Builder::new_current_thread()
+    std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
             .enable_all()
             .build()
             .unwrap();
         rt.block_on(async move {
             let l = tokio::net::TcpListener::from_std(listener).unwrap();
             loop {
-                let (mut s, _) = l.accept().await.unwrap();
+                let Ok((mut s, _)) = l.accept().await else { continue };
                 let st = st.clone();
                 tokio::spawn(async move {
                     let mut buf = Vec::new();
@@ -143,6 +154,19 @@ fn start_sink() -> (String, Arc<SinkStats>) {
                             }
                         };
                         let head = String::from_utf8_lossy(&buf[..head_end]).to_ascii_lowercase();
+                        if head.starts_with("get /stats") {
+                            buf.drain(..head_end + 4);
+                            let body = format!(
+                                "{} {} {}",
+                                st.spans.load(Ordering::SeqCst),
+                                st.bytes.load(Ordering::SeqCst),
+                                st.requests.load(Ordering::SeqCst)
+                            );
+                            let _ = s
+                                .write_all(format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}", body.len()).as_bytes())
+                                .await;
+                            continue;
+                        }
                         let len: usize = head
                             .lines()
                             .find_map(|l| l.strip_prefix("content-length:"))
@@ -156,14 +180,16 @@ fn start_sink() -> (String, Arc<SinkStats>) {
                                 Ok(n) => buf.extend_from_slice(&c[..n]),
                             }
                         }
+                        if stall {
+                            std::future::pending::<()>().await;
+                        }
                         let body: Vec<u8> = buf.drain(..head_end + 4 + len).skip(head_end + 4).collect();
-                        st.bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
                         let raw = if gz {
                             let mut out = Vec::new();
                             let _ = flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut out);
                             out
                         } else {
-                            body
+                            body.clone()
                         };
                         if let Ok(req) = ExportTraceServiceRequest::decode(&raw[..]) {
                             let n: usize = req
@@ -172,9 +198,10 @@ fn start_sink() -> (String, Arc<SinkStats>) {
                                 .flat_map(|r| &r.scope_spans)
                                 .map(|s| s.spans.len())
                                 .sum();
-                            st.spans.fetch_add(n as u64, Ordering::Relaxed);
+                            st.spans.fetch_add(n as u64, Ordering::SeqCst);
                         }
-                        st.requests.fetch_add(1, Ordering::Relaxed);
+                        st.bytes.fetch_add(body.len() as u64, Ordering::SeqCst);
+                        st.requests.fetch_add(1, Ordering::SeqCst);
                         let _ = s
                             .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\ncontent-type: application/json\r\n\r\n{}")
                             .await;
@@ -182,144 +209,289 @@ fn start_sink() -> (String, Arc<SinkStats>) {
                 });
             }
         });
-    }).unwrap();
-    (format!("http://{addr}"), stats)
+    });
+    // Serve until the parent closes our stdin.
+    let mut sink = String::new();
+    let _ = std::io::stdin().read_to_string(&mut sink);
 }
 
-// ---- main --------------------------------------------------------------------------------------
+struct Sink {
+    child: std::process::Child,
+    url: String,
+    port: u16,
+}
 
-fn main() {
-    let calls: u64 = std::env::var("BENCH_CALLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(200_000); // two observations per call
-    let micro: u64 = std::env::var("BENCH_MICRO")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2_000_000);
-    let mut rows: Vec<(String, f64, String)> = Vec::new();
+impl Sink {
+    fn start(stall: bool) -> Sink {
+        let mut cmd = std::process::Command::new(std::env::current_exe().unwrap());
+        cmd.arg("--sink");
+        if stall {
+            cmd.arg("--stall");
+        }
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the sink process");
+        let mut line = String::new();
+        std::io::BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .unwrap();
+        let port: u16 = line.trim().parse().expect("sink port");
+        Sink {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+            port,
+        }
+    }
+    /// (spans, bytes, requests) the sink has decoded.
+    fn stats(&self) -> (u64, u64, u64) {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
+        s.write_all(b"GET /stats HTTP/1.1\r\nhost: x\r\n\r\n")
+            .unwrap();
+        let mut buf = [0u8; 256];
+        let n = s.read(&mut buf).unwrap();
+        let text = String::from_utf8_lossy(&buf[..n]);
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("0 0 0");
+        let v: Vec<u64> = body
+            .split_whitespace()
+            .map(|x| x.parse().unwrap_or(0))
+            .collect();
+        (v[0], v[1], v[2])
+    }
+}
 
-    // Untraced and tracing::instrument (no subscriber installed).
-    let base = ns_per_call(micro, || {
-        black_box(handle_plain(black_box("what is rust?")));
-    });
-    let tr = ns_per_call(micro, || {
-        black_box(handle_tracing(black_box("what is rust?")));
-    });
+impl Drop for Sink {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
 
-    // Ours, disabled (no client).
-    let disabled = ns_per_call(micro, || {
-        black_box(handle(black_box("what is rust?")));
-    });
+// ---- runs --------------------------------------------------------------------------------------
 
-    // Ours, unsampled.
-    let (url, sink) = start_sink();
-    let unsampled_client = Langfuse::builder()
-        .public_key("pk-lf-bench")
-        .secret_key("sk-lf-bench")
-        .base_url(&url)
-        .sample_rate(0.0)
-        .build()
-        .unwrap();
-    let g = langfuse_sdk::init_with(unsampled_client);
-    let unsampled = ns_per_call(micro, || {
-        black_box(handle(black_box("what is rust?")));
-    });
-    drop(g);
+struct RunResult {
+    label: String,
+    calling_ns: f64,
+    calling_cpu_ns: f64,
+    total_cpu_ns: f64,
+    per_sec: f64,
+    wire_bytes: f64,
+    delivered: u64,
+    observations: u64,
+    dropped: u64,
+    flush: String,
+}
 
-    rows.push(("untraced function".into(), base / 2.0, "-".into()));
-    rows.push((
-        "#[tracing::instrument], no subscriber".into(),
-        tr / 2.0,
-        format!("+{:.1}", (tr - base) / 2.0),
-    ));
-    rows.push((
-        "#[observe], tracing disabled".into(),
-        disabled / 2.0,
-        format!("+{:.1}", (disabled - base) / 2.0),
-    ));
-    rows.push((
-        "#[observe], trace not sampled".into(),
-        unsampled / 2.0,
-        format!("+{:.1}", (unsampled - base) / 2.0),
-    ));
-
-    // Ours, enabled, exporting to the sink.
+fn enabled_run(
+    label: &str,
+    calls_per_thread: u64,
+    producers: usize,
+    input: &str,
+    gzip: bool,
+) -> RunResult {
+    let sink = Sink::start(false);
     let lf = Langfuse::builder()
         .public_key("pk-lf-bench")
         .secret_key("sk-lf-bench")
-        .base_url(&url)
-        .max_queue_size(1_000_000)
+        .base_url(&sink.url)
+        .gzip(gzip)
         .build()
         .unwrap();
     let g = langfuse_sdk::init_with(lf.clone());
-    let before = sink.spans.load(Ordering::Relaxed);
     let cpu0 = cpu_time();
-    let tcpu0 = thread_cpu_time();
     let t0 = Instant::now();
-    for _ in 0..calls {
-        black_box(handle(black_box("what is rust?")));
+    let input = Arc::new(input.to_string());
+    let handles: Vec<_> = (0..producers)
+        .map(|_| {
+            let input = input.clone();
+            std::thread::spawn(move || {
+                let tcpu = thread_cpu_time();
+                let t = Instant::now();
+                for _ in 0..calls_per_thread {
+                    black_box(handle(black_box(input.as_str())));
+                }
+                (t.elapsed(), thread_cpu_time() - tcpu)
+            })
+        })
+        .collect();
+    let mut wall = Duration::ZERO;
+    let mut tcpu = Duration::ZERO;
+    for h in handles {
+        let (w, c) = h.join().unwrap();
+        wall += w;
+        tcpu += c;
     }
-    let calling = t0.elapsed();
-    let calling_cpu = thread_cpu_time() - tcpu0;
-    let flushed = lf.flush(Duration::from_secs(120));
+    let flushed = lf.flush(Duration::from_secs(300));
     let total = t0.elapsed();
     let cpu = cpu_time() - cpu0;
-    let observations = calls * 2;
-    let delivered = sink.spans.load(Ordering::Relaxed) - before;
     let stats = lf.stats();
     drop(g);
-    rows.push((
-        "#[observe], enabled, exporting".into(),
-        calling.as_nanos() as f64 / observations as f64,
-        format!(
-            "+{:.1}",
-            calling.as_nanos() as f64 / observations as f64 - base / 2.0
-        ),
-    ));
+    let observations = calls_per_thread * producers as u64 * 2;
+    let (delivered, bytes, _) = sink.stats();
+    RunResult {
+        label: label.to_string(),
+        calling_ns: wall.as_nanos() as f64 / observations as f64,
+        calling_cpu_ns: tcpu.as_nanos() as f64 / observations as f64,
+        total_cpu_ns: cpu.as_nanos() as f64 / observations as f64,
+        per_sec: observations as f64 / total.as_secs_f64(),
+        wire_bytes: bytes as f64 / delivered.max(1) as f64,
+        delivered,
+        observations,
+        dropped: stats.dropped,
+        flush: match flushed {
+            Ok(()) => "ok".into(),
+            Err(e) => format!("{e}"),
+        },
+    }
+}
 
-    println!(
-        "two-level workload (span -> generation), release build, {} cores",
-        std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.iter().any(|a| a == "--sink") {
+        run_sink(args.iter().any(|a| a == "--stall"));
+        return;
+    }
+    let env_u64 = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let calls = env_u64("BENCH_CALLS", 200_000); // two observations per call
+    let micro = env_u64("BENCH_MICRO", 2_000_000);
+    let stall_secs = env_u64("BENCH_STALL_SECS", 10);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let q = "what is rust?";
+
+    // 1. calling-thread cost
+    let base = ns_per_call(micro, || {
+        black_box(handle_plain(black_box(q)));
+    });
+    let tr = ns_per_call(micro, || {
+        black_box(handle_tracing(black_box(q)));
+    });
+    let disabled = ns_per_call(micro, || {
+        black_box(handle(black_box(q)));
+    });
+    let sink = Sink::start(false);
+    let g = langfuse_sdk::init_with(
+        Langfuse::builder()
+            .public_key("pk-lf-bench")
+            .secret_key("sk-lf-bench")
+            .base_url(&sink.url)
+            .sample_rate(0.0)
+            .build()
+            .unwrap(),
+    );
+    let unsampled = ns_per_call(micro, || {
+        black_box(handle(black_box(q)));
+    });
+    drop(g);
+    drop(sink);
+    let main_run = enabled_run("1 producer", calls, 1, q, true);
+
+    println!("two-level workload (span -> generation, small input/output/usage), release build, {cores} cores");
+    println!();
+    println!("| variant | calling-thread ns / observation | over untraced (ns) |");
+    println!("|---|---:|---:|");
+    let row = |name: &str, ns: f64| println!("| {name} | {ns:.1} | {:+.1} |", ns - base / 2.0);
+    println!("| untraced function | {:.1} | - |", base / 2.0);
+    row("#[tracing::instrument], no subscriber", tr / 2.0);
+    row("#[observe], tracing disabled", disabled / 2.0);
+    row("#[observe], trace not sampled", unsampled / 2.0);
+    row(
+        "#[observe], enabled (wall, exporter running)",
+        main_run.calling_ns,
     );
     println!();
-    println!("| variant | calling-thread ns / observation | overhead vs untraced (ns) |");
-    println!("|---|---:|---:|");
-    for (name, ns, over) in &rows {
-        println!("| {name} | {ns:.1} | {over} |");
+
+    // 2. enabled runs
+    let mut runs = vec![main_run];
+    runs.push(enabled_run("2 producers", calls / 2, 2, q, true));
+    runs.push(enabled_run("4 producers", calls / 4, 4, q, true));
+    runs.push(enabled_run("gzip off", calls, 1, q, false));
+    let ten_kb = "x".repeat(10 * 1024);
+    runs.push(enabled_run(
+        "10 KB input",
+        (calls / 10).max(1000),
+        1,
+        &ten_kb,
+        true,
+    ));
+    let one_mb = "y".repeat(1024 * 1024);
+    runs.push(enabled_run("1 MB input", 200, 1, &one_mb, true));
+    println!("| enabled run | calling-thread wall ns/obs | calling-thread CPU ns/obs | total CPU ns/obs (app + exporter) | obs/s end to end | wire bytes/obs | delivered | dropped | flush |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+    for r in &runs {
+        println!(
+            "| {} | {:.0} | {:.0} | {:.0} | {:.0} | {:.1} | {} of {} | {} | {} |",
+            r.label,
+            r.calling_ns,
+            r.calling_cpu_ns,
+            r.total_cpu_ns,
+            r.per_sec,
+            r.wire_bytes,
+            r.delivered,
+            r.observations,
+            r.dropped,
+            r.flush
+        );
     }
     println!();
-    println!("| enabled, {observations} observations | value |");
-    println!("|---|---:|");
+    println!("peak RSS after the enabled runs: {:.0} MB", peak_rss_mb());
+
+    // 3. stalled server
+    let sink = Sink::start(true);
+    let lf = Langfuse::builder()
+        .public_key("pk-lf-bench")
+        .secret_key("sk-lf-bench")
+        .base_url(&sink.url)
+        .max_queue_size(100_000)
+        .build()
+        .unwrap();
+    let g = langfuse_sdk::init_with(lf.clone());
+    let threads_before = threads();
+    let t0 = Instant::now();
+    let mut max_rss: f64 = 0.0;
+    let mut calls_made = 0u64;
+    while t0.elapsed() < Duration::from_secs(stall_secs) {
+        for _ in 0..10_000 {
+            black_box(handle(black_box(q)));
+        }
+        calls_made += 10_000;
+        max_rss = max_rss.max(rss_mb());
+    }
+    let f0 = Instant::now();
+    let flushed = lf.flush(Duration::from_secs(5));
+    let flush_took = f0.elapsed();
+    let st = lf.stats();
+    println!();
+    println!("stalled server (accepts, never answers) for {stall_secs} s at full call rate, queue bound 100000:");
     println!(
-        "| calling-thread CPU ns / observation (wall time above includes waiting for a core) | {:.0} |",
-        calling_cpu.as_nanos() as f64 / observations as f64
+        "  observations created {}, enqueued {}, dropped (counted) {}, RSS max {:.0} MB, threads {}",
+        calls_made * 2,
+        st.enqueued,
+        st.dropped,
+        max_rss,
+        threads_before
     );
     println!(
-        "| total CPU ns / observation (all threads, until decoded) | {:.0} |",
-        cpu.as_nanos() as f64 / observations as f64
-    );
-    println!(
-        "| end-to-end observations / s | {:.0} |",
-        observations as f64 / total.as_secs_f64()
-    );
-    println!(
-        "| bytes on the wire / observation (gzip) | {:.1} |",
-        sink.bytes.load(Ordering::Relaxed) as f64 / delivered.max(1) as f64
-    );
-    println!("| delivered (decoded by the sink) | {delivered} of {observations} |");
-    println!(
-        "| dropped / failed (SDK counters) | {} / {} |",
-        stats.dropped, stats.failed
-    );
-    println!(
-        "| flush result | {} |",
-        match &flushed {
+        "  flush(5 s) returned in {:.2} s: {}",
+        flush_took.as_secs_f64(),
+        match flushed {
             Ok(()) => "ok".to_string(),
             Err(e) => e.to_string(),
         }
     );
-    println!("| peak RSS (MB) | {:.0} |", peak_rss_mb());
+    let s0 = Instant::now();
+    let _ = lf.shutdown(Duration::from_secs(1));
+    println!(
+        "  shutdown(1 s) returned in {:.2} s",
+        s0.elapsed().as_secs_f64()
+    );
+    drop(g);
 }

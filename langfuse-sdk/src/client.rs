@@ -222,10 +222,10 @@ impl Langfuse {
                 id: ObservationId::random(),
                 parent,
                 attrs: ctx.attrs.clone(),
-                data: Box::new(ObsData {
+                data: ObsData {
                     name,
                     ..Default::default()
-                }),
+                },
             }
         } else {
             Pending::Unsampled(trace_id)

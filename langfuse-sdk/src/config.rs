@@ -57,6 +57,7 @@ pub(crate) struct Config {
     pub max_observation_bytes: usize,
     pub io_capture: bool,
     pub immediate: bool,
+    pub gzip: bool,
     pub service_name: String,
     pub mask: Option<MaskFn>,
     pub sink: SinkChoice,
@@ -159,6 +160,7 @@ impl Default for LangfuseBuilder {
                 max_observation_bytes: 1_000_000,
                 io_capture: true,
                 immediate: false,
+                gzip: true,
                 service_name: "unknown_service:rust".to_string(),
                 mask: None,
                 sink: SinkChoice::Kind(ExporterKind::Otlp),
@@ -428,6 +430,11 @@ impl LangfuseBuilder {
     /// serverless functions.
     pub fn immediate(mut self, on: bool) -> Self {
         self.cfg.immediate = on;
+        self
+    }
+    /// Gzip request bodies (default on; the server accepts both).
+    pub fn gzip(mut self, on: bool) -> Self {
+        self.cfg.gzip = on;
         self
     }
     /// Whether `#[observe]` captures arguments and return values

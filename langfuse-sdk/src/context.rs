@@ -354,7 +354,7 @@ impl Context {
             .ok()
             .flatten();
         ContextGuard {
-            prev,
+            prev: prev.map_or(Prev::None, Prev::Context),
             _not_send: PhantomData,
         }
     }
@@ -377,8 +377,16 @@ impl Context {
 /// Restores the previous context when dropped. Not `Send`: it belongs to the thread that made it.
 #[must_use = "the context is restored when the guard drops"]
 pub struct ContextGuard {
-    prev: Option<Context>,
+    prev: Prev,
     _not_send: PhantomData<*const ()>,
+}
+
+enum Prev {
+    None,
+    /// The whole previous context.
+    Context(Context),
+    /// Only the parent was replaced (entering an observation): the cheap path.
+    Parent(Parent),
 }
 
 impl fmt::Debug for ContextGuard {
@@ -389,13 +397,54 @@ impl fmt::Debug for ContextGuard {
 
 impl Drop for ContextGuard {
     fn drop(&mut self) {
-        if let Some(prev) = self.prev.take() {
-            let _ = CURRENT.try_with(|c| {
-                if let Ok(mut c) = c.try_borrow_mut() {
-                    *c = prev;
-                }
-            });
+        match std::mem::replace(&mut self.prev, Prev::None) {
+            Prev::None => {}
+            Prev::Context(prev) => {
+                let _ = CURRENT.try_with(|c| {
+                    if let Ok(mut c) = c.try_borrow_mut() {
+                        *c = prev;
+                    }
+                });
+            }
+            Prev::Parent(prev) => {
+                let _ = CURRENT.try_with(|c| {
+                    if let Ok(mut c) = c.try_borrow_mut() {
+                        c.parent = prev;
+                    }
+                });
+            }
         }
+    }
+}
+
+/// Makes `parent` the current observation, keeping the trace attributes in scope.
+pub(crate) fn enter_parent(parent: Parent) -> ContextGuard {
+    let prev = CURRENT
+        .try_with(|c| {
+            c.try_borrow_mut()
+                .ok()
+                .map(|mut c| std::mem::replace(&mut c.parent, parent))
+        })
+        .ok()
+        .flatten();
+    ContextGuard {
+        prev: prev.map_or(Prev::None, Prev::Parent),
+        _not_send: PhantomData,
+    }
+}
+
+/// Runs `f` with the thread's current context, without cloning it.
+pub(crate) fn with_current<R>(f: impl FnOnce(&Context) -> R) -> R {
+    let mut f = Some(f);
+    let r = CURRENT.try_with(|c| match c.try_borrow() {
+        Ok(c) => f.take().map(|f| f(&c)),
+        Err(_) => None,
+    });
+    match (r, f) {
+        (Ok(Some(r)), _) => r,
+        (_, Some(f)) => f(&Context::default()),
+        // `f` ran inside the borrow and returned; unreachable otherwise.
+        (_, None) => unreachable!("with_current: closure consumed without a result"),
     }
 }
 
@@ -481,6 +530,9 @@ where
 /// langfuse_sdk::current_observation().set_metadata_value("step", &3);
 /// ```
 pub fn current_observation() -> ObservationRef {
+    if !crate::any_recording() {
+        return ObservationRef::noop();
+    }
     CURRENT
         .try_with(|c| c.try_borrow().map(|c| c.observation()).unwrap_or_default())
         .unwrap_or_default()

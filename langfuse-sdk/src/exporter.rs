@@ -28,6 +28,9 @@ pub(crate) enum Sink {
     Memory(crate::testing::InMemoryExporter),
 }
 
+/// Items taken from the queue at once by the exporter thread.
+const INBOX: usize = 256;
+
 pub(crate) enum Msg {
     Span(Box<Record>),
     Score(Box<Score>),
@@ -309,6 +312,7 @@ impl Worker {
     }
 
     async fn run(mut self) {
+        let mut inbox: Vec<Msg> = Vec::with_capacity(INBOX);
         loop {
             let due = self.oldest.map(|t| t + self.cfg.flush_interval);
             tokio::select! {
@@ -323,27 +327,37 @@ impl Worker {
                     }
                     Some(Ctrl::Shutdown) | None => break,
                 },
-                m = self.rx.recv() => match m {
-                    Some(m) => self.accept(m).await,
-                    None => break,
-                },
+                n = self.rx.recv_many(&mut inbox, INBOX) => {
+                    if n == 0 {
+                        break;
+                    }
+                    for m in inbox.drain(..) {
+                        self.accept(m).await;
+                    }
+                }
                 _ = sleep_until_opt(due), if due.is_some() => self.send_all(false).await,
             }
         }
         // Shutdown: refuse new items, deliver everything already queued.
         self.rx.close();
-        while let Some(m) = self.rx.recv().await {
-            self.accept(m).await;
+        while self.rx.recv_many(&mut inbox, INBOX).await > 0 {
+            for m in inbox.drain(..) {
+                self.accept(m).await;
+            }
         }
         self.send_all(true).await;
         diag::debug(|| format!("exporter stopped: {:?}", self.shared.counters.snapshot()));
     }
 
     async fn drain_to(&mut self, target: u64) {
+        let mut inbox = Vec::with_capacity(INBOX);
         while self.received < target {
-            match self.rx.recv().await {
-                Some(m) => self.accept(m).await,
-                None => break,
+            let want = ((target - self.received) as usize).min(INBOX);
+            if self.rx.recv_many(&mut inbox, want).await == 0 {
+                break;
+            }
+            for m in inbox.drain(..) {
+                self.accept(m).await;
             }
         }
     }

@@ -155,11 +155,21 @@ pub fn observation(
     ty: ObservationType,
     name: impl Into<std::borrow::Cow<'static, str>>,
 ) -> ObservationBuilder {
-    let ctx = Context::current();
-    match &ctx.parent {
-        context::Parent::Live(o) => o.client.plan(ty, name.into(), &ctx, None),
-        _ => client().plan(ty, name.into(), &ctx, None),
+    if !any_recording() {
+        return ObservationBuilder::noop(ty);
     }
+    context::with_current(|ctx| match &ctx.parent {
+        context::Parent::Live(o) => o.client.plan(ty, name.into(), ctx, None),
+        // Children of an unsampled observation are unsampled: nothing else to decide.
+        context::Parent::Unsampled(t) => ObservationBuilder::unsampled(ty, *t),
+        _ => match GLOBAL.read() {
+            Ok(g) if GLOBAL_ON.load(Ordering::Acquire) => match g.as_ref() {
+                Some(c) => c.plan(ty, name.into(), ctx, None),
+                None => ObservationBuilder::noop(ty),
+            },
+            _ => ObservationBuilder::noop(ty),
+        },
+    })
 }
 
 /// Flushes the global client.

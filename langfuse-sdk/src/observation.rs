@@ -675,7 +675,11 @@ impl ObservationRef {
     /// For async code use [`WithContext`](crate::WithContext) instead: a guard held across
     /// `.await` would leak into whatever else runs on the thread.
     pub fn enter(&self) -> ContextGuard {
-        self.context().attach()
+        crate::context::enter_parent(match &self.state {
+            State::Noop => Parent::None,
+            State::Unsampled(t) => Parent::Unsampled(*t),
+            State::Live(o) => Parent::Live(o.clone()),
+        })
     }
 
     /// Starts a child observation of this one.
@@ -774,7 +778,7 @@ pub(crate) enum Pending {
         id: ObservationId,
         parent: Option<(ObservationId, bool)>,
         attrs: Option<Arc<TraceAttributes>>,
-        data: Box<ObsData>,
+        data: ObsData,
     },
 }
 
@@ -814,6 +818,20 @@ macro_rules! builder_capture {
 }
 
 impl ObservationBuilder {
+    pub(crate) fn noop(ty: ObservationType) -> Self {
+        ObservationBuilder {
+            ty,
+            pending: Pending::Noop,
+        }
+    }
+
+    pub(crate) fn unsampled(ty: ObservationType, t: TraceId) -> Self {
+        ObservationBuilder {
+            ty,
+            pending: Pending::Unsampled(t),
+        }
+    }
+
     fn data(&mut self) -> Option<&mut ObsData> {
         match &mut self.pending {
             Pending::Live { data, .. } => Some(data),
@@ -987,7 +1005,7 @@ impl ObservationBuilder {
                     parent,
                     ty,
                     attrs,
-                    data: Mutex::new(Some(*data)),
+                    data: Mutex::new(Some(data)),
                 }))
             }
         };

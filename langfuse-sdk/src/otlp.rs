@@ -492,14 +492,18 @@ impl HttpSink {
         shared: &Shared,
         cfg: &Config,
     ) -> bool {
-        let mut gz = flate2::write::GzEncoder::new(
-            Vec::with_capacity((prefix.len() + batch.len()) / 4 + 64),
-            flate2::Compression::fast(),
-        );
-        let gz_ok = gz.write_all(prefix).is_ok() && gz.write_all(batch).is_ok();
-        let (payload, gzip) = match (gz_ok, gz.finish()) {
-            (true, Ok(z)) => (z, true),
-            _ => ([prefix, batch].concat(), false),
+        let (payload, gzip) = if cfg.gzip {
+            let mut gz = flate2::write::GzEncoder::new(
+                Vec::with_capacity((prefix.len() + batch.len()) / 4 + 64),
+                flate2::Compression::fast(),
+            );
+            let gz_ok = gz.write_all(prefix).is_ok() && gz.write_all(batch).is_ok();
+            match (gz_ok, gz.finish()) {
+                (true, Ok(z)) => (z, true),
+                _ => ([prefix, batch].concat(), false),
+            }
+        } else {
+            ([prefix, batch].concat(), false)
         };
         let url = self.traces_url.clone();
         match self

@@ -30,11 +30,13 @@ pub fn start(
         if let crate::observation::State::Live(o) = &obs.state {
             if o.client.io_capture_enabled() {
                 let mut i = Inputs {
-                    fields: Vec::new(),
+                    buf: String::with_capacity(64),
                     limit: o.client.field_limit(),
                 };
+                i.buf.push('{');
                 inputs(&mut i);
-                obs.set_input_captured(i.finish());
+                i.buf.push('}');
+                obs.set_input_captured(Captured::Json(i.buf));
             }
         }
     }
@@ -52,31 +54,23 @@ pub fn capture_output(obs: &ObservationRef) -> bool {
 
 /// The observed function's arguments, by name.
 pub struct Inputs {
-    fields: Vec<(&'static str, Captured)>,
+    buf: String,
     limit: usize,
 }
 
 impl Inputs {
     /// Adds one argument; `c` comes from [`Wrap`]'s capture methods.
     pub fn arg(&mut self, name: &'static str, c: Value) {
-        self.fields.push((name, c.0));
+        if self.buf.len() > 1 {
+            self.buf.push(',');
+        }
+        crate::value::push_json_string(&mut self.buf, name);
+        self.buf.push(':');
+        c.0.push_json_text(&mut self.buf);
     }
     /// The capture limit of one value.
     pub fn limit(&self) -> usize {
         self.limit
-    }
-    fn finish(self) -> Captured {
-        let mut s = String::from("{");
-        for (i, (k, v)) in self.fields.iter().enumerate() {
-            if i > 0 {
-                s.push(',');
-            }
-            s.push_str(&serde_json::Value::String((*k).to_string()).to_string());
-            s.push(':');
-            s.push_str(&v.to_json_text());
-        }
-        s.push('}');
-        Captured::Json(s)
     }
 }
 

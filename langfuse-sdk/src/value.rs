@@ -67,6 +67,44 @@ impl Captured {
     }
 }
 
+/// Appends `s` to `out` as a JSON string literal.
+pub(crate) fn push_json_string(out: &mut String, s: &str) {
+    out.push('"');
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        let esc = match b {
+            b'"' => "\\\"",
+            b'\\' => "\\\\",
+            b'\n' => "\\n",
+            b'\r' => "\\r",
+            b'\t' => "\\t",
+            0x08 => "\\b",
+            0x0c => "\\f",
+            0..=0x1f => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if esc.is_empty() {
+            out.push_str(&format!("\\u{b:04x}"));
+        } else {
+            out.push_str(esc);
+        }
+        start = i + 1;
+    }
+    out.push_str(&s[start..]);
+    out.push('"');
+}
+
+impl Captured {
+    /// Appends the value as JSON text (plain text quoted).
+    pub(crate) fn push_json_text(&self, out: &mut String) {
+        match self {
+            Captured::Text(s) => push_json_string(out, s),
+            Captured::Json(s) => out.push_str(s),
+        }
+    }
+}
+
 /// Captures `value` with at most `limit` bytes of text kept.
 pub(crate) fn capture<T: Serialize + ?Sized>(value: &T, limit: usize) -> Captured {
     let mut w = Writer {
@@ -694,6 +732,23 @@ mod tests {
             }
         }
         assert_eq!(capture(&B, BIG), Captured::Text("base64:aGk=".into()));
+    }
+
+    #[test]
+    fn json_string_escaping_matches_serde_json() {
+        for s in [
+            "",
+            "plain",
+            "q\"uote",
+            "back\\slash",
+            "nl\n\r\t",
+            "\u{1}\u{1f}\u{8}\u{c}",
+            "é✓",
+        ] {
+            let mut out = String::new();
+            push_json_string(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap());
+        }
     }
 
     #[test]
