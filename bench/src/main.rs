@@ -24,6 +24,10 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 // ---- the workload ------------------------------------------------------------------------------
 
 #[inline(never)]
@@ -394,7 +398,10 @@ fn main() {
     drop(sink);
     let main_run = enabled_run("1 producer", calls, 1, q, true);
 
-    println!("two-level workload (span -> generation, small input/output/usage), release build, {cores} cores");
+    println!(
+        "two-level workload (span -> generation, small input/output/usage), release build, {cores} cores, allocator: {}",
+        if cfg!(feature = "mimalloc") { "mimalloc" } else { "system (glibc)" }
+    );
     println!();
     println!("| variant | calling-thread ns / observation | over untraced (ns) |");
     println!("|---|---:|---:|");
@@ -411,19 +418,22 @@ fn main() {
 
     // 2. enabled runs
     let mut runs = vec![main_run];
-    runs.push(enabled_run("2 producers", calls / 2, 2, q, true));
-    runs.push(enabled_run("4 producers", calls / 4, 4, q, true));
-    runs.push(enabled_run("gzip off", calls, 1, q, false));
-    let ten_kb = "x".repeat(10 * 1024);
-    runs.push(enabled_run(
-        "10 KB input",
-        (calls / 10).max(1000),
-        1,
-        &ten_kb,
-        true,
-    ));
-    let one_mb = "y".repeat(1024 * 1024);
-    runs.push(enabled_run("1 MB input", 200, 1, &one_mb, true));
+    let only_main = std::env::var("BENCH_ONLY_MAIN").is_ok();
+    if !only_main {
+        runs.push(enabled_run("2 producers", calls / 2, 2, q, true));
+        runs.push(enabled_run("4 producers", calls / 4, 4, q, true));
+        runs.push(enabled_run("gzip off", calls, 1, q, false));
+        let ten_kb = "x".repeat(10 * 1024);
+        runs.push(enabled_run(
+            "10 KB input",
+            (calls / 10).max(1000),
+            1,
+            &ten_kb,
+            true,
+        ));
+        let one_mb = "y".repeat(1024 * 1024);
+        runs.push(enabled_run("1 MB input", 200, 1, &one_mb, true));
+    }
     println!("| enabled run | calling-thread wall ns/obs | calling-thread CPU ns/obs | total CPU ns/obs (app + exporter) | obs/s end to end | wire bytes/obs | delivered | dropped | flush |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for r in &runs {
@@ -443,6 +453,9 @@ fn main() {
     }
     println!();
     println!("peak RSS after the enabled runs: {:.0} MB", peak_rss_mb());
+    if only_main {
+        return;
+    }
 
     // 3. stalled server
     let sink = Sink::start(true);

@@ -89,6 +89,10 @@ pub(crate) struct Shared {
     /// Deadline for retries, set by shutdown so the thread finishes in time.
     cap: Mutex<Option<Instant>>,
     cap_notify: tokio::sync::Notify,
+    /// Wakes the exporter: a batch started, a batch is full, or an item is urgent.
+    wake: tokio::sync::Notify,
+    /// Items the exporter has taken from the queue (so producers can tell the queue's depth).
+    received: AtomicU64,
 }
 
 impl Shared {
@@ -107,6 +111,10 @@ pub(crate) struct Exporter {
     ctrl: mpsc::UnboundedSender<Ctrl>,
     pub shared: Arc<Shared>,
     max_queue: usize,
+    /// Queue depth at which producers wake the exporter (a full batch).
+    wake_at: u64,
+    /// Every finished trace root wakes the exporter (immediate mode, console).
+    wake_on_root: bool,
 }
 
 impl Exporter {
@@ -122,8 +130,13 @@ impl Exporter {
             done_cv: Condvar::new(),
             cap: Mutex::new(None),
             cap_notify: tokio::sync::Notify::new(),
+            wake: tokio::sync::Notify::new(),
+            received: AtomicU64::new(0),
         });
         let max_queue = cfg.max_queue_size;
+        let wake_at = cfg.flush_at as u64;
+        let wake_on_root =
+            cfg.immediate || matches!(cfg.sink, SinkChoice::Kind(ExporterKind::Console));
         let sh = shared.clone();
         let spawned = std::thread::Builder::new()
             .name("langfuse-exporter".into())
@@ -155,15 +168,26 @@ impl Exporter {
             ctrl,
             shared,
             max_queue,
+            wake_at,
+            wake_on_root,
         }
     }
 
     /// Hands an item to the exporter thread; never blocks. A full queue drops and counts.
+    ///
+    /// The exporter is not woken for every item (a wake-up can cost a syscall): only when a batch
+    /// starts, when it is full, or for a finished root in immediate mode. Otherwise its timer
+    /// picks the items up within `flush_interval`.
     pub(crate) fn send(&self, msg: Msg) {
         let c = &self.shared.counters;
+        let root = matches!(&msg, Msg::Span(r) if r.parent.is_none());
         match self.tx.try_send(msg) {
             Ok(()) => {
-                c.enqueued.fetch_add(1, Ordering::Relaxed);
+                let enqueued = c.enqueued.fetch_add(1, Ordering::AcqRel) + 1;
+                let depth = enqueued.saturating_sub(self.shared.received.load(Ordering::Acquire));
+                if depth <= 1 || depth >= self.wake_at || (root && self.wake_on_root) {
+                    self.shared.wake.notify_one();
+                }
             }
             Err(mpsc::error::TrySendError::Full(_)) => {
                 c.dropped.fetch_add(1, Ordering::Relaxed);
@@ -314,7 +338,11 @@ impl Worker {
     async fn run(mut self) {
         let mut inbox: Vec<Msg> = Vec::with_capacity(INBOX);
         loop {
+            // Wake at the oldest item's deadline, and at least every flush interval (a producer's
+            // wake-up can be missed in a race; the timer then picks its items up).
             let due = self.oldest.map(|t| t + self.cfg.flush_interval);
+            let tick = Instant::now() + self.cfg.flush_interval;
+            let wake_at = due.map_or(tick, |d| d.min(tick));
             tokio::select! {
                 biased;
                 c = self.ctrl_rx.recv() => match c {
@@ -327,15 +355,19 @@ impl Worker {
                     }
                     Some(Ctrl::Shutdown) | None => break,
                 },
-                n = self.rx.recv_many(&mut inbox, INBOX) => {
-                    if n == 0 {
+                _ = self.shared.wake.notified() => {
+                    if !self.drain_available(&mut inbox).await {
                         break;
                     }
-                    for m in inbox.drain(..) {
-                        self.accept(m).await;
+                }
+                _ = tokio::time::sleep_until(wake_at.into()) => {
+                    if !self.drain_available(&mut inbox).await {
+                        break;
+                    }
+                    if self.oldest.is_some_and(|t| t + self.cfg.flush_interval <= Instant::now()) {
+                        self.send_all(false).await;
                     }
                 }
-                _ = sleep_until_opt(due), if due.is_some() => self.send_all(false).await,
             }
         }
         // Shutdown: refuse new items, deliver everything already queued.
@@ -347,6 +379,35 @@ impl Worker {
         }
         self.send_all(true).await;
         diag::debug(|| format!("exporter stopped: {:?}", self.shared.counters.snapshot()));
+    }
+
+    /// Takes what is in the queue now, without waiting (and without registering for a wake-up
+    /// per item). False when the queue is closed and empty.
+    async fn drain_available(&mut self, inbox: &mut Vec<Msg>) -> bool {
+        loop {
+            while inbox.len() < INBOX {
+                match self.rx.try_recv() {
+                    Ok(m) => inbox.push(m),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => {
+                        for m in inbox.drain(..) {
+                            self.accept(m).await;
+                        }
+                        return false;
+                    }
+                }
+            }
+            if inbox.is_empty() {
+                return true;
+            }
+            let full = inbox.len() == INBOX;
+            for m in inbox.drain(..) {
+                self.accept(m).await;
+            }
+            if !full {
+                return true;
+            }
+        }
     }
 
     async fn drain_to(&mut self, target: u64) {
@@ -364,6 +425,7 @@ impl Worker {
 
     async fn accept(&mut self, msg: Msg) {
         self.received += 1;
+        self.shared.received.store(self.received, Ordering::Release);
         if self.oldest.is_none() {
             self.oldest = Some(Instant::now());
         }
@@ -502,13 +564,6 @@ fn decode_spans(request: &[u8]) -> Vec<Span> {
                 .collect()
         })
         .unwrap_or_default()
-}
-
-async fn sleep_until_opt(t: Option<Instant>) {
-    match t {
-        Some(t) => tokio::time::sleep_until(t.into()).await,
-        None => std::future::pending().await,
-    }
 }
 
 /// Waits `d`, cut short when shutdown sets a deadline.

@@ -425,6 +425,64 @@ pub(crate) struct HttpSink {
     ingestion_url: String,
     headers: HeaderMap,
     warned_status: std::collections::HashSet<u16>,
+    /// Set after a failed delivery until one succeeds: an outage warns once, not per batch.
+    failing: bool,
+    gzip: Gzip,
+}
+
+/// Gzip with one deflate state reused across requests: a new compressor per batch would
+/// allocate and clear its tables every time.
+pub(crate) struct Gzip {
+    deflate: flate2::Compress,
+}
+
+impl Gzip {
+    pub(crate) fn new() -> Gzip {
+        Gzip {
+            // Raw deflate (no zlib header): the gzip framing is written here.
+            deflate: flate2::Compress::new(flate2::Compression::fast(), false),
+        }
+    }
+
+    /// The gzip member (RFC 1952) of the concatenated parts; `None` if deflate failed.
+    pub(crate) fn compress(&mut self, parts: &[&[u8]]) -> Option<Vec<u8>> {
+        let total: usize = parts.iter().map(|p| p.len()).sum();
+        let mut out = Vec::with_capacity(total / 3 + 64);
+        // Header: magic, deflate, no flags, no mtime, no extra flags, OS unknown.
+        out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
+        self.deflate.reset();
+        let mut crc = crc32fast::Hasher::new();
+        for (i, part) in parts.iter().enumerate() {
+            crc.update(part);
+            let last = i + 1 == parts.len();
+            let flush = if last {
+                flate2::FlushCompress::Finish
+            } else {
+                flate2::FlushCompress::None
+            };
+            let mut input: &[u8] = part;
+            loop {
+                if out.capacity() - out.len() < 1024 {
+                    out.reserve(out.capacity().max(4096));
+                }
+                let before_in = self.deflate.total_in();
+                let status = self.deflate.compress_vec(input, &mut out, flush).ok()?;
+                let used = (self.deflate.total_in() - before_in) as usize;
+                input = &input[used..];
+                match status {
+                    flate2::Status::StreamEnd => break,
+                    _ if input.is_empty() && !last => break,
+                    _ => {}
+                }
+            }
+        }
+        if parts.is_empty() {
+            return None;
+        }
+        out.extend_from_slice(&crc.finalize().to_le_bytes());
+        out.extend_from_slice(&(total as u32).to_le_bytes());
+        Some(out)
+    }
 }
 
 enum Attempt {
@@ -481,6 +539,8 @@ impl HttpSink {
             ingestion_url: format!("{}/api/public/ingestion", cfg.base_url),
             headers,
             warned_status: Default::default(),
+            failing: false,
+            gzip: Gzip::new(),
         })
     }
 
@@ -493,29 +553,19 @@ impl HttpSink {
         cfg: &Config,
     ) -> bool {
         let (payload, gzip) = if cfg.gzip {
-            let mut gz = flate2::write::GzEncoder::new(
-                Vec::with_capacity((prefix.len() + batch.len()) / 4 + 64),
-                flate2::Compression::fast(),
-            );
-            let gz_ok = gz.write_all(prefix).is_ok() && gz.write_all(batch).is_ok();
-            match (gz_ok, gz.finish()) {
-                (true, Ok(z)) => (z, true),
-                _ => ([prefix, batch].concat(), false),
+            match self.gzip.compress(&[prefix, batch]) {
+                Some(z) => (z, true),
+                None => ([prefix, batch].concat(), false),
             }
         } else {
             ([prefix, batch].concat(), false)
         };
         let url = self.traces_url.clone();
-        match self
+        let r = self
             .post(&url, payload, "application/x-protobuf", gzip, shared, cfg)
-            .await
-        {
-            Ok(_) => true,
-            Err(e) => {
-                diag::warn(&format!("Langfuse export failed: {e}"));
-                false
-            }
-        }
+            .await;
+        self.outcome(r.as_ref().err().map(String::as_str));
+        r.is_ok()
     }
 
     /// Sends score events; returns how many failed.
@@ -535,6 +585,7 @@ impl HttpSink {
             .await
         {
             Ok((status, text)) => {
+                self.outcome(None);
                 // 207: per-event errors arrive inside the body.
                 let errors = serde_json::from_str::<serde_json::Value>(&text)
                     .ok()
@@ -550,9 +601,27 @@ impl HttpSink {
                 (errors.len() as u64).min(n)
             }
             Err(e) => {
-                diag::warn(&format!("Langfuse score export failed: {e}"));
+                self.outcome(Some(&e));
                 n
             }
+        }
+    }
+
+    /// Warns once when deliveries start failing, and notes the recovery in debug mode.
+    fn outcome(&mut self, error: Option<&str>) {
+        match (error, self.failing) {
+            (Some(e), false) => {
+                self.failing = true;
+                diag::warn(&format!(
+                    "Langfuse export failed: {e}; failed items are counted (stats().failed), \
+                     further failures are not logged until a delivery succeeds"
+                ));
+            }
+            (None, true) => {
+                self.failing = false;
+                diag::debug(|| "Langfuse export recovered".to_string());
+            }
+            _ => {}
         }
     }
 
@@ -892,6 +961,28 @@ pub(crate) fn render_tree(spans: &[Span], out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn gzip_round_trips_and_reuses_its_state() {
+        use std::io::Read as _;
+        let mut g = Gzip::new();
+        let big: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| (i % 251).to_le_bytes())
+            .collect();
+        for parts in [
+            vec![&b"hello "[..], &b"world"[..]],
+            vec![&b""[..], &big[..]],
+            vec![&big[..1000], &big[1000..]],
+            vec![&b"x"[..]],
+        ] {
+            let z = g.compress(&parts).unwrap();
+            let mut out = Vec::new();
+            flate2::read::GzDecoder::new(&z[..])
+                .read_to_end(&mut out)
+                .unwrap();
+            assert_eq!(out, parts.concat());
+        }
+    }
 
     #[test]
     fn retry_after_seconds_and_dates() {
