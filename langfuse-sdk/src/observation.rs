@@ -769,6 +769,8 @@ impl Drop for Observation {
     }
 }
 
+// The data stays inline: boxing it would cost an allocation per observation on the hot path.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Pending {
     Noop,
     Unsampled(TraceId),
