@@ -313,7 +313,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             |__lf_inputs: &mut #p::Inputs| {
                 #[allow(unused_imports)]
                 use #p::{ViaDebug as _, ViaSerialize as _, ViaTypeName as _};
-                #( __lf_inputs.arg(#names, (&&&#p::Wrap(&#captured)).__lf_capture(__lf_inputs.limit())); )*
+                #( (&&&#p::Wrap(&#captured)).__lf_capture_arg(#names, __lf_inputs); )*
             },
         );
     };

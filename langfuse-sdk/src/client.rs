@@ -284,7 +284,7 @@ impl Langfuse {
 
     pub(crate) fn enqueue_record(&self, rec: Record) {
         if let Some(e) = &self.inner.exporter {
-            e.send(Msg::Span(Box::new(rec)));
+            e.send(Msg::Span(rec));
         }
     }
 

@@ -31,8 +31,11 @@ pub(crate) enum Sink {
 /// Items taken from the queue at once by the exporter thread.
 const INBOX: usize = 256;
 
+/// A queued item. Records travel inline (the channel stores them in its blocks): boxing them
+/// would cost an allocation per observation on the application's thread.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Msg {
-    Span(Box<Record>),
+    Span(Record),
     Score(Box<Score>),
 }
 
@@ -433,7 +436,7 @@ impl Worker {
             Msg::Span(rec) => {
                 let is_root = rec.parent.is_none();
                 let before = self.batch.len();
-                let added = self.encoder.encode_span(*rec, &mut self.batch);
+                let added = self.encoder.encode_span(rec, &mut self.batch);
                 self.batch_spans += 1;
                 if before > 0 && before + added > self.cfg.max_batch_bytes {
                     // Over the size limit: send what came before, keep this one for the next.

@@ -61,12 +61,16 @@ pub struct Inputs {
 impl Inputs {
     /// Adds one argument; `c` comes from [`Wrap`]'s capture methods.
     pub fn arg(&mut self, name: &'static str, c: Value) {
+        self.key(name);
+        c.0.push_json_text(&mut self.buf);
+    }
+
+    fn key(&mut self, name: &'static str) {
         if self.buf.len() > 1 {
             self.buf.push(',');
         }
         crate::value::push_json_string(&mut self.buf, name);
         self.buf.push(':');
-        c.0.push_json_text(&mut self.buf);
     }
     /// The capture limit of one value.
     pub fn limit(&self) -> usize {
@@ -85,10 +89,16 @@ pub struct Wrap<'a, T: ?Sized>(pub &'a T);
 pub trait ViaSerialize {
     /// Captures the value.
     fn __lf_capture(&self, limit: usize) -> Value;
+    /// Captures the value as the argument `name` of the input object.
+    fn __lf_capture_arg(&self, name: &'static str, inputs: &mut Inputs);
 }
 impl<T: serde::Serialize + ?Sized> ViaSerialize for &&Wrap<'_, T> {
     fn __lf_capture(&self, limit: usize) -> Value {
         Value(capture(self.0, limit))
+    }
+    fn __lf_capture_arg(&self, name: &'static str, inputs: &mut Inputs) {
+        inputs.key(name);
+        crate::value::capture_json_into(self.0, inputs.limit, &mut inputs.buf);
     }
 }
 
@@ -96,6 +106,11 @@ impl<T: serde::Serialize + ?Sized> ViaSerialize for &&Wrap<'_, T> {
 pub trait ViaDebug {
     /// Captures the value.
     fn __lf_capture(&self, limit: usize) -> Value;
+    /// Captures the value as the argument `name` of the input object.
+    fn __lf_capture_arg(&self, name: &'static str, inputs: &mut Inputs) {
+        let v = self.__lf_capture(inputs.limit);
+        inputs.arg(name, v);
+    }
 }
 impl<T: fmt::Debug + ?Sized> ViaDebug for &Wrap<'_, T> {
     fn __lf_capture(&self, limit: usize) -> Value {
@@ -108,6 +123,11 @@ impl<T: fmt::Debug + ?Sized> ViaDebug for &Wrap<'_, T> {
 pub trait ViaTypeName {
     /// Captures the value.
     fn __lf_capture(&self, limit: usize) -> Value;
+    /// Captures the value as the argument `name` of the input object.
+    fn __lf_capture_arg(&self, name: &'static str, inputs: &mut Inputs) {
+        let v = self.__lf_capture(inputs.limit);
+        inputs.arg(name, v);
+    }
 }
 impl<T: ?Sized> ViaTypeName for Wrap<'_, T> {
     fn __lf_capture(&self, _limit: usize) -> Value {

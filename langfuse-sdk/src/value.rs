@@ -109,6 +109,7 @@ impl Captured {
 pub(crate) fn capture<T: Serialize + ?Sized>(value: &T, limit: usize) -> Captured {
     let mut w = Writer {
         out: String::new(),
+        start: 0,
         depth: 0,
         limit,
         total: 0,
@@ -128,6 +129,38 @@ pub(crate) fn capture<T: Serialize + ?Sized>(value: &T, limit: usize) -> Capture
             }
         }
         Err(e) => Captured::Text(format!("<unserializable: {}>", e.0)),
+    }
+}
+
+/// Appends `value` as JSON (strings quoted) to `buf`, with the same renderings and markers as
+/// [`capture`]; a truncated or failed value becomes a JSON string with its marker, so `buf`
+/// stays valid JSON. No allocation beyond `buf`'s growth.
+pub(crate) fn capture_json_into<T: Serialize + ?Sized>(value: &T, limit: usize, buf: &mut String) {
+    let start = buf.len();
+    let mut w = Writer {
+        out: std::mem::take(buf),
+        start,
+        depth: 1,
+        limit,
+        total: 0,
+        truncated: false,
+        top_level_text: false,
+    };
+    let r = value.serialize(&mut w);
+    let (truncated, total) = (w.truncated, w.total);
+    *buf = w.out;
+    match r {
+        Ok(()) if !truncated => {}
+        Ok(()) => {
+            let mut text = buf[start..].to_string();
+            text.push_str(&truncation_marker(total, limit));
+            buf.truncate(start);
+            push_json_string(buf, &text);
+        }
+        Err(e) => {
+            buf.truncate(start);
+            push_json_string(buf, &format!("<unserializable: {}>", e.0));
+        }
     }
 }
 
@@ -178,6 +211,8 @@ impl ser::Error for CaptureError {
 
 struct Writer {
     out: String,
+    /// Where this value starts in `out` (text before it belongs to the caller).
+    start: usize,
     depth: usize,
     limit: usize,
     total: usize,
@@ -191,8 +226,9 @@ impl Writer {
         if self.truncated {
             return;
         }
-        if self.out.len() + s.len() > self.limit {
-            let room = self.limit.saturating_sub(self.out.len());
+        let used = self.out.len() - self.start;
+        if used + s.len() > self.limit {
+            let room = self.limit.saturating_sub(used);
             let p = prefix_at_boundary(s, room);
             self.out.push_str(p);
             self.truncated = true;
@@ -749,6 +785,30 @@ mod tests {
             push_json_string(&mut out, s);
             assert_eq!(out, serde_json::to_string(s).unwrap());
         }
+    }
+
+    #[test]
+    fn capture_into_a_buffer_keeps_it_valid_json() {
+        let mut buf = String::from("{\"a\":");
+        capture_json_into("text", BIG, &mut buf);
+        buf.push_str(",\"b\":");
+        capture_json_into(&vec![1, 2], BIG, &mut buf);
+        buf.push_str(",\"c\":");
+        capture_json_into(&"é".repeat(100), 11, &mut buf);
+        buf.push_str(",\"d\":");
+        struct Bad;
+        impl Serialize for Bad {
+            fn serialize<S: serde::Serializer>(&self, _s: S) -> Result<S::Ok, S::Error> {
+                Err(serde::ser::Error::custom("nope"))
+            }
+        }
+        capture_json_into(&Bad, BIG, &mut buf);
+        buf.push('}');
+        let v: serde_json::Value = serde_json::from_str(&buf).unwrap();
+        assert_eq!(v["a"], "text");
+        assert_eq!(v["b"], serde_json::json!([1, 2]));
+        assert_eq!(v["c"], "\"ééééé…[truncated: 202 bytes, limit 11]");
+        assert_eq!(v["d"], "<unserializable: nope>");
     }
 
     #[test]
