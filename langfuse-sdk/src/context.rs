@@ -17,6 +17,18 @@ use crate::value::{capture, Captured};
 
 /// Longest propagated attribute value the official SDKs accept.
 const MAX_PROPAGATED_LEN: usize = 200;
+/// Most tags, and most trace metadata keys, kept on a trace (more are dropped with a warning:
+/// they travel on every span of the trace).
+pub(crate) const MAX_TRACE_ITEMS: usize = 256;
+
+fn too_many(what: &str) {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        crate::diag::warn(&format!(
+            "more than {MAX_TRACE_ITEMS} trace {what}: the rest are dropped (they are sent on every span)"
+        ));
+    }
+}
 
 /// Trace-level attributes: set for a scope and carried onto every observation created inside it
 /// (and onto the observation current when they are set), as the official v4/v5 SDKs do.
@@ -113,6 +125,10 @@ impl TraceAttributes {
         S: Into<String>,
     {
         for t in tags {
+            if self.tags.len() >= MAX_TRACE_ITEMS {
+                too_many("tags");
+                break;
+            }
             if let Some(t) = propagated("tag", t.into()) {
                 if !self.tags.contains(&t) {
                     self.tags.push(t);
@@ -124,6 +140,10 @@ impl TraceAttributes {
     /// Adds one metadata key (`langfuse.trace.metadata.<key>`).
     pub fn metadata<T: Serialize + ?Sized>(mut self, key: impl Into<String>, value: &T) -> Self {
         let k = key.into();
+        if self.metadata.len() >= MAX_TRACE_ITEMS && !self.metadata.iter().any(|(x, _)| x == &k) {
+            too_many("metadata keys");
+            return self;
+        }
         let c = capture(value, MAX_PROPAGATED_LEN * 4);
         self.metadata.retain(|(x, _)| x != &k);
         self.metadata.push((k, c));
@@ -174,13 +194,15 @@ impl TraceAttributes {
             output
         );
         for t in &other.tags {
-            if !self.tags.contains(t) {
+            if self.tags.len() < MAX_TRACE_ITEMS && !self.tags.contains(t) {
                 self.tags.push(t.clone());
             }
         }
         for (k, v) in &other.metadata {
             self.metadata.retain(|(x, _)| x != k);
-            self.metadata.push((k.clone(), v.clone()));
+            if self.metadata.len() < MAX_TRACE_ITEMS {
+                self.metadata.push((k.clone(), v.clone()));
+            }
         }
     }
 
