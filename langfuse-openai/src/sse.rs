@@ -189,3 +189,88 @@ mod tests {
         );
     }
 }
+
+#[cfg(test)]
+mod fuzz {
+    //! Property-based fuzzing of the stream parser and the response decoders (bounded run).
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn arbitrary_bytes_in_arbitrary_chunks_never_panic(
+            bytes in proptest::collection::vec(any::<u8>(), 0..2048),
+            cuts in proptest::collection::vec(any::<usize>(), 0..8),
+        ) {
+            let mut p = Parser::default();
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
+            cuts.sort_unstable();
+            let mut last = 0;
+            for c in cuts.into_iter().chain([bytes.len()]) {
+                if p.feed(&bytes[last..c]).is_err() {
+                    return Ok(());
+                }
+                last = c;
+            }
+            let _ = p.finish();
+        }
+
+        #[test]
+        fn events_survive_any_chunking(
+            datas in proptest::collection::vec("[^\r\n]{0,40}", 1..6),
+            crlf in any::<bool>(),
+            cut in any::<usize>(),
+        ) {
+            let nl = if crlf { "\r\n" } else { "\n" };
+            let body: String = datas.iter().map(|d| format!("data: {d}{nl}{nl}")).collect();
+            let b = body.as_bytes();
+            let cut = cut % (b.len() + 1);
+            let mut p = Parser::default();
+            let mut got = p.feed(&b[..cut]).unwrap();
+            got.extend(p.feed(&b[cut..]).unwrap());
+            got.extend(p.finish().unwrap());
+            let want: Vec<Event> = datas
+                .iter()
+                .map(|d| if d.trim() == "[DONE]" { Event::Done } else { Event::Data(d.clone()) })
+                .collect();
+            prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn response_decoders_never_panic(s in "\\PC{0,300}") {
+            let _ = serde_json::from_str::<crate::ChatResponse>(&s);
+            let _ = serde_json::from_str::<crate::ChatChunk>(&s);
+            let _ = serde_json::from_str::<crate::EmbeddingResponse>(&s);
+            let _ = serde_json::from_str::<crate::types::ErrorBody>(&s);
+        }
+
+        #[test]
+        fn lenient_json_shapes_decode(
+            content in proptest::option::of("\\PC{0,20}"),
+            code_as_number in any::<bool>(),
+            tokens in proptest::option::of(0u64..100_000),
+        ) {
+            let body = serde_json::json!({
+                "id": "x",
+                "model": "m",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content}}],
+                "usage": {"prompt_tokens": tokens, "completion_tokens": "7", "total_tokens": null},
+                "unknown_field": {"kept": true},
+            });
+            let r: crate::ChatResponse = serde_json::from_value(body).unwrap();
+            prop_assert_eq!(r.text(), content.as_deref());
+            prop_assert_eq!(r.usage.as_ref().unwrap().prompt_tokens, tokens);
+            prop_assert_eq!(r.usage.as_ref().unwrap().completion_tokens, Some(7));
+            prop_assert!(r.extra.contains_key("unknown_field"));
+            let err = if code_as_number {
+                serde_json::json!({"error": {"message": "m", "code": 429}})
+            } else {
+                serde_json::json!({"error": {"message": "m", "code": "429"}})
+            };
+            let e: crate::types::ErrorBody = serde_json::from_value(err).unwrap();
+            prop_assert!(e.error.unwrap().code.is_some());
+        }
+    }
+}

@@ -63,9 +63,14 @@ pub struct TraceAttributes {
 }
 
 fn propagated(what: &str, v: String) -> Option<String> {
+    static WARNED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
     if v.len() > MAX_PROPAGATED_LEN || !v.is_ascii() {
+        if WARNED.swap(true, std::sync::atomic::Ordering::Relaxed) {
+            return None;
+        }
         crate::diag::warn(&format!(
-            "trace {what} {:?}… dropped: propagated values must be US-ASCII and at most {MAX_PROPAGATED_LEN} characters",
+            "trace {what} {:?}… dropped: propagated values must be US-ASCII and at most \
+             {MAX_PROPAGATED_LEN} characters (further such values are dropped without a warning)",
             v.chars().take(40).collect::<String>()
         ));
         None
