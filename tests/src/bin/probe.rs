@@ -1,0 +1,51 @@
+//! A small program for the process-life tests: it records a trace and then ends in the way its
+//! first argument names. It sends to `LANGFUSE_BASE_URL` with the keys from the environment.
+
+use std::time::Duration;
+
+fn main() {
+    let mode = std::env::args().nth(1).unwrap_or_default();
+    let guard = langfuse_sdk::init();
+    let lf = guard.client().clone();
+    let root = lf.span(format!("main-{mode}")).start();
+    let _in = root.enter();
+    lf.span("child").start().end();
+    match mode.as_str() {
+        "return" => {}
+        "panic" => panic!("main panicked on purpose"),
+        "worker-panic" => {
+            let lf2 = lf.clone();
+            let h = langfuse_sdk::thread_spawn(move || {
+                let _w = lf2.span("worker").start();
+                panic!("worker panicked on purpose");
+            });
+            assert!(h.join().is_err());
+        }
+        "exit" => std::process::exit(0),
+        "flush-then-exit" => {
+            drop(_in);
+            root.end();
+            langfuse_sdk::flush(Duration::from_secs(10)).expect("flush");
+            std::process::exit(0)
+        }
+        "runtime-drop" => {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
+            let (tx, rx) = std::sync::mpsc::channel();
+            let lf3 = lf.clone();
+            rt.spawn(langfuse_sdk::WithContext::with_current_context(
+                async move {
+                    let _open = lf3.span("open-in-task").start();
+                    tx.send(()).unwrap();
+                    std::future::pending::<()>().await;
+                },
+            ));
+            rx.recv().unwrap();
+            drop(rt);
+        }
+        other => eprintln!("unknown mode {other:?}"),
+    }
+}

@@ -1,0 +1,85 @@
+//! Every way a program ends, in a real child process: returning from `main` with the init guard,
+//! a panic in `main` (unwinding delivers), a panic on a worker thread, dropping a tokio runtime
+//! with an observation open, and `std::process::exit` with and without a flush before it.
+
+use std::collections::BTreeSet;
+use std::process::Command;
+
+use langfuse_tests::CaptureServer;
+
+fn run(mode: &str) -> (std::process::Output, BTreeSet<String>) {
+    let server = CaptureServer::start();
+    let out = Command::new(env!("CARGO_BIN_EXE_probe"))
+        .arg(mode)
+        .env("LANGFUSE_PUBLIC_KEY", "pk-lf-probe")
+        .env("LANGFUSE_SECRET_KEY", "sk-lf-probe-secret")
+        .env("LANGFUSE_BASE_URL", server.url())
+        .env("LANGFUSE_FLUSH_INTERVAL", "3600")
+        .env_remove("LANGFUSE_EXPORTER")
+        .output()
+        .expect("run the probe");
+    let names = server
+        .spans()
+        .iter()
+        .map(|s| s.name().to_string())
+        .collect();
+    (out, names)
+}
+
+fn set(names: &[&str]) -> BTreeSet<String> {
+    names.iter().map(|s| s.to_string()).collect()
+}
+
+#[test]
+fn returning_from_main_delivers() {
+    let (out, names) = run("return");
+    assert!(out.status.success());
+    assert_eq!(names, set(&["main-return", "child"]));
+}
+
+#[test]
+fn a_panic_in_main_unwinds_and_delivers() {
+    let (out, names) = run("panic");
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("main panicked on purpose"));
+    assert_eq!(names, set(&["main-panic", "child"]));
+}
+
+#[test]
+fn a_panic_on_a_worker_thread_is_delivered_and_main_goes_on() {
+    let (out, names) = run("worker-panic");
+    assert!(out.status.success());
+    assert_eq!(names, set(&["main-worker-panic", "child", "worker"]));
+}
+
+#[test]
+fn dropping_a_runtime_with_an_open_observation_ends_it() {
+    let (out, names) = run("runtime-drop");
+    assert!(out.status.success());
+    assert_eq!(names, set(&["main-runtime-drop", "child", "open-in-task"]));
+}
+
+#[test]
+fn process_exit_skips_destructors_unless_flushed_first() {
+    // Documented: `exit` runs no destructors, so what is queued is not delivered…
+    let (out, names) = run("exit");
+    assert!(out.status.success());
+    assert!(names.is_empty(), "{names:?}");
+    // …and a flush before it delivers everything ended so far.
+    let (out, names) = run("flush-then-exit");
+    assert!(out.status.success());
+    assert_eq!(names, set(&["main-flush-then-exit", "child"]));
+}
+
+#[test]
+fn the_secret_key_appears_in_no_output() {
+    for mode in ["return", "panic", "worker-panic"] {
+        let (out, _) = run(mode);
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(!all.contains("sk-lf-probe-secret"), "{mode}: {all}");
+    }
+}
