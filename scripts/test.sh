@@ -13,6 +13,10 @@ cargo clippy --workspace --all-targets --all-features -- -D warnings
 echo "== cargo doc (warnings are errors)"
 RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features -q
 
+echo "== soak with faults (short version; scripts/soak.sh runs the full one)"
+cargo build --release -q -p langfuse-tests --bin soak
+target/release/soak --short 2>&1 | grep -v '^\[langfuse\]'
+
 echo "== cargo test (workspace, all features)"
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
