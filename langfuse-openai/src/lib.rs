@@ -25,6 +25,8 @@
 #![warn(missing_docs)]
 
 mod error;
+#[doc(hidden)]
+pub mod fuzz;
 mod sse;
 mod types;
 

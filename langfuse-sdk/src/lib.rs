@@ -56,6 +56,8 @@ mod context;
 mod diag;
 mod error;
 mod exporter;
+#[doc(hidden)]
+pub mod fuzz;
 mod ids;
 mod observation;
 mod otlp;
