@@ -116,29 +116,7 @@ fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
         a.seen.push(key.clone());
         match key.as_str() {
             "name" => a.name = Some(meta.value()?.parse()?),
-            "as_type" => {
-                let lit: LitStr = meta.value()?.parse()?;
-                let v = lit.value();
-                a.as_type = Some(
-                    TYPES
-                        .iter()
-                        .find(|(k, _)| *k == v)
-                        .map(|(_, i)| *i)
-                        .ok_or_else(|| {
-                            syn::Error::new(
-                                lit.span(),
-                                format!(
-                                    "invalid as_type {v:?}; valid values: {}",
-                                    TYPES
-                                        .iter()
-                                        .map(|(k, _)| format!("\"{k}\""))
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                ),
-                            )
-                        })?,
-                );
-            }
+            "as_type" => a.as_type = Some(lookup(TYPES, &meta.value()?.parse()?, "as_type")?),
             "capture_input" => a.capture_input = Some(parse_bool(&meta)?),
             "capture_output" => a.capture_output = Some(parse_bool(&meta)?),
             "skip" => {
@@ -169,27 +147,7 @@ fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
             }
             "version" => a.version = Some(meta.value()?.parse()?),
             "err_level" => {
-                let lit: LitStr = meta.value()?.parse()?;
-                let v = lit.value();
-                a.err_level = Some(
-                    LEVELS
-                        .iter()
-                        .find(|(k, _)| *k == v)
-                        .map(|(_, i)| *i)
-                        .ok_or_else(|| {
-                            syn::Error::new(
-                                lit.span(),
-                                format!(
-                                    "invalid err_level {v:?}; valid values: {}",
-                                    LEVELS
-                                        .iter()
-                                        .map(|(k, _)| format!("\"{k}\""))
-                                        .collect::<Vec<_>>()
-                                        .join(", ")
-                                ),
-                            )
-                        })?,
-                );
+                a.err_level = Some(lookup(LEVELS, &meta.value()?.parse()?, "err_level")?)
             }
             "crate" => {
                 let v = meta.value()?;
@@ -213,6 +171,22 @@ fn parse_args(attr: TokenStream2) -> syn::Result<Args> {
         ));
     }
     Ok(a)
+}
+
+/// The identifier for a string option's value, or an error at the literal listing the valid ones.
+fn lookup(table: &[(&str, &'static str)], lit: &LitStr, option: &str) -> syn::Result<&'static str> {
+    let v = lit.value();
+    table
+        .iter()
+        .find(|(k, _)| *k == v)
+        .map(|(_, i)| *i)
+        .ok_or_else(|| {
+            let valid: Vec<String> = table.iter().map(|(k, _)| format!("\"{k}\"")).collect();
+            syn::Error::new(
+                lit.span(),
+                format!("invalid {option} {v:?}; valid values: {}", valid.join(", ")),
+            )
+        })
 }
 
 fn parse_bool(meta: &syn::meta::ParseNestedMeta<'_>) -> syn::Result<bool> {

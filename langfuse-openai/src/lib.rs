@@ -319,6 +319,28 @@ impl Client {
         r
     }
 
+    /// Sends `body` as JSON and decodes a success answer, with what the gateway said in headers.
+    async fn send_json<T: serde::de::DeserializeOwned>(
+        &self,
+        rb: reqwest::RequestBuilder,
+        body: &impl serde::Serialize,
+        what: &'static str,
+    ) -> Result<(T, GatewayInfo), Error> {
+        let resp = rb
+            .timeout(self.inner.timeout)
+            .json(body)
+            .send()
+            .await
+            .map_err(Error::from_reqwest)?;
+        if !resp.status().is_success() {
+            return Err(status_error(resp).await);
+        }
+        let gateway = GatewayInfo::from_headers(resp.headers());
+        let bytes = resp.bytes().await.map_err(Error::from_reqwest)?;
+        let r = serde_json::from_slice(&bytes).map_err(|e| Error::decode(what, e.to_string()))?;
+        Ok((r, gateway))
+    }
+
     fn start(&self, ty: ObservationType, name: String) -> Observation {
         match &self.inner.langfuse {
             Some(lf) => lf.observation(ty, name).start(),
@@ -401,24 +423,13 @@ impl Client {
         let rb = self.request(reqwest::Method::POST, "chat/completions");
         let rb = self.prepare(&mut req, rb);
         let obs = self.observe_chat(&req);
-        let result = async {
-            let resp = rb
-                .timeout(self.inner.timeout)
-                .json(&req)
-                .send()
-                .await
-                .map_err(Error::from_reqwest)?;
-            if !resp.status().is_success() {
-                return Err(status_error(resp).await);
-            }
-            let gateway = GatewayInfo::from_headers(resp.headers());
-            let bytes = resp.bytes().await.map_err(Error::from_reqwest)?;
-            let mut r: ChatResponse = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::decode("chat completion", e.to_string()))?;
-            r.gateway = gateway;
-            Ok(r)
-        }
-        .await;
+        let result = self
+            .send_json::<ChatResponse>(rb, &req, "chat completion")
+            .await
+            .map(|(mut r, gateway)| {
+                r.gateway = gateway;
+                r
+            });
         if let Some(obs) = &obs {
             match &result {
                 Ok(r) => record_response(obs, r),
@@ -506,25 +517,14 @@ impl Client {
             }
             o
         });
-        let result = async {
-            let resp = self
-                .request(reqwest::Method::POST, "embeddings")
-                .timeout(self.inner.timeout)
-                .json(&req)
-                .send()
-                .await
-                .map_err(Error::from_reqwest)?;
-            if !resp.status().is_success() {
-                return Err(status_error(resp).await);
-            }
-            let gateway = GatewayInfo::from_headers(resp.headers());
-            let bytes = resp.bytes().await.map_err(Error::from_reqwest)?;
-            let mut r: EmbeddingResponse = serde_json::from_slice(&bytes)
-                .map_err(|e| Error::decode("embeddings response", e.to_string()))?;
-            r.gateway = gateway;
-            Ok(r)
-        }
-        .await;
+        let rb = self.request(reqwest::Method::POST, "embeddings");
+        let result = self
+            .send_json::<EmbeddingResponse>(rb, &req, "embeddings response")
+            .await
+            .map(|(mut r, gateway)| {
+                r.gateway = gateway;
+                r
+            });
         if let Some(obs) = &obs {
             match &result {
                 Ok(r) => {
