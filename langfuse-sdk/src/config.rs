@@ -256,11 +256,12 @@ impl LangfuseBuilder {
         }
         let positive = |key: &str, default: u64, what: &str, w: &mut Vec<String>| -> u64 {
             match get(key) {
-                Some((name, v)) => match v.parse::<f64>() {
-                    Ok(n) if n.is_finite() && n > 0.0 && n < 1e12 => n as u64,
+                // A count: a whole number of at least 1 (0.5 must not truncate to 0).
+                Some((name, v)) => match v.parse::<u64>() {
+                    Ok(n) if (1..1_000_000_000_000).contains(&n) => n,
                     _ => {
                         w.push(format!(
-                            "{name}={v:?} is not a positive number; using {default} {what}"
+                            "{name}={v:?} is not a whole number of at least 1; using {default} {what}"
                         ));
                         default
                     }
@@ -272,10 +273,13 @@ impl LangfuseBuilder {
         let secs = |key: &str, default: f64, w: &mut Vec<String>| -> Duration {
             match get(key) {
                 Some((name, v)) => match v.parse::<f64>() {
-                    Ok(n) if n.is_finite() && n > 0.0 && n < 1e9 => Duration::from_secs_f64(n),
+                    // At least a millisecond: 1e-124 is positive but a zero Duration.
+                    Ok(n) if n.is_finite() && (0.001..1e9).contains(&n) => {
+                        Duration::from_secs_f64(n)
+                    }
                     _ => {
                         w.push(format!(
-                            "{name}={v:?} is not a positive number of seconds; using {default}"
+                            "{name}={v:?} is not a number of seconds from 0.001; using {default}"
                         ));
                         Duration::from_secs_f64(default)
                     }
@@ -688,13 +692,19 @@ mod tests {
             ("LANGFUSE_TIMEOUT", "soon"),
             ("LANGFUSE_DEBUG", "maybe"),
             ("LANGFUSE_EXPORTER", "kafka"),
+            // Found by fuzzing: 0.5 used to truncate to a queue of 0, and 1e-124 seconds to a
+            // zero timeout, both of which build() refuses.
+            ("LANGFUSE_MAX_QUEUE_SIZE", ".5"),
+            ("LANGFUSE_FLUSH_INTERVAL", "1e-124"),
         ]);
-        assert_eq!(w.len(), 7, "{w:#?}");
+        assert_eq!(w.len(), 9, "{w:#?}");
         for (var, used) in [
             ("LANGFUSE_SAMPLE_RATE", "using 1.0"),
             ("LANGFUSE_TRACING_ENVIRONMENT", "using none"),
             ("LANGFUSE_BASE_URL", "using https://cloud.langfuse.com"),
             ("LANGFUSE_FLUSH_AT", "using 512"),
+            ("LANGFUSE_MAX_QUEUE_SIZE", "using 100000"),
+            ("LANGFUSE_FLUSH_INTERVAL", "using 5"),
             ("LANGFUSE_TIMEOUT", "using 5"),
             ("LANGFUSE_DEBUG", "using false"),
             ("LANGFUSE_EXPORTER", "using otlp"),

@@ -1,15 +1,15 @@
-//! Replays the fuzz corpus (`fuzz/corpus/<target>/`) through the same entry points the fuzz
-//! targets call, so every input the fuzzer keeps — and every crash it ever found, saved there as
-//! a regression — runs in the normal test suite on stable Rust.
+//! Replays the fuzz corpus (`fuzz/corpus/<target>/`) and every crash the fuzzer ever found
+//! (`fuzz/regressions/<target>/`, kept out of corpus minimisation) through the same entry points
+//! the fuzz targets call, so they run in the normal test suite on stable Rust.
 
 use std::path::PathBuf;
 
 fn corpus(target: &str) -> Vec<(String, Vec<u8>)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../fuzz/corpus")
-        .join(target);
-    let mut files: Vec<_> = std::fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz");
+    let mut files: Vec<_> = ["corpus", "regressions"]
+        .iter()
+        .filter_map(|d| std::fs::read_dir(root.join(d).join(target)).ok())
+        .flatten()
         .map(|e| e.unwrap().path())
         .collect();
     files.sort();
@@ -40,6 +40,12 @@ fn responses_corpus() {
 #[test]
 fn traceparent_corpus() {
     replay("traceparent", langfuse_sdk::fuzz::traceparent);
+}
+
+#[test]
+fn crashes_found_by_fuzzing_are_kept_as_regressions() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions/env_config");
+    assert!(std::fs::read_dir(dir).map(|d| d.count()).unwrap_or(0) >= 2);
 }
 
 #[test]
