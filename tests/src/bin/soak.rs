@@ -29,7 +29,11 @@ struct Seen {
     scores: AtomicU64,
     requests: AtomicU64,
     faults: AtomicU64,
+    /// Request bodies (decoded) that contain the secret key.
+    leaked: AtomicU64,
 }
+
+const SECRET: &str = "sk-lf-soak-secret";
 
 struct Server {
     seen: Arc<Seen>,
@@ -178,6 +182,9 @@ async fn serve(
         } else {
             body
         };
+        if raw.windows(SECRET.len()).any(|w| w == SECRET.as_bytes()) {
+            seen.leaked.fetch_add(1, Ordering::Relaxed);
+        }
         let reply = if head.contains("/api/public/ingestion") {
             let v: serde_json::Value = serde_json::from_slice(&raw).unwrap_or_default();
             let n = v["batch"].as_array().map_or(0, |b| b.len());
@@ -279,7 +286,7 @@ fn main() {
 
     let lf = Langfuse::builder()
         .public_key("pk-lf-soak")
-        .secret_key("sk-lf-soak-secret")
+        .secret_key(SECRET)
         .base_url(server.url())
         .timeout(Duration::from_secs(1))
         .max_retries(8)
@@ -396,7 +403,9 @@ fn main() {
     );
     println!("  shutdown: {shutdown:?}; peak RSS {peak_mb:.0} MB");
 
+    let mut checks = 0usize;
     let mut check = |ok: bool, what: String| {
+        checks += 1;
         println!("  [{}] {what}", if ok { "ok" } else { "FAILED" });
         if !ok {
             failures.push(what);
@@ -429,6 +438,10 @@ fn main() {
         "every delivered span decodes with its attributes intact".into(),
     );
     check(
+        seen.leaked.load(Ordering::Relaxed) == 0,
+        "no exported body contains the secret key".into(),
+    );
+    check(
         peak_mb < rss_bound_mb,
         format!("peak RSS {peak_mb:.0} MB < {rss_bound_mb} MB"),
     );
@@ -450,7 +463,7 @@ fn main() {
     server.faults_on.store(false, Ordering::Relaxed);
     let lf = Langfuse::builder()
         .public_key("pk-lf-soak")
-        .secret_key("sk-lf-soak-secret")
+        .secret_key(SECRET)
         .base_url(server.url())
         .timeout(Duration::from_millis(300))
         .max_retries(1)
@@ -485,11 +498,11 @@ fn main() {
     );
 
     if failures.is_empty() {
-        println!("soak: {} passed, 0 failed", 8);
+        println!("soak: {checks} passed, 0 failed");
     } else {
         println!(
             "soak: {} passed, {} failed",
-            8 - failures.len(),
+            checks - failures.len(),
             failures.len()
         );
         std::process::exit(1);
