@@ -460,19 +460,13 @@ pub(crate) fn enter_parent(parent: Parent) -> ContextGuard {
     }
 }
 
-/// Runs `f` with the thread's current context, without cloning it.
-pub(crate) fn with_current<R>(f: impl FnOnce(&Context) -> R) -> R {
-    let mut f = Some(f);
-    let r = CURRENT.try_with(|c| match c.try_borrow() {
-        Ok(c) => f.take().map(|f| f(&c)),
-        Err(_) => None,
-    });
-    match (r, f) {
-        (Ok(Some(r)), _) => r,
-        (_, Some(f)) => f(&Context::default()),
-        // `f` ran inside the borrow and returned; unreachable otherwise.
-        (_, None) => unreachable!("with_current: closure consumed without a result"),
-    }
+/// Runs `f` with the thread's current context, without cloning it. `None` (and `f` not run)
+/// while the thread is exiting or the context is being replaced re-entrantly.
+pub(crate) fn with_current<R>(f: impl FnOnce(&Context) -> R) -> Option<R> {
+    CURRENT
+        .try_with(|c| c.try_borrow().ok().map(|c| f(&c)))
+        .ok()
+        .flatten()
 }
 
 pin_project_lite::pin_project! {

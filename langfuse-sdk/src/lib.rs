@@ -172,6 +172,7 @@ pub fn observation(
             _ => ObservationBuilder::noop(ty),
         },
     })
+    .unwrap_or_else(|| ObservationBuilder::noop(ty))
 }
 
 /// Flushes the global client.

@@ -72,10 +72,6 @@ impl Inputs {
         crate::value::push_json_string(&mut self.buf, name);
         self.buf.push(':');
     }
-    /// The capture limit of one value.
-    pub fn limit(&self) -> usize {
-        self.limit
-    }
 }
 
 /// A captured value (opaque to the expansion).
