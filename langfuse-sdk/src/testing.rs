@@ -84,6 +84,30 @@ pub struct ExportedSpan {
     pub span: Span,
 }
 
+/// Each span's name with its parent's name (`"-"` for a root, `"?<id>"` for a parent that was not
+/// exported), to assert the shape of a trace in one comparison.
+///
+/// ```
+/// # use langfuse_sdk::testing::parent_names;
+/// assert!(parent_names(&[]).is_empty());
+/// ```
+pub fn parent_names(spans: &[ExportedSpan]) -> std::collections::HashMap<String, String> {
+    let by_id: std::collections::HashMap<String, &str> =
+        spans.iter().map(|s| (s.id(), s.name())).collect();
+    spans
+        .iter()
+        .map(|s| {
+            let parent = match s.parent_id() {
+                None => "-".to_string(),
+                Some(p) => by_id
+                    .get(&p)
+                    .map_or_else(|| format!("?{p}"), |n| n.to_string()),
+            };
+            (s.name().to_string(), parent)
+        })
+        .collect()
+}
+
 fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }

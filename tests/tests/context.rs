@@ -20,22 +20,9 @@ fn setup() -> (Langfuse, InMemoryExporter) {
 
 /// name -> parent name (or "-" for roots); asserts one trace.
 fn tree(spans: &[ExportedSpan]) -> HashMap<String, String> {
-    let by_id: HashMap<String, String> = spans
-        .iter()
-        .map(|s| (s.id(), s.name().to_string()))
-        .collect();
     let traces: std::collections::HashSet<String> = spans.iter().map(|s| s.trace_id()).collect();
     assert_eq!(traces.len(), 1, "all spans share one trace");
-    spans
-        .iter()
-        .map(|s| {
-            let parent = s
-                .parent_id()
-                .map(|p| by_id.get(&p).cloned().unwrap_or_else(|| format!("?{p}")))
-                .unwrap_or_else(|| "-".into());
-            (s.name().to_string(), parent)
-        })
-        .collect()
+    langfuse_sdk::testing::parent_names(spans)
 }
 
 fn expect(spans: &[ExportedSpan], pairs: &[(&str, &str)]) {

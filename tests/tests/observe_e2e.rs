@@ -1,8 +1,6 @@
 //! End to end: a three-level `#[observe]` program through the OTLP exporter to the capture
 //! server, decoded and checked field by field.
 
-use std::time::Duration;
-
 use langfuse_sdk::{observe, Langfuse, TraceAttributes, UsageDetails};
 use langfuse_tests::CaptureServer;
 use serde_json::json;
@@ -80,5 +78,4 @@ async fn three_levels_arrive_as_one_trace() {
         .all(|s| s.attr_str("user.id") == Some("user-1")));
     let st = lf.stats();
     assert_eq!((st.exported, st.dropped, st.failed), (3, 0, 0));
-    assert!(server.wait_seen(1, Duration::from_secs(1)));
 }

@@ -55,21 +55,7 @@ impl Harness {
 
     /// name -> parent name ("-" for a root).
     pub fn tree(&self) -> HashMap<String, String> {
-        let spans = self.spans();
-        let by_id: HashMap<String, String> = spans
-            .iter()
-            .map(|s| (s.id(), s.name().to_string()))
-            .collect();
-        spans
-            .iter()
-            .map(|s| {
-                let parent = s
-                    .parent_id()
-                    .map(|p| by_id.get(&p).cloned().unwrap_or_else(|| format!("?{p}")))
-                    .unwrap_or_else(|| "-".into());
-                (s.name().to_string(), parent)
-            })
-            .collect()
+        langfuse_sdk::testing::parent_names(&self.spans())
     }
 
     pub fn expect_tree(&self, pairs: &[(&str, &str)]) {
