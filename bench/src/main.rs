@@ -118,8 +118,90 @@ fn ns_per_call(iters: u64, f: impl Fn()) -> f64 {
 
 // ---- the sink (a separate process) -------------------------------------------------------------
 
+/// Reads one protobuf field header and its value; returns (field number, wire type, payload of a
+/// length-delimited field) and advances `buf`. `None` on malformed input.
+fn next_field<'a>(buf: &mut &'a [u8]) -> Option<(u64, u8, &'a [u8])> {
+    fn varint(buf: &mut &[u8]) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let (&b, rest) = buf.split_first()?;
+            *buf = rest;
+            v |= u64::from(b & 0x7f) << shift;
+            if b < 0x80 {
+                return Some(v);
+            }
+        }
+        None
+    }
+    let key = varint(buf)?;
+    let (field, wire) = (key >> 3, (key & 7) as u8);
+    let payload: &[u8] = match wire {
+        0 => {
+            varint(buf)?;
+            &[]
+        }
+        1 | 5 => {
+            let n = if wire == 1 { 8 } else { 4 };
+            let (v, rest) = (buf.get(..n)?, buf.get(n..)?);
+            *buf = rest;
+            v
+        }
+        2 => {
+            let n = usize::try_from(varint(buf)?).ok()?;
+            let (v, rest) = (buf.get(..n)?, buf.get(n..)?);
+            *buf = rest;
+            v
+        }
+        _ => return None,
+    };
+    Some((field, wire, payload))
+}
+
+/// Walks an `ExportTraceServiceRequest` down to its spans without building the message:
+/// `resource_spans` → `scope_spans` → `spans`. Every span must carry a 16-byte trace id, an
+/// 8-byte span id and a name, and every field must parse; returns the span count, or `None`
+/// for a malformed request. (Decoding into prost structs would cost the sink more CPU than the
+/// exporter spends producing the request, and the sink shares the machine's two cores.)
+fn count_spans(mut req: &[u8]) -> Option<u64> {
+    let mut n = 0;
+    while !req.is_empty() {
+        let (f, w, mut rs) = next_field(&mut req)?;
+        if f != 1 || w != 2 {
+            continue;
+        }
+        while !rs.is_empty() {
+            let (f, w, mut ss) = next_field(&mut rs)?;
+            if f != 2 || w != 2 {
+                continue;
+            }
+            while !ss.is_empty() {
+                let (f, w, mut span) = next_field(&mut ss)?;
+                if f != 2 || w != 2 {
+                    continue;
+                }
+                let (mut trace_id, mut span_id, mut name) = (false, false, false);
+                while !span.is_empty() {
+                    let (f, _, v) = next_field(&mut span)?;
+                    match f {
+                        1 => trace_id = v.len() == 16,
+                        2 => span_id = v.len() == 8,
+                        5 => name = !v.is_empty(),
+                        _ => {}
+                    }
+                }
+                if !(trace_id && span_id && name) {
+                    return None;
+                }
+                n += 1;
+            }
+        }
+    }
+    Some(n)
+}
+
 #[derive(Default)]
 struct SinkStats {
+    corrupt: AtomicU64,
     spans: AtomicU64,
     bytes: AtomicU64,
     requests: AtomicU64,
@@ -161,10 +243,11 @@ fn run_sink(stall: bool) {
                         if head.starts_with("get /stats") {
                             buf.drain(..head_end + 4);
                             let body = format!(
-                                "{} {} {}",
+                                "{} {} {} {}",
                                 st.spans.load(Ordering::SeqCst),
                                 st.bytes.load(Ordering::SeqCst),
-                                st.requests.load(Ordering::SeqCst)
+                                st.requests.load(Ordering::SeqCst),
+                                st.corrupt.load(Ordering::SeqCst)
                             );
                             let _ = s
                                 .write_all(format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{body}", body.len()).as_bytes())
@@ -189,20 +272,19 @@ fn run_sink(stall: bool) {
                         }
                         let body: Vec<u8> = buf.drain(..head_end + 4 + len).skip(head_end + 4).collect();
                         let raw = if gz {
-                            let mut out = Vec::new();
+                            let mut out = Vec::with_capacity(body.len() * 8);
                             let _ = flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut out);
                             out
                         } else {
                             body.clone()
                         };
-                        if let Ok(req) = ExportTraceServiceRequest::decode(&raw[..]) {
-                            let n: usize = req
-                                .resource_spans
-                                .iter()
-                                .flat_map(|r| &r.scope_spans)
-                                .map(|s| s.spans.len())
-                                .sum();
-                            st.spans.fetch_add(n as u64, Ordering::SeqCst);
+                        match count_spans(&raw) {
+                            Some(n) => {
+                                st.spans.fetch_add(n, Ordering::SeqCst);
+                            }
+                            None => {
+                                st.corrupt.fetch_add(1, Ordering::SeqCst);
+                            }
                         }
                         st.bytes.fetch_add(body.len() as u64, Ordering::SeqCst);
                         st.requests.fetch_add(1, Ordering::SeqCst);
@@ -249,19 +331,20 @@ impl Sink {
         }
     }
     /// (spans, bytes, requests) the sink has decoded.
-    fn stats(&self) -> (u64, u64, u64) {
+    fn stats(&self) -> (u64, u64, u64, u64) {
         let mut s = std::net::TcpStream::connect(("127.0.0.1", self.port)).unwrap();
         s.write_all(b"GET /stats HTTP/1.1\r\nhost: x\r\n\r\n")
             .unwrap();
         let mut buf = [0u8; 256];
         let n = s.read(&mut buf).unwrap();
         let text = String::from_utf8_lossy(&buf[..n]);
-        let body = text.split("\r\n\r\n").nth(1).unwrap_or("0 0 0");
+        let body = text.split("\r\n\r\n").nth(1).unwrap_or("0 0 0 0");
         let v: Vec<u64> = body
             .split_whitespace()
             .map(|x| x.parse().unwrap_or(0))
             .collect();
-        (v[0], v[1], v[2])
+        let at = |i: usize| v.get(i).copied().unwrap_or(0);
+        (at(0), at(1), at(2), at(3))
     }
 }
 
@@ -271,6 +354,38 @@ impl Drop for Sink {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// The sink's span counter agrees with prost on a request prost encoded.
+fn check_span_counter() {
+    use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    let span = |i: u8| Span {
+        trace_id: vec![i; 16],
+        span_id: vec![i; 8],
+        name: format!("span {i}"),
+        start_time_unix_nano: 1,
+        ..Default::default()
+    };
+    let req = ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource::default()),
+            scope_spans: vec![
+                ScopeSpans {
+                    spans: vec![span(1), span(2)],
+                    ..Default::default()
+                },
+                ScopeSpans {
+                    spans: vec![span(3)],
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        }],
+    };
+    let bytes = req.encode_to_vec();
+    assert_eq!(count_spans(&bytes), Some(3));
+    assert_eq!(count_spans(&bytes[..bytes.len() - 1]), None);
 }
 
 // ---- runs --------------------------------------------------------------------------------------
@@ -333,7 +448,8 @@ fn enabled_run(
     let stats = lf.stats();
     drop(g);
     let observations = calls_per_thread * producers as u64 * 2;
-    let (delivered, bytes, _) = sink.stats();
+    let (delivered, bytes, _, corrupt) = sink.stats();
+    assert_eq!(corrupt, 0, "the sink received malformed requests");
     RunResult {
         label: label.to_string(),
         calling_ns: wall.as_nanos() as f64 / observations as f64,
@@ -370,6 +486,7 @@ fn main() {
         .map(|n| n.get())
         .unwrap_or(1);
     let q = "what is rust?";
+    check_span_counter();
 
     // 1. calling-thread cost
     let base = ns_per_call(micro, || {

@@ -11,7 +11,7 @@ use crate::diag;
 use crate::error::Error;
 use crate::exporter::{Exporter, Msg, Stats};
 use crate::ids::{ObservationId, TraceId};
-use crate::observation::{ObsData, ObservationBuilder, ObservationType, Pending, Record};
+use crate::observation::{ObsInner, ObservationBuilder, ObservationType};
 use crate::score::Score;
 
 /// A Langfuse client: starts observations and scores, and owns the exporter thread.
@@ -35,10 +35,18 @@ use crate::score::Score;
 /// ```
 #[derive(Clone)]
 pub struct Langfuse {
-    pub(crate) inner: Arc<ClientInner>,
+    pub(crate) inner: Arc<Owner>,
 }
 
-pub(crate) struct ClientInner {
+/// What the user's handles share: when the last one drops, the client shuts down and delivers
+/// what is queued.
+pub(crate) struct Owner {
+    pub(crate) core: Arc<Core>,
+}
+
+/// What observations share. Queued observations hold it too, so the exporter thread may drop
+/// the last reference; that must never wait for the exporter (only [`Owner`] does).
+pub(crate) struct Core {
     pub(crate) cfg: Config,
     /// Enabled and exporting.
     recording: bool,
@@ -47,14 +55,15 @@ pub(crate) struct ClientInner {
     exporter: Option<Exporter>,
 }
 
-impl Drop for ClientInner {
+impl Drop for Owner {
     fn drop(&mut self) {
-        if self.recording {
+        let core = &self.core;
+        if core.recording {
             crate::RECORDING_CLIENTS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
         }
         // Deliver what is queued, unless someone already shut down (and chose the timeout).
-        if let Some(e) = self.exporter.as_ref().filter(|e| !e.shutdown_requested()) {
-            let _ = e.shutdown(self.cfg.timeout);
+        if let Some(e) = core.exporter.as_ref().filter(|e| !e.shutdown_requested()) {
+            let _ = e.shutdown(core.cfg.timeout);
         }
     }
 }
@@ -62,8 +71,8 @@ impl Drop for ClientInner {
 impl fmt::Debug for Langfuse {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Langfuse")
-            .field("enabled", &self.inner.recording)
-            .field("config", &self.inner.cfg)
+            .field("enabled", &self.core().recording)
+            .field("config", &self.core().cfg)
             .finish()
     }
 }
@@ -93,14 +102,12 @@ impl Langfuse {
             .get_or_init(|| {
                 let mut cfg = LangfuseBuilder::new().cfg;
                 cfg.enabled = false;
-                Langfuse {
-                    inner: Arc::new(ClientInner {
-                        cfg,
-                        recording: false,
-                        sample_bound: None,
-                        exporter: None,
-                    }),
-                }
+                Langfuse::wrap(Core {
+                    cfg,
+                    recording: false,
+                    sample_bound: None,
+                    exporter: None,
+                })
             })
             .clone()
     }
@@ -134,43 +141,44 @@ impl Langfuse {
             crate::RECORDING_CLIENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         diag::debug(|| format!("Langfuse client started: {cfg:?}"));
+        Langfuse::wrap(Core {
+            cfg,
+            recording,
+            sample_bound,
+            exporter,
+        })
+    }
+
+    fn wrap(core: Core) -> Langfuse {
         Langfuse {
-            inner: Arc::new(ClientInner {
-                cfg,
-                recording,
-                sample_bound,
-                exporter,
+            inner: Arc::new(Owner {
+                core: Arc::new(core),
             }),
         }
     }
 
+    pub(crate) fn core(&self) -> &Arc<Core> {
+        &self.inner.core
+    }
+
     /// True when this client records and exports observations.
     pub fn is_enabled(&self) -> bool {
-        self.inner.recording
+        self.core().recording
     }
 
     /// Whether `#[observe]` should capture arguments and return values.
     pub fn io_capture_enabled(&self) -> bool {
-        self.inner.recording && self.inner.cfg.io_capture
+        self.core().io_capture_enabled()
     }
 
     /// Whether a trace with this id is kept under the sample rate (deterministic per id).
     pub fn is_sampled(&self, trace_id: TraceId) -> bool {
-        match self.inner.sample_bound {
-            None => true,
-            Some(b) => trace_id.low_u64() < b,
-        }
-    }
-
-    /// Capture limit of one field: a little under the observation limit, so a single huge
-    /// field is cut once, at capture, and the size guard leaves it alone.
-    pub(crate) fn field_limit(&self) -> usize {
-        self.inner.cfg.max_observation_bytes / 10 * 9
+        self.core().is_sampled(trace_id)
     }
 
     /// The URL of a trace in the Langfuse UI.
     pub fn trace_url(&self, trace_id: TraceId) -> String {
-        format!("{}/trace/{trace_id}", self.inner.cfg.base_url)
+        self.core().trace_url(trace_id)
     }
 
     /// Starts describing an observation of any type; its parent is the current observation.
@@ -179,58 +187,11 @@ impl Langfuse {
         ty: ObservationType,
         name: impl Into<Cow<'static, str>>,
     ) -> ObservationBuilder {
-        if !self.inner.recording {
-            return ObservationBuilder {
-                ty,
-                pending: Pending::Noop,
-            };
+        if !self.core().recording {
+            return ObservationBuilder::noop(ty);
         }
-        self.plan(ty, name.into(), &Context::current(), None)
-    }
-
-    pub(crate) fn plan(
-        &self,
-        ty: ObservationType,
-        name: Cow<'static, str>,
-        ctx: &Context,
-        trace_id: Option<TraceId>,
-    ) -> ObservationBuilder {
-        if !self.inner.recording {
-            return ObservationBuilder {
-                ty,
-                pending: Pending::Noop,
-            };
-        }
-        let (trace_id, parent, sampled) = match (&ctx.parent, trace_id) {
-            (_, Some(t)) => (t, None, self.is_sampled(t)),
-            (Parent::Live(o), None) => (o.trace_id, Some((o.id, false)), true),
-            (Parent::Unsampled(t), None) => (*t, None, false),
-            (Parent::Remote(r), None) => (
-                r.trace_id,
-                Some((r.observation_id, true)),
-                r.sampled && self.is_sampled(r.trace_id),
-            ),
-            (Parent::None, None) => {
-                let t = TraceId::random();
-                (t, None, self.is_sampled(t))
-            }
-        };
-        let pending = if sampled {
-            Pending::Live {
-                client: self.clone(),
-                trace_id,
-                id: ObservationId::random(),
-                parent,
-                attrs: ctx.attrs.clone(),
-                data: ObsData {
-                    name,
-                    ..Default::default()
-                },
-            }
-        } else {
-            Pending::Unsampled(trace_id)
-        };
-        ObservationBuilder { ty, pending }
+        self.core()
+            .plan(ty, name.into(), &Context::current(), None)
     }
 
     /// A span (a unit of work).
@@ -277,15 +238,7 @@ impl Langfuse {
     /// Records a score (on a trace, an observation or a session); sent in the background.
     /// Invalid scores (no target, NaN, an empty text) are counted as failed with a warning.
     pub fn score(&self, score: Score) {
-        if let Some(e) = &self.inner.exporter {
-            e.send(Msg::Score(Box::new(score)));
-        }
-    }
-
-    pub(crate) fn enqueue_record(&self, rec: Record) {
-        if let Some(e) = &self.inner.exporter {
-            e.send(Msg::Span(rec));
-        }
+        self.core().score(score);
     }
 
     /// Waits until everything enqueued before the call is delivered or has definitively failed,
@@ -293,7 +246,7 @@ impl Langfuse {
     /// ([`Error::is_timeout`], [`Error::is_export_failed`]). Safe from any thread and inside any
     /// tokio runtime (it blocks this thread, never the exporter's).
     pub fn flush(&self, timeout: Duration) -> Result<(), Error> {
-        match &self.inner.exporter {
+        match &self.core().exporter {
             Some(e) => e.flush(timeout),
             None => Ok(()),
         }
@@ -302,7 +255,7 @@ impl Langfuse {
     /// Stops accepting observations, delivers everything queued, and stops the exporter thread,
     /// within `timeout`. Idempotent: later calls report the first shutdown's outcome.
     pub fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
-        match &self.inner.exporter {
+        match &self.core().exporter {
             Some(e) => e.shutdown(timeout),
             None => Ok(()),
         }
@@ -310,7 +263,7 @@ impl Langfuse {
 
     /// The exporter's counters.
     pub fn stats(&self) -> Stats {
-        match &self.inner.exporter {
+        match &self.core().exporter {
             Some(e) => e.stats(),
             None => Stats::default(),
         }
@@ -318,6 +271,83 @@ impl Langfuse {
 
     /// The default timeout for flush at shutdown (`LANGFUSE_TIMEOUT`).
     pub fn timeout(&self) -> Duration {
-        self.inner.cfg.timeout
+        self.core().cfg.timeout
+    }
+}
+
+impl Core {
+    pub(crate) fn io_capture_enabled(&self) -> bool {
+        self.recording && self.cfg.io_capture
+    }
+
+    pub(crate) fn is_sampled(&self, trace_id: TraceId) -> bool {
+        match self.sample_bound {
+            None => true,
+            Some(b) => trace_id.low_u64() < b,
+        }
+    }
+
+    /// Capture limit of one field: a little under the observation limit, so a single huge
+    /// field is cut once, at capture, and the size guard leaves it alone.
+    pub(crate) fn field_limit(&self) -> usize {
+        self.cfg.max_observation_bytes / 10 * 9
+    }
+
+    pub(crate) fn trace_url(&self, trace_id: TraceId) -> String {
+        format!("{}/trace/{trace_id}", self.cfg.base_url)
+    }
+
+    pub(crate) fn score(&self, score: Score) {
+        if let Some(e) = &self.exporter {
+            e.send(Msg::Score(Box::new(score)));
+        }
+    }
+
+    /// Hands an ended observation to the exporter.
+    pub(crate) fn enqueue(&self, obs: Arc<ObsInner>) {
+        if let Some(e) = &self.exporter {
+            e.send(Msg::Span(obs));
+        }
+    }
+
+    /// Decides where a new observation goes (trace, parent, sampling) and, when it is recorded,
+    /// allocates it: its one allocation, which later travels through the queue as it is.
+    pub(crate) fn plan(
+        self: &Arc<Self>,
+        ty: ObservationType,
+        name: Cow<'static, str>,
+        ctx: &Context,
+        trace_id: Option<TraceId>,
+    ) -> ObservationBuilder {
+        if !self.recording {
+            return ObservationBuilder::noop(ty);
+        }
+        let (trace_id, parent, sampled) = match (&ctx.parent, trace_id) {
+            (_, Some(t)) => (t, None, self.is_sampled(t)),
+            (Parent::Live(o), None) => (o.trace_id, Some((o.id, false)), true),
+            (Parent::Unsampled(t), None) => (*t, None, false),
+            (Parent::Remote(r), None) => (
+                r.trace_id,
+                Some((r.observation_id, true)),
+                r.sampled && self.is_sampled(r.trace_id),
+            ),
+            (Parent::None, None) => {
+                let t = TraceId::random();
+                (t, None, self.is_sampled(t))
+            }
+        };
+        if !sampled {
+            return ObservationBuilder::unsampled(ty, trace_id);
+        }
+        let obs = ObsInner::new(
+            self.clone(),
+            trace_id,
+            ObservationId::random(),
+            parent,
+            ty,
+            ctx.attrs.clone(),
+            name,
+        );
+        ObservationBuilder::live(ty, obs)
     }
 }

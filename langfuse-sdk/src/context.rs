@@ -297,9 +297,9 @@ impl Context {
     pub fn with_attributes(mut self, attrs: TraceAttributes) -> Context {
         if let Parent::Live(o) = &self.parent {
             let a = attrs.clone();
-            o.update(|d| match &mut d.trace {
+            o.update(|d| match &mut d.rare().trace {
                 Some(t) => t.merge_from(&a),
-                None => d.trace = Some(Box::new(a)),
+                t @ None => *t = Some(Box::new(a)),
             });
         }
         let merged = match &self.attrs {
@@ -320,7 +320,7 @@ impl Context {
         let mut a = self.attrs.as_deref().cloned().unwrap_or_default();
         if let Parent::Live(o) = &self.parent {
             o.update(|d| {
-                if let Some(t) = &d.trace {
+                if let Some(t) = d.trace() {
                     a.merge_from(t);
                 }
             });

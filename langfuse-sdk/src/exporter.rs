@@ -17,7 +17,7 @@ use tokio::sync::mpsc;
 use crate::config::{Config, ExporterKind, SinkChoice};
 use crate::diag;
 use crate::error::Error;
-use crate::observation::Record;
+use crate::observation::ObsInner;
 use crate::otlp;
 use crate::score::Score;
 
@@ -31,11 +31,10 @@ pub(crate) enum Sink {
 /// Items taken from the queue at once by the exporter thread.
 const INBOX: usize = 256;
 
-/// A queued item. Records travel inline (the channel stores them in its blocks): boxing them
-/// would cost an allocation per observation on the application's thread.
-#[allow(clippy::large_enum_variant)]
+/// A queued item. An ended observation travels as the allocation it was recorded in: nothing
+/// is copied or allocated to queue it.
 pub(crate) enum Msg {
-    Span(Record),
+    Span(Arc<ObsInner>),
     Score(Box<Score>),
 }
 
@@ -433,10 +432,11 @@ impl Worker {
             self.oldest = Some(Instant::now());
         }
         match msg {
-            Msg::Span(rec) => {
-                let is_root = rec.parent.is_none();
+            Msg::Span(obs) => {
+                let is_root = obs.parent.is_none();
                 let before = self.batch.len();
-                let added = self.encoder.encode_span(rec, &mut self.batch);
+                let added = self.encoder.encode_span(&obs, &mut self.batch);
+                drop(obs);
                 self.batch_spans += 1;
                 if before > 0 && before + added > self.cfg.max_batch_bytes {
                     // Over the size limit: send what came before, keep this one for the next.

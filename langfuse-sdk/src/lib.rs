@@ -161,12 +161,12 @@ pub fn observation(
         return ObservationBuilder::noop(ty);
     }
     context::with_current(|ctx| match &ctx.parent {
-        context::Parent::Live(o) => o.client.plan(ty, name.into(), ctx, None),
+        context::Parent::Live(o) => o.core.plan(ty, name.into(), ctx, None),
         // Children of an unsampled observation are unsampled: nothing else to decide.
         context::Parent::Unsampled(t) => ObservationBuilder::unsampled(ty, *t),
         _ => match GLOBAL.read() {
             Ok(g) if GLOBAL_ON.load(Ordering::Acquire) => match g.as_ref() {
-                Some(c) => c.plan(ty, name.into(), ctx, None),
+                Some(c) => c.core().plan(ty, name.into(), ctx, None),
                 None => ObservationBuilder::noop(ty),
             },
             _ => ObservationBuilder::noop(ty),

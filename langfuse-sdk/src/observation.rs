@@ -8,7 +8,7 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
-use crate::client::Langfuse;
+use crate::client::Core;
 use crate::context::{Context, ContextGuard, Parent, TraceAttributes};
 use crate::ids::{format_traceparent, ObservationId, RemoteParent, TraceId};
 use crate::score::Score;
@@ -300,21 +300,31 @@ pub(crate) enum MetaEntry {
     Key(String, Captured),
 }
 
-/// The mutable fields of an observation, moved to the exporter when it ends.
+/// The mutable fields of an observation. They stay where they are when it ends: the exporter
+/// takes them out of the shared allocation.
 #[derive(Debug, Default)]
 pub(crate) struct ObsData {
+    /// Set once by `end`; later updates and ends are ignored.
+    pub ended: bool,
+    pub level: Option<Level>,
     pub name: Cow<'static, str>,
     pub start: Option<SystemTime>,
     pub end: Option<SystemTime>,
     pub input: Option<Captured>,
     pub output: Option<Captured>,
+    pub model: Option<String>,
+    pub usage: Option<UsageDetails>,
+    /// Fields most observations never set, kept out of line so the common record stays small.
+    pub rare: Option<Box<RareData>>,
+}
+
+/// The less common fields of an observation.
+#[derive(Debug, Default)]
+pub(crate) struct RareData {
     pub metadata: Vec<MetaEntry>,
-    pub level: Option<Level>,
     pub status_message: Option<String>,
     pub version: Option<String>,
-    pub model: Option<String>,
     pub model_parameters: Option<Captured>,
-    pub usage: Option<UsageDetails>,
     pub cost: Option<CostDetails>,
     pub completion_start: Option<SystemTime>,
     pub prompt: Option<(String, u32)>,
@@ -322,60 +332,88 @@ pub(crate) struct ObsData {
     pub trace: Option<Box<TraceAttributes>>,
 }
 
-/// A finished observation on its way to the exporter thread.
-#[derive(Debug)]
-pub(crate) struct Record {
-    pub trace_id: TraceId,
-    pub id: ObservationId,
-    pub parent: Option<(ObservationId, bool)>,
-    pub ty: ObservationType,
-    pub attrs: Option<Arc<TraceAttributes>>,
-    pub data: ObsData,
+impl ObsData {
+    pub(crate) fn rare(&mut self) -> &mut RareData {
+        self.rare.get_or_insert_with(Default::default)
+    }
+    pub(crate) fn trace(&self) -> Option<&TraceAttributes> {
+        self.rare.as_ref().and_then(|r| r.trace.as_deref())
+    }
 }
 
-/// The shared state of a live (sampled, enabled) observation.
+/// A recorded (enabled, sampled) observation: allocated once when it is planned, shared by its
+/// handles, and queued to the exporter as it is when it ends.
 pub(crate) struct ObsInner {
-    pub client: Langfuse,
+    pub core: Arc<Core>,
     pub trace_id: TraceId,
     pub id: ObservationId,
     /// Parent observation id and whether it is remote.
     pub parent: Option<(ObservationId, bool)>,
     pub ty: ObservationType,
     pub attrs: Option<Arc<TraceAttributes>>,
-    /// `None` once ended.
-    pub data: Mutex<Option<ObsData>>,
+    pub data: Mutex<ObsData>,
 }
 
 impl ObsInner {
-    fn lock(&self) -> MutexGuard<'_, Option<ObsData>> {
+    pub(crate) fn new(
+        core: Arc<Core>,
+        trace_id: TraceId,
+        id: ObservationId,
+        parent: Option<(ObservationId, bool)>,
+        ty: ObservationType,
+        attrs: Option<Arc<TraceAttributes>>,
+        name: Cow<'static, str>,
+    ) -> Arc<ObsInner> {
+        Arc::new(ObsInner {
+            core,
+            trace_id,
+            id,
+            parent,
+            ty,
+            attrs,
+            data: Mutex::new(ObsData {
+                name,
+                ..Default::default()
+            }),
+        })
+    }
+
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ObsData> {
         // Our own code never panics while holding this lock; recover rather than propagate.
         self.data.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Applies `f` unless the observation has ended.
     pub(crate) fn update(&self, f: impl FnOnce(&mut ObsData)) {
-        if let Some(d) = self.lock().as_mut() {
-            f(d);
+        let mut d = self.lock();
+        if !d.ended {
+            f(&mut d);
         }
     }
 
-    pub(crate) fn end(&self, at: Option<SystemTime>) {
-        let data = self.lock().take();
-        if let Some(mut data) = data {
+    pub(crate) fn end(self: &Arc<Self>, at: Option<SystemTime>) {
+        {
+            let mut d = self.lock();
+            if d.ended {
+                return;
+            }
+            d.ended = true;
             let now = at.unwrap_or_else(SystemTime::now);
-            data.end = Some(if self.ty == ObservationType::Event {
-                data.start.unwrap_or(now)
+            d.end = Some(if self.ty == ObservationType::Event {
+                d.start.unwrap_or(now)
             } else {
                 now
             });
-            self.client.enqueue_record(Record {
-                trace_id: self.trace_id,
-                id: self.id,
-                parent: self.parent,
-                ty: self.ty,
-                attrs: self.attrs.clone(),
-                data,
-            });
         }
+        self.core.enqueue(self.clone());
+    }
+
+    /// Takes the fields out for encoding (on the exporter thread), leaving the observation ended.
+    pub(crate) fn take_data(&self) -> ObsData {
+        let mut d = self.lock();
+        let data = std::mem::take(&mut *d);
+        d.ended = true;
+        data
     }
 }
 
@@ -416,12 +454,12 @@ impl fmt::Debug for ObservationRef {
 }
 
 macro_rules! capture_setter {
-    ($(#[$doc:meta])* $name:ident, $field:ident) => {
+    ($(#[$doc:meta])* $name:ident, |$d:ident| $place:expr) => {
         $(#[$doc])*
         pub fn $name<T: Serialize + ?Sized>(&self, value: &T) -> &Self {
             if let State::Live(o) = &self.state {
-                let c = capture(value, o.client.field_limit());
-                o.update(|d| d.$field = Some(c));
+                let c = capture(value, o.core.field_limit());
+                o.update(|$d| $place = Some(c));
             }
             self
         }
@@ -482,13 +520,9 @@ impl ObservationRef {
     /// The trace's URL in the Langfuse UI.
     pub fn trace_url(&self) -> Option<String> {
         match &self.state {
-            State::Live(o) => Some(o.client.trace_url(o.trace_id)),
+            State::Live(o) => Some(o.core.trace_url(o.trace_id)),
             _ => None,
         }
-    }
-
-    pub(crate) fn set_input_captured(&self, c: Captured) {
-        self.set_input_or_output(true, c);
     }
 
     pub(crate) fn set_input_or_output(&self, input: bool, c: Captured) {
@@ -514,22 +548,22 @@ impl ObservationRef {
 
     capture_setter!(
         /// Sets the input: a string goes out as plain text, anything else as JSON.
-        set_input, input
+        set_input, |d| d.input
     );
     capture_setter!(
         /// Sets the output: a string goes out as plain text, anything else as JSON.
-        set_output, output
+        set_output, |d| d.output
     );
     capture_setter!(
         /// Sets the model parameters of a generation (a JSON object: temperature, max_tokens, …).
-        set_model_parameters, model_parameters
+        set_model_parameters, |d| d.rare().model_parameters
     );
 
     /// Merges a `Serialize` object into the metadata, key by key (one attribute per key).
     pub fn set_metadata<T: Serialize + ?Sized>(&self, value: &T) -> &Self {
         if let State::Live(o) = &self.state {
-            let c = capture(value, o.client.field_limit());
-            o.update(|d| d.metadata.push(MetaEntry::Object(c)));
+            let c = capture(value, o.core.field_limit());
+            o.update(|d| d.rare().metadata.push(MetaEntry::Object(c)));
         }
         self
     }
@@ -541,9 +575,9 @@ impl ObservationRef {
         value: &T,
     ) -> &Self {
         if let State::Live(o) = &self.state {
-            let c = capture(value, o.client.field_limit());
+            let c = capture(value, o.core.field_limit());
             let k = key.into();
-            o.update(|d| d.metadata.push(MetaEntry::Key(k, c)));
+            o.update(|d| d.rare().metadata.push(MetaEntry::Key(k, c)));
         }
         self
     }
@@ -560,7 +594,7 @@ impl ObservationRef {
     pub fn set_status_message(&self, msg: impl Into<String>) -> &Self {
         if let State::Live(o) = &self.state {
             let m = msg.into();
-            o.update(|d| d.status_message = Some(m));
+            o.update(|d| d.rare().status_message = Some(m));
         }
         self
     }
@@ -571,7 +605,7 @@ impl ObservationRef {
             let m = err.to_string();
             o.update(|d| {
                 d.level = Some(Level::Error);
-                d.status_message = Some(m);
+                d.rare().status_message = Some(m);
             });
         }
         self
@@ -581,7 +615,7 @@ impl ObservationRef {
     pub fn set_version(&self, version: impl Into<String>) -> &Self {
         if let State::Live(o) = &self.state {
             let v = version.into();
-            o.update(|d| d.version = Some(v));
+            o.update(|d| d.rare().version = Some(v));
         }
         self
     }
@@ -611,9 +645,9 @@ impl ObservationRef {
     pub fn set_cost_details(&self, cost: impl Into<CostDetails>) -> &Self {
         if let State::Live(o) = &self.state {
             let c = cost.into();
-            o.update(|d| match &mut d.cost {
+            o.update(|d| match &mut d.rare().cost {
                 Some(x) => x.merge(c),
-                None => d.cost = Some(c),
+                x @ None => *x = Some(c),
             });
         }
         self
@@ -622,7 +656,7 @@ impl ObservationRef {
     /// Sets when the first token arrived (time to first token).
     pub fn set_completion_start_time(&self, at: SystemTime) -> &Self {
         if let State::Live(o) = &self.state {
-            o.update(|d| d.completion_start = Some(at));
+            o.update(|d| d.rare().completion_start = Some(at));
         }
         self
     }
@@ -631,7 +665,7 @@ impl ObservationRef {
     pub fn set_prompt(&self, name: impl Into<String>, version: u32) -> &Self {
         if let State::Live(o) = &self.state {
             let n = name.into();
-            o.update(|d| d.prompt = Some((n, version)));
+            o.update(|d| d.rare().prompt = Some((n, version)));
         }
         self
     }
@@ -639,9 +673,9 @@ impl ObservationRef {
     /// Sets trace-level attributes (name, user, session, tags, …) through this observation.
     pub fn update_trace(&self, attrs: TraceAttributes) -> &Self {
         if let State::Live(o) = &self.state {
-            o.update(|d| match &mut d.trace {
+            o.update(|d| match &mut d.rare().trace {
                 Some(t) => t.merge_from(&attrs),
-                None => d.trace = Some(Box::new(attrs)),
+                t @ None => *t = Some(Box::new(attrs)),
             });
         }
         self
@@ -688,11 +722,12 @@ impl ObservationRef {
         ty: ObservationType,
         name: impl Into<Cow<'static, str>>,
     ) -> ObservationBuilder {
-        let client = match &self.state {
-            State::Live(o) => o.client.clone(),
-            _ => Langfuse::disabled(),
-        };
-        client.observation(ty, name).parent_context(&self.context())
+        let ctx = self.context();
+        match &self.state {
+            State::Live(o) => o.core.plan(ty, name.into(), &ctx, None),
+            State::Unsampled(t) => ObservationBuilder::unsampled(ty, *t),
+            State::Noop => ObservationBuilder::noop(ty),
+        }
     }
 
     /// Starts a child span.
@@ -708,7 +743,7 @@ impl ObservationRef {
     /// Records a score on this observation (its trace and observation ids are filled in).
     pub fn score(&self, score: Score) {
         if let State::Live(o) = &self.state {
-            o.client
+            o.core
                 .score(score.trace_id(o.trace_id).observation_id(o.id));
         }
     }
@@ -716,7 +751,7 @@ impl ObservationRef {
     /// Records a score on this observation's trace.
     pub fn score_trace(&self, score: Score) {
         if let State::Live(o) = &self.state {
-            o.client.score(score.trace_id(o.trace_id));
+            o.core.score(score.trace_id(o.trace_id));
         }
     }
 }
@@ -769,26 +804,19 @@ impl Drop for Observation {
     }
 }
 
-// The data stays inline: boxing it would cost an allocation per observation on the hot path.
-#[allow(clippy::large_enum_variant)]
+/// Where a builder's observation goes.
 pub(crate) enum Pending {
     Noop,
     Unsampled(TraceId),
-    Live {
-        client: Langfuse,
-        trace_id: TraceId,
-        id: ObservationId,
-        parent: Option<(ObservationId, bool)>,
-        attrs: Option<Arc<TraceAttributes>>,
-        data: ObsData,
-    },
+    /// Recorded: the observation's one allocation, not shared yet.
+    Live(Arc<ObsInner>),
 }
 
 /// Describes an observation before it starts; `start()` starts it.
 ///
 /// Where it goes (parent, trace, sampling) is decided when the builder is made, so that values
 /// are only serialised for recorded traces. Set the parent (`parent_context`, `remote_parent`,
-/// `trace_id`, `as_root`) before the values.
+/// `trace_id`, `as_root`) first; the values set before it are kept.
 ///
 /// ```
 /// use langfuse_sdk::Langfuse;
@@ -808,11 +836,11 @@ pub struct ObservationBuilder {
 }
 
 macro_rules! builder_capture {
-    ($(#[$doc:meta])* $name:ident, $field:ident) => {
+    ($(#[$doc:meta])* $name:ident, |$d:ident| $place:expr) => {
         $(#[$doc])*
         pub fn $name<T: Serialize + ?Sized>(mut self, value: &T) -> Self {
-            if let Pending::Live { client, data, .. } = &mut self.pending {
-                data.$field = Some(capture(value, client.field_limit()));
+            if let Some((limit, $d)) = self.limit_and_data() {
+                $place = Some(capture(value, limit));
             }
             self
         }
@@ -834,79 +862,90 @@ impl ObservationBuilder {
         }
     }
 
-    fn data(&mut self) -> Option<&mut ObsData> {
+    pub(crate) fn live(ty: ObservationType, obs: Arc<ObsInner>) -> Self {
+        ObservationBuilder {
+            ty,
+            pending: Pending::Live(obs),
+        }
+    }
+
+    /// The fields, written without locking: the builder is the allocation's only owner.
+    pub(crate) fn data(&mut self) -> Option<&mut ObsData> {
         match &mut self.pending {
-            Pending::Live { data, .. } => Some(data),
+            Pending::Live(o) => Arc::get_mut(o)
+                .map(|o| o.data.get_mut().unwrap_or_else(|e| e.into_inner())),
             _ => None,
         }
     }
 
-    fn client(&self) -> Option<Langfuse> {
-        match &self.pending {
-            Pending::Live { client, .. } => Some(client.clone()),
+    fn limit_and_data(&mut self) -> Option<(usize, &mut ObsData)> {
+        match &mut self.pending {
+            Pending::Live(o) => Arc::get_mut(o).map(|o| {
+                (
+                    o.core.field_limit(),
+                    o.data.get_mut().unwrap_or_else(|e| e.into_inner()),
+                )
+            }),
             _ => None,
         }
     }
 
-    fn name(&self) -> Cow<'static, str> {
-        match &self.pending {
-            Pending::Live { data, .. } => data.name.clone(),
-            _ => Cow::Borrowed(""),
+    /// Plans again with another parent, keeping the values set so far.
+    fn replan(mut self, ctx: &Context, trace_id: Option<TraceId>) -> Self {
+        let core = match &self.pending {
+            Pending::Live(o) => o.core.clone(),
+            _ => return self,
+        };
+        let data = self.data().map(std::mem::take).unwrap_or_default();
+        let name = data.name.clone();
+        let mut next = core.plan(self.ty, name, ctx, trace_id);
+        if let Some(d) = next.data() {
+            *d = data;
         }
-    }
-
-    fn replan(self, client: Option<Langfuse>, ctx: &Context, trace_id: Option<TraceId>) -> Self {
-        match client {
-            Some(c) => c.plan(self.ty, self.name(), ctx, trace_id),
-            None => self,
-        }
+        next
     }
 
     /// Parent: the current observation of `ctx` (instead of the thread's current one).
     pub fn parent_context(self, ctx: &Context) -> Self {
-        let c = self.client();
-        self.replan(c, ctx, None)
+        self.replan(ctx, None)
     }
 
     /// Parent: an observation elsewhere (trace id + observation id, or a parsed `traceparent`).
     pub fn remote_parent(self, parent: RemoteParent) -> Self {
-        let c = self.client();
         let ctx = Context::current().with_parent(Parent::Remote(parent));
-        self.replan(c, &ctx, None)
+        self.replan(&ctx, None)
     }
 
     /// Starts a new trace with this id (for example from [`create_trace_id`](crate::create_trace_id)).
     pub fn trace_id(self, trace_id: TraceId) -> Self {
-        let c = self.client();
         let ctx = Context::current().with_parent(Parent::None);
-        self.replan(c, &ctx, Some(trace_id))
+        self.replan(&ctx, Some(trace_id))
     }
 
     /// Starts a new trace even if an observation is current.
     pub fn as_root(self) -> Self {
-        let c = self.client();
         let ctx = Context::current().with_parent(Parent::None);
-        self.replan(c, &ctx, None)
+        self.replan(&ctx, None)
     }
 
     builder_capture!(
         /// Input: a string goes out as plain text, anything else as JSON.
-        input, input
+        input, |d| d.input
     );
     builder_capture!(
         /// Output (for observations that are finished at once, such as events).
-        output, output
+        output, |d| d.output
     );
     builder_capture!(
         /// Model parameters of a generation (a JSON object).
-        model_parameters, model_parameters
+        model_parameters, |d| d.rare().model_parameters
     );
 
     /// Metadata: a `Serialize` object, one attribute per top-level key.
     pub fn metadata<T: Serialize + ?Sized>(mut self, value: &T) -> Self {
-        if let Pending::Live { client, data, .. } = &mut self.pending {
-            let c = capture(value, client.field_limit());
-            data.metadata.push(MetaEntry::Object(c));
+        if let Some((limit, d)) = self.limit_and_data() {
+            let c = capture(value, limit);
+            d.rare().metadata.push(MetaEntry::Object(c));
         }
         self
     }
@@ -922,7 +961,7 @@ impl ObservationBuilder {
     /// Status message.
     pub fn status_message(mut self, msg: impl Into<String>) -> Self {
         if let Some(d) = self.data() {
-            d.status_message = Some(msg.into());
+            d.rare().status_message = Some(msg.into());
         }
         self
     }
@@ -930,7 +969,7 @@ impl ObservationBuilder {
     /// Version of the code path.
     pub fn version(mut self, v: impl Into<String>) -> Self {
         if let Some(d) = self.data() {
-            d.version = Some(v.into());
+            d.rare().version = Some(v.into());
         }
         self
     }
@@ -954,7 +993,7 @@ impl ObservationBuilder {
     /// Cost in USD (generations).
     pub fn cost_details(mut self, c: impl Into<CostDetails>) -> Self {
         if let Some(d) = self.data() {
-            d.cost = Some(c.into());
+            d.rare().cost = Some(c.into());
         }
         self
     }
@@ -962,7 +1001,7 @@ impl ObservationBuilder {
     /// Managed prompt name and version (generations).
     pub fn prompt(mut self, name: impl Into<String>, version: u32) -> Self {
         if let Some(d) = self.data() {
-            d.prompt = Some((name.into(), version));
+            d.rare().prompt = Some((name.into(), version));
         }
         self
     }
@@ -978,38 +1017,23 @@ impl ObservationBuilder {
     /// Trace-level attributes set through this observation.
     pub fn trace_attributes(mut self, attrs: TraceAttributes) -> Self {
         if let Some(d) = self.data() {
-            d.trace = Some(Box::new(attrs));
+            d.rare().trace = Some(Box::new(attrs));
         }
         self
     }
 
     /// Starts the observation. Events end at once (zero duration).
-    pub fn start(self) -> Observation {
+    pub fn start(mut self) -> Observation {
         let ty = self.ty;
+        if let Some(d) = self.data() {
+            if d.start.is_none() {
+                d.start = Some(SystemTime::now());
+            }
+        }
         let state = match self.pending {
             Pending::Noop => State::Noop,
             Pending::Unsampled(t) => State::Unsampled(t),
-            Pending::Live {
-                client,
-                trace_id,
-                id,
-                parent,
-                attrs,
-                mut data,
-            } => {
-                if data.start.is_none() {
-                    data.start = Some(SystemTime::now());
-                }
-                State::Live(Arc::new(ObsInner {
-                    client,
-                    trace_id,
-                    id,
-                    parent,
-                    ty,
-                    attrs,
-                    data: Mutex::new(Some(data)),
-                }))
-            }
+            Pending::Live(o) => State::Live(o),
         };
         let obs = Observation {
             r: ObservationRef { state },
@@ -1026,7 +1050,7 @@ impl fmt::Debug for ObservationBuilder {
         let state = match &self.pending {
             Pending::Noop => "disabled",
             Pending::Unsampled(_) => "unsampled",
-            Pending::Live { .. } => "recording",
+            Pending::Live(_) => "recording",
         };
         f.debug_struct("ObservationBuilder")
             .field("type", &self.ty)

@@ -17,7 +17,7 @@ use crate::config::{Config, MaskFn};
 use crate::context::TraceAttributes;
 use crate::diag;
 use crate::exporter::{backoff_sleep, cap_passed, effective_deadline, Shared};
-use crate::observation::{Level, MetaEntry, Record};
+use crate::observation::{Level, MetaEntry, ObsInner};
 use crate::value::{prefix_at_boundary, split_marker, truncation_marker, Captured};
 use crate::wire::{
     attr_bool, attr_int, attr_str, attr_str_array, delimited_len, put_bytes, put_delimited_header,
@@ -155,17 +155,13 @@ impl Encoder {
 
     /// Appends one record, as a `ScopeSpans.spans` entry with Langfuse's attributes
     /// (CONTRACT.md §1), to `batch`. Returns the bytes added.
-    pub(crate) fn encode_span(&mut self, rec: Record, batch: &mut Vec<u8>) -> usize {
-        let Record {
-            trace_id,
-            id,
-            parent,
-            ty,
-            attrs,
-            mut data,
-        } = rec;
+    pub(crate) fn encode_span(&mut self, obs: &ObsInner, batch: &mut Vec<u8>) -> usize {
+        let (trace_id, id, parent, ty, attrs) =
+            (obs.trace_id, obs.id, obs.parent, obs.ty, &obs.attrs);
+        let mut data = obs.take_data();
+        let mut rare = data.rare.take().map(|b| *b).unwrap_or_default();
         // Trace attributes: propagated ones, overlaid by those set through this observation.
-        let own = data.trace.take();
+        let own = rare.trace.take();
         let merged;
         let trace: &TraceAttributes = match (attrs.as_deref(), own.as_deref()) {
             (Some(a), Some(o)) => {
@@ -181,7 +177,7 @@ impl Encoder {
 
         let mut input = data.input.take().map(|c| self.mask_value(c));
         let mut output = data.output.take().map(|c| self.mask_value(c));
-        let mut metadata = self.metadata(std::mem::take(&mut data.metadata));
+        let mut metadata = self.metadata(std::mem::take(&mut rare.metadata));
         self.size_guard(&mut input, &mut output, &mut metadata);
 
         let b = &mut self.scratch;
@@ -261,11 +257,11 @@ impl Encoder {
             let t = serde_json::to_string(u).unwrap_or_default();
             attr_str(b, &["langfuse.observation.usage_details"], &t);
         }
-        if let Some(c) = data.cost.as_ref().filter(|c| !c.is_empty()) {
+        if let Some(c) = rare.cost.as_ref().filter(|c| !c.is_empty()) {
             let t = serde_json::to_string(c).unwrap_or_default();
             attr_str(b, &["langfuse.observation.cost_details"], &t);
         }
-        if let Some(p) = &data.model_parameters {
+        if let Some(p) = &rare.model_parameters {
             attr_str(
                 b,
                 &["langfuse.observation.model.parameters"],
@@ -278,16 +274,16 @@ impl Encoder {
         if let Some(l) = data.level {
             attr_str(b, &["langfuse.observation.level"], l.as_str());
         }
-        if let Some(m) = &data.status_message {
+        if let Some(m) = &rare.status_message {
             attr_str(b, &["langfuse.observation.status_message"], m);
         }
-        if let Some(v) = data.version.as_ref().or(trace.version.as_ref()) {
+        if let Some(v) = rare.version.as_ref().or(trace.version.as_ref()) {
             attr_str(b, &["langfuse.version"], v);
         }
-        if let Some(t) = data.completion_start {
+        if let Some(t) = rare.completion_start {
             attr_str(b, &["langfuse.observation.completion_start_time"], &iso(t));
         }
-        if let Some((name, version)) = &data.prompt {
+        if let Some((name, version)) = &rare.prompt {
             attr_str(b, &["langfuse.observation.prompt.name"], name);
             attr_int(b, &["langfuse.observation.prompt.version"], *version as i64);
         }
@@ -305,7 +301,7 @@ impl Encoder {
             attr_bool(b, &["langfuse.internal.is_app_root"], true);
         }
         let error = (data.level == Some(Level::Error))
-            .then(|| data.status_message.as_deref().unwrap_or(""));
+            .then(|| rare.status_message.as_deref().unwrap_or(""));
         put_status(b, error);
         let flags = match parent {
             Some((_, true)) => FLAG_HAS_IS_REMOTE | FLAG_IS_REMOTE,

@@ -25,29 +25,31 @@ pub fn start(
             r: ObservationRef::noop(),
         };
     }
-    let obs = crate::observation(ty, name).start();
+    let mut b = crate::observation(ty, name);
     if capture_inputs {
-        if let crate::observation::State::Live(o) = &obs.state {
-            if o.client.io_capture_enabled() {
+        if let crate::observation::Pending::Live(o) = &b.pending {
+            if o.core.io_capture_enabled() {
                 let mut i = Inputs {
                     buf: String::with_capacity(64),
-                    limit: o.client.field_limit(),
+                    limit: o.core.field_limit(),
                 };
                 i.buf.push('{');
                 inputs(&mut i);
                 i.buf.push('}');
-                obs.set_input_captured(Captured::Json(i.buf));
+                if let Some(d) = b.data() {
+                    d.input = Some(Captured::Json(i.buf));
+                }
             }
         }
     }
-    obs
+    b.start()
 }
 
 /// True when the observation records and output capture is on.
 #[inline]
 pub fn capture_output(obs: &ObservationRef) -> bool {
     match &obs.state {
-        crate::observation::State::Live(o) => o.client.io_capture_enabled(),
+        crate::observation::State::Live(o) => o.core.io_capture_enabled(),
         _ => false,
     }
 }
@@ -391,7 +393,7 @@ pub fn limit(obs: &ObservationRef) -> usize {
 
 fn obs_limit(obs: &ObservationRef) -> usize {
     match &obs.state {
-        crate::observation::State::Live(o) => o.client.field_limit(),
+        crate::observation::State::Live(o) => o.core.field_limit(),
         _ => 0,
     }
 }
