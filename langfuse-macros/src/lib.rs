@@ -279,8 +279,8 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     let capture_output = args.capture_output.unwrap_or(true);
     let err_level = Ident::new(args.err_level.unwrap_or("Error"), Span::call_site());
 
-    let start = quote! {
-        let __lf_obs = #p::start(
+    let start_with = |start_fn: TokenStream2| quote! {
+        let __lf_obs = #p::#start_fn(
             #p::ObservationType::#ty_ident,
             #obs_name,
             #capture_input,
@@ -291,6 +291,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             },
         );
     };
+    let start = start_with(quote!(start));
     let mut statics = Vec::new();
     if let Some(v) = &args.version {
         statics.push(quote!(__lf_obs.set_version(#v);));
@@ -419,6 +420,8 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             (Some(t), false) => quote!(move || -> #t #block),
             _ => quote!(move || #block),
         };
+        // The body runs now, in the caller's context: `start_sync` may skip entering a context.
+        let start = start_with(quote!(start_sync));
         quote! {
             #start
             #statics

@@ -339,8 +339,10 @@ impl Core {
         if !sampled {
             return ObservationBuilder::unsampled(ty, trace_id);
         }
-        let obs = ObsInner::new(
-            self.clone(),
+        let spare = self.exporter.as_ref().and_then(|e| e.shared.recycler.take());
+        let obs = ObsInner::reuse_or_new(
+            spare,
+            self,
             trace_id,
             ObservationId::random(),
             parent,

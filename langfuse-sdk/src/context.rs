@@ -230,7 +230,12 @@ impl TraceAttributes {
 }
 
 /// Where new observations attach.
+///
+/// `repr(usize)` keeps the tag in its own word at the front: left to itself, the compiler stores it
+/// in the niche of `RemoteParent::sampled`, which turns every move of a `Parent` on the hot path
+/// into odd-sized copies that stall on store forwarding.
 #[derive(Clone, Default)]
+#[repr(usize)]
 pub(crate) enum Parent {
     #[default]
     None,
@@ -261,7 +266,12 @@ impl fmt::Debug for Context {
 }
 
 thread_local! {
-    static CURRENT: RefCell<Context> = RefCell::new(Context::default());
+    static CURRENT: RefCell<Context> = const {
+        RefCell::new(Context {
+            parent: Parent::None,
+            attrs: None,
+        })
+    };
 }
 
 impl Context {
@@ -372,18 +382,16 @@ impl Context {
 
     /// Makes this context current on this thread until the guard drops.
     pub fn attach(self) -> ContextGuard {
-        let prev = CURRENT
-            .try_with(|c| {
-                c.try_borrow_mut()
-                    .ok()
-                    .map(|mut c| std::mem::replace(&mut *c, self))
-            })
-            .ok()
-            .flatten();
-        ContextGuard {
-            prev: prev.map_or(Prev::None, Prev::Context),
-            _not_send: PhantomData,
-        }
+        let Context { parent, attrs } = self;
+        let mut g = ContextGuard::holding(parent, attrs);
+        let _ = CURRENT.try_with(|c| {
+            if let Ok(mut c) = c.try_borrow_mut() {
+                std::mem::swap(&mut c.parent, &mut g.prev_parent);
+                std::mem::swap(&mut c.attrs, &mut g.prev_attrs);
+                g.restore = Restore::Context;
+            }
+        });
+        g
     }
 
     /// Runs `f` with this context current.
@@ -404,16 +412,35 @@ impl Context {
 /// Restores the previous context when dropped. Not `Send`: it belongs to the thread that made it.
 #[must_use = "the context is restored when the guard drops"]
 pub struct ContextGuard {
-    prev: Prev,
+    // Flat fields rather than an enum of contexts: guards are made and dropped on every observed
+    // call, and nested enums made the compiler copy them in odd-sized pieces.
+    prev_parent: Parent,
+    prev_attrs: Option<Arc<TraceAttributes>>,
+    restore: Restore,
     _not_send: PhantomData<*const ()>,
 }
 
-enum Prev {
-    None,
-    /// The whole previous context.
-    Context(Context),
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(usize)] // written and copied as a whole word (a byte store then a word copy stalls)
+enum Restore {
+    /// The thread's context could not be changed (thread exiting, or re-entrant use).
+    Nothing,
     /// Only the parent was replaced (entering an observation): the cheap path.
-    Parent(Parent),
+    Parent,
+    /// The whole context was replaced.
+    Context,
+}
+
+impl ContextGuard {
+    #[inline]
+    fn holding(parent: Parent, attrs: Option<Arc<TraceAttributes>>) -> ContextGuard {
+        ContextGuard {
+            prev_parent: parent,
+            prev_attrs: attrs,
+            restore: Restore::Nothing,
+            _not_send: PhantomData,
+        }
+    }
 }
 
 impl fmt::Debug for ContextGuard {
@@ -423,45 +450,50 @@ impl fmt::Debug for ContextGuard {
 }
 
 impl Drop for ContextGuard {
+    #[inline]
     fn drop(&mut self) {
-        match std::mem::replace(&mut self.prev, Prev::None) {
-            Prev::None => {}
-            Prev::Context(prev) => {
-                let _ = CURRENT.try_with(|c| {
-                    if let Ok(mut c) = c.try_borrow_mut() {
-                        *c = prev;
-                    }
-                });
-            }
-            Prev::Parent(prev) => {
-                let _ = CURRENT.try_with(|c| {
-                    if let Ok(mut c) = c.try_borrow_mut() {
-                        c.parent = prev;
-                    }
-                });
-            }
+        if self.restore == Restore::Nothing {
+            return;
         }
+        // Swapping back leaves the replaced values in the guard, dropped after the borrow ends.
+        let _ = CURRENT.try_with(|c| {
+            if let Ok(mut c) = c.try_borrow_mut() {
+                std::mem::swap(&mut c.parent, &mut self.prev_parent);
+                if self.restore == Restore::Context {
+                    std::mem::swap(&mut c.attrs, &mut self.prev_attrs);
+                }
+            }
+        });
     }
 }
 
 /// Makes `parent` the current observation, keeping the trace attributes in scope.
+#[inline]
 pub(crate) fn enter_parent(parent: Parent) -> ContextGuard {
-    let prev = CURRENT
+    let mut g = ContextGuard::holding(parent, None);
+    let _ = CURRENT.try_with(|c| {
+        if let Ok(mut c) = c.try_borrow_mut() {
+            std::mem::swap(&mut c.parent, &mut g.prev_parent);
+            g.restore = Restore::Parent;
+        }
+    });
+    g
+}
+
+/// True when the current observation belongs to an unsampled trace.
+#[inline]
+pub(crate) fn current_is_unsampled() -> bool {
+    CURRENT
         .try_with(|c| {
-            c.try_borrow_mut()
-                .ok()
-                .map(|mut c| std::mem::replace(&mut c.parent, parent))
+            c.try_borrow()
+                .is_ok_and(|c| matches!(c.parent, Parent::Unsampled(_)))
         })
-        .ok()
-        .flatten();
-    ContextGuard {
-        prev: prev.map_or(Prev::None, Prev::Parent),
-        _not_send: PhantomData,
-    }
+        .unwrap_or(false)
 }
 
 /// Runs `f` with the thread's current context, without cloning it. `None` (and `f` not run)
 /// while the thread is exiting or the context is being replaced re-entrantly.
+#[inline]
 pub(crate) fn with_current<R>(f: impl FnOnce(&Context) -> R) -> Option<R> {
     CURRENT
         .try_with(|c| c.try_borrow().ok().map(|c| f(&c)))
@@ -550,6 +582,7 @@ where
 /// ```
 /// langfuse_sdk::current_observation().set_metadata_value("step", &3);
 /// ```
+#[inline]
 pub fn current_observation() -> ObservationRef {
     if !crate::any_recording() {
         return ObservationRef::noop();

@@ -15,7 +15,10 @@ use crate::error::Error;
 /// let id: TraceId = "4bf92f3577b34da6a3ce929d0e0e4736".parse().unwrap();
 /// assert_eq!(id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
 /// ```
+// Aligned so that moving an id (alone or inside an enum) is whole-word copies: packed at byte
+// offsets, the copies made the CPU stall on store forwarding (measured on the hot path).
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(align(8))]
 pub struct TraceId([u8; 16]);
 
 /// An observation id: 8 bytes, shown as 16 lowercase hex characters (the OpenTelemetry span id).
@@ -26,6 +29,7 @@ pub struct TraceId([u8; 16]);
 /// assert_eq!(id.to_string(), "00f067aa0ba902b7");
 /// ```
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(align(8))]
 pub struct ObservationId([u8; 8]);
 
 impl TraceId {

@@ -68,8 +68,11 @@ mod wire;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::RwLock;
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, RwLock};
+
+use client::Core;
 use std::time::Duration;
 
 pub use client::Langfuse;
@@ -103,6 +106,38 @@ pub fn score_current_trace(score: Score) {
 }
 
 static GLOBAL: RwLock<Option<Langfuse>> = RwLock::new(None);
+/// Bumped whenever the global client changes, so threads can keep a cached copy of its core
+/// (reading `GLOBAL` itself is an atomic read-modify-write on a line all threads share).
+static GLOBAL_GEN: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// This thread's copy of the global client's core, valid while the generation matches.
+    static GLOBAL_CACHE: RefCell<(u64, Option<Arc<Core>>)> = const { RefCell::new((u64::MAX, None)) };
+}
+
+/// Runs `f` with the global client's core, if a recording global client is set.
+#[inline]
+fn with_global_core<R>(f: impl FnOnce(&Arc<Core>) -> R) -> Option<R> {
+    let generation = GLOBAL_GEN.load(Ordering::Acquire);
+    GLOBAL_CACHE
+        .try_with(|c| {
+            if c.try_borrow().ok()?.0 != generation {
+                let core = match GLOBAL.read() {
+                    Ok(g) if GLOBAL_ON.load(Ordering::Acquire) => {
+                        g.as_ref().map(|l| l.core().clone())
+                    }
+                    _ => None,
+                };
+                // The old core (if any) is dropped after the borrow ends.
+                let old = std::mem::replace(&mut *c.try_borrow_mut().ok()?, (generation, core));
+                drop(old);
+            }
+            let c = c.try_borrow().ok()?;
+            c.1.as_ref().map(f)
+        })
+        .ok()
+        .flatten()
+}
 /// How many recording clients exist; when none, observed functions skip everything.
 pub(crate) static RECORDING_CLIENTS: AtomicUsize = AtomicUsize::new(0);
 
@@ -132,6 +167,7 @@ pub fn init_with(client: Langfuse) -> ClientGuard {
         *g = Some(client.clone());
     }
     GLOBAL_ON.store(on, Ordering::Release);
+    GLOBAL_GEN.fetch_add(1, Ordering::AcqRel);
     ClientGuard {
         timeout: client.timeout(),
         client,
@@ -164,13 +200,8 @@ pub fn observation(
         context::Parent::Live(o) => o.core.plan(ty, name.into(), ctx, None),
         // Children of an unsampled observation are unsampled: nothing else to decide.
         context::Parent::Unsampled(t) => ObservationBuilder::unsampled(ty, *t),
-        _ => match GLOBAL.read() {
-            Ok(g) if GLOBAL_ON.load(Ordering::Acquire) => match g.as_ref() {
-                Some(c) => c.core().plan(ty, name.into(), ctx, None),
-                None => ObservationBuilder::noop(ty),
-            },
-            _ => ObservationBuilder::noop(ty),
-        },
+        _ => with_global_core(|c| c.plan(ty, name.into(), ctx, None))
+            .unwrap_or_else(|| ObservationBuilder::noop(ty)),
     })
     .unwrap_or_else(|| ObservationBuilder::noop(ty))
 }
@@ -225,6 +256,7 @@ impl Drop for ClientGuard {
             if let Ok(mut g) = GLOBAL.write() {
                 *g = None;
             }
+            GLOBAL_GEN.fetch_add(1, Ordering::AcqRel);
         }
     }
 }

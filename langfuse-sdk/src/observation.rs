@@ -333,6 +333,31 @@ pub(crate) struct RareData {
 }
 
 impl ObsData {
+    /// Clears every field for a new observation (the old values are freed here, by the thread
+    /// that reuses the allocation).
+    fn reset(&mut self, name: Cow<'static, str>) {
+        self.ended = false;
+        self.level = None;
+        self.name = name;
+        self.start = None;
+        self.end = None;
+        self.input = None;
+        self.output = None;
+        self.model = None;
+        self.usage = None;
+        self.rare = None;
+    }
+
+    /// True when the values are small enough to be worth keeping in a spare allocation until it
+    /// is reused (large values are freed at once instead).
+    pub(crate) fn is_small(&self) -> bool {
+        const SMALL: usize = 4096;
+        self.rare.is_none()
+            && self.input.as_ref().is_none_or(|c| c.capacity() <= SMALL)
+            && self.output.as_ref().is_none_or(|c| c.capacity() <= SMALL)
+            && self.model.as_ref().is_none_or(|m| m.capacity() <= SMALL)
+    }
+
     pub(crate) fn rare(&mut self) -> &mut RareData {
         self.rare.get_or_insert_with(Default::default)
     }
@@ -378,6 +403,38 @@ impl ObsInner {
         })
     }
 
+    /// Reuses a spare allocation of this thread's (see [`crate::exporter::Recycler`]) or makes
+    /// a new one. The old values of a reused one are freed here, by the thread that captured
+    /// them, which is what keeps the allocator's locks out of the hot path.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn reuse_or_new(
+        spare: Option<Arc<ObsInner>>,
+        core: &Arc<Core>,
+        trace_id: TraceId,
+        id: ObservationId,
+        parent: Option<(ObservationId, bool)>,
+        ty: ObservationType,
+        attrs: Option<Arc<TraceAttributes>>,
+        name: Cow<'static, str>,
+    ) -> Arc<ObsInner> {
+        if let Some(mut a) = spare {
+            if let Some(o) = Arc::get_mut(&mut a) {
+                if !Arc::ptr_eq(&o.core, core) {
+                    o.core = core.clone();
+                }
+                o.trace_id = trace_id;
+                o.id = id;
+                o.parent = parent;
+                o.ty = ty;
+                o.attrs = attrs;
+                let d = o.data.get_mut().unwrap_or_else(|e| e.into_inner());
+                d.reset(name);
+                return a;
+            }
+        }
+        ObsInner::new(core.clone(), trace_id, id, parent, ty, attrs, name)
+    }
+
     pub(crate) fn lock(&self) -> MutexGuard<'_, ObsData> {
         // Our own code never panics while holding this lock; recover rather than propagate.
         self.data.lock().unwrap_or_else(|e| e.into_inner())
@@ -406,14 +463,6 @@ impl ObsInner {
             });
         }
         self.core.enqueue(self.clone());
-    }
-
-    /// Takes the fields out for encoding (on the exporter thread), leaving the observation ended.
-    pub(crate) fn take_data(&self) -> ObsData {
-        let mut d = self.lock();
-        let data = std::mem::take(&mut *d);
-        d.ended = true;
-        data
     }
 }
 
@@ -474,11 +523,13 @@ impl ObservationRef {
 
     /// True unless tracing is off: an unsampled observation still carries its trace id, so
     /// children started inside it stay unsampled.
+    #[inline]
     pub(crate) fn has_context(&self) -> bool {
         !matches!(self.state, State::Noop)
     }
 
     /// True when this observation is being recorded (enabled and sampled).
+    #[inline]
     pub fn is_recording(&self) -> bool {
         matches!(self.state, State::Live(_))
     }
@@ -583,6 +634,7 @@ impl ObservationRef {
     }
 
     /// Sets the level; `Level::Error` also sets the span status to ERROR.
+    #[inline]
     pub fn set_level(&self, level: Level) -> &Self {
         if let State::Live(o) = &self.state {
             o.update(|d| d.level = Some(level));
@@ -621,6 +673,7 @@ impl ObservationRef {
     }
 
     /// Sets the model name of a generation.
+    #[inline]
     pub fn set_model(&self, model: impl Into<String>) -> &Self {
         if let State::Live(o) = &self.state {
             let m = model.into();
@@ -630,6 +683,7 @@ impl ObservationRef {
     }
 
     /// Merges token counts into the usage details.
+    #[inline]
     pub fn set_usage_details(&self, usage: impl Into<UsageDetails>) -> &Self {
         if let State::Live(o) = &self.state {
             let u = usage.into();
@@ -682,6 +736,7 @@ impl ObservationRef {
     }
 
     /// Ends the observation now. Later updates and ends are ignored.
+    #[inline]
     pub fn end(&self) {
         if let State::Live(o) = &self.state {
             o.end(None);
@@ -708,6 +763,7 @@ impl ObservationRef {
     ///
     /// For async code use [`WithContext`](crate::WithContext) instead: a guard held across
     /// `.await` would leak into whatever else runs on the thread.
+    #[inline]
     pub fn enter(&self) -> ContextGuard {
         crate::context::enter_parent(match &self.state {
             State::Noop => Parent::None,
@@ -799,6 +855,7 @@ impl fmt::Debug for Observation {
 }
 
 impl Drop for Observation {
+    #[inline]
     fn drop(&mut self) {
         self.r.end();
     }
@@ -1023,6 +1080,7 @@ impl ObservationBuilder {
     }
 
     /// Starts the observation. Events end at once (zero duration).
+    #[inline]
     pub fn start(mut self) -> Observation {
         let ty = self.ty;
         if let Some(d) = self.data() {

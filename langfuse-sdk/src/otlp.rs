@@ -1,6 +1,7 @@
 //! Records to OTLP spans (Langfuse's attribute contract), masking and size guard, the HTTP sink
 //! with retries, and the console sink. Runs on the exporter thread only.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -17,7 +18,7 @@ use crate::config::{Config, MaskFn};
 use crate::context::TraceAttributes;
 use crate::diag;
 use crate::exporter::{backoff_sleep, cap_passed, effective_deadline, Shared};
-use crate::observation::{Level, MetaEntry, ObsInner};
+use crate::observation::{Level, MetaEntry, ObsInner, RareData};
 use crate::value::{prefix_at_boundary, split_marker, truncation_marker, Captured};
 use crate::wire::{
     attr_bool, attr_int, attr_str, attr_str_array, delimited_len, put_bytes, put_delimited_header,
@@ -111,18 +112,18 @@ impl Encoder {
         }
     }
 
-    fn mask_value(&self, c: Captured) -> Captured {
+    fn mask_value<'a>(&self, c: &'a Captured) -> Cow<'a, Captured> {
         match &self.mask {
-            None => c,
-            Some(m) => match run_mask(m, c.to_json_value()) {
+            None => Cow::Borrowed(c),
+            Some(m) => Cow::Owned(match run_mask(m, c.to_json_value()) {
                 Some(v) => Captured::from_json_value(v),
                 None => Captured::Text(MASK_FAILED.to_string()),
-            },
+            }),
         }
     }
 
     /// Merged, masked metadata as (key, JSON text) pairs in insertion order.
-    fn metadata(&self, entries: Vec<MetaEntry>) -> Vec<(String, String)> {
+    fn metadata(&self, entries: &[MetaEntry]) -> Vec<(String, String)> {
         if entries.is_empty() {
             return Vec::new();
         }
@@ -136,7 +137,7 @@ impl Encoder {
                     }
                 },
                 MetaEntry::Key(k, c) => {
-                    map.insert(k, c.to_json_value());
+                    map.insert(k.clone(), c.to_json_value());
                 }
             }
         }
@@ -158,12 +159,14 @@ impl Encoder {
     pub(crate) fn encode_span(&mut self, obs: &ObsInner, batch: &mut Vec<u8>) -> usize {
         let (trace_id, id, parent, ty, attrs) =
             (obs.trace_id, obs.id, obs.parent, obs.ty, &obs.attrs);
-        let mut data = obs.take_data();
-        let mut rare = data.rare.take().map(|b| *b).unwrap_or_default();
+        // The captured values are read in place and freed by the thread that made them (when
+        // it reuses the allocation): freeing them here would cost both threads a lock.
+        let data = obs.lock();
+        let no_rare = RareData::default();
+        let rare = data.rare.as_deref().unwrap_or(&no_rare);
         // Trace attributes: propagated ones, overlaid by those set through this observation.
-        let own = rare.trace.take();
         let merged;
-        let trace: &TraceAttributes = match (attrs.as_deref(), own.as_deref()) {
+        let trace: &TraceAttributes = match (attrs.as_deref(), rare.trace.as_deref()) {
             (Some(a), Some(o)) => {
                 let mut m = a.clone();
                 m.merge_from(o);
@@ -175,9 +178,9 @@ impl Encoder {
             (None, None) => &self.no_trace,
         };
 
-        let mut input = data.input.take().map(|c| self.mask_value(c));
-        let mut output = data.output.take().map(|c| self.mask_value(c));
-        let mut metadata = self.metadata(std::mem::take(&mut rare.metadata));
+        let mut input = data.input.as_ref().map(|c| self.mask_value(c));
+        let mut output = data.output.as_ref().map(|c| self.mask_value(c));
+        let mut metadata = self.metadata(&rare.metadata);
         self.size_guard(&mut input, &mut output, &mut metadata);
 
         let b = &mut self.scratch;
@@ -222,11 +225,11 @@ impl Encoder {
                     .map(|(k, v)| (k.clone(), v.to_json_text()))
                     .collect(),
                 Some(_) => self.metadata(
-                    trace
+                    &trace
                         .metadata
                         .iter()
                         .map(|(k, v)| MetaEntry::Key(k.clone(), v.clone()))
-                        .collect(),
+                        .collect::<Vec<_>>(),
                 ),
             };
             let b = &mut self.scratch;
@@ -238,11 +241,11 @@ impl Encoder {
         if let Some(p) = trace.public {
             attr_bool(b, &["langfuse.trace.public"], p);
         }
-        if let Some(c) = trace.input.clone() {
+        if let Some(c) = &trace.input {
             let v = self.mask_value(c);
             attr_str(&mut self.scratch, &["langfuse.trace.input"], v.as_str());
         }
-        if let Some(c) = trace.output.clone() {
+        if let Some(c) = &trace.output {
             let v = self.mask_value(c);
             attr_str(&mut self.scratch, &["langfuse.trace.output"], v.as_str());
         }
@@ -338,15 +341,15 @@ impl Encoder {
     /// Keeps an observation under the size limit by truncating its largest fields.
     fn size_guard(
         &self,
-        input: &mut Option<Captured>,
-        output: &mut Option<Captured>,
+        input: &mut Option<Cow<'_, Captured>>,
+        output: &mut Option<Cow<'_, Captured>>,
         metadata: &mut Vec<(String, String)>,
     ) {
         let limit = self.max_observation_bytes;
         for _ in 0..3 {
             let sizes = [
-                input.as_ref().map_or(0, Captured::len),
-                output.as_ref().map_or(0, Captured::len),
+                input.as_ref().map_or(0, |c| c.len()),
+                output.as_ref().map_or(0, |c| c.len()),
                 metadata.iter().map(|(k, v)| k.len() + v.len()).sum(),
             ];
             let total: usize = sizes.iter().sum();
@@ -373,8 +376,16 @@ impl Encoder {
                 t
             };
             match largest {
-                0 => *input = input.take().map(|c| Captured::Text(shorten(c.as_str()))),
-                1 => *output = output.take().map(|c| Captured::Text(shorten(c.as_str()))),
+                0 => {
+                    *input = input
+                        .take()
+                        .map(|c| Cow::Owned(Captured::Text(shorten(c.as_str()))))
+                }
+                1 => {
+                    *output = output
+                        .take()
+                        .map(|c| Cow::Owned(Captured::Text(shorten(c.as_str()))))
+                }
                 _ => {
                     let text = serde_json::Value::Object(
                         metadata

@@ -45,6 +45,24 @@ pub fn start(
     b.start()
 }
 
+/// [`start`] for a sync function whose body runs at once, in the caller's context. Inside an
+/// unsampled trace it does nothing at all: the caller's context already makes the body's
+/// children unsampled, so there is nothing to enter (the common case of a deep unsampled trace).
+#[inline]
+pub fn start_sync(
+    ty: ObservationType,
+    name: &'static str,
+    capture_inputs: bool,
+    inputs: impl FnOnce(&mut Inputs),
+) -> Observation {
+    if !crate::any_recording() || crate::context::current_is_unsampled() {
+        return Observation {
+            r: ObservationRef::noop(),
+        };
+    }
+    start(ty, name, capture_inputs, inputs)
+}
+
 /// True when the observation records and output capture is on.
 #[inline]
 pub fn capture_output(obs: &ObservationRef) -> bool {

@@ -42,6 +42,11 @@ impl Captured {
     pub(crate) fn len(&self) -> usize {
         self.as_str().len()
     }
+    pub(crate) fn capacity(&self) -> usize {
+        match self {
+            Captured::Text(s) | Captured::Json(s) => s.capacity(),
+        }
+    }
     /// The value as a JSON value: JSON text parsed, plain text as a JSON string.
     pub(crate) fn to_json_value(&self) -> serde_json::Value {
         match self {
