@@ -304,9 +304,9 @@ impl Core {
     }
 
     /// Hands an ended observation to the exporter.
-    pub(crate) fn enqueue(&self, obs: Arc<ObsInner>) {
+    pub(crate) fn enqueue(&self, obs: Arc<ObsInner>, queued_bytes: usize) {
         if let Some(e) = &self.exporter {
-            e.send(Msg::Span(obs));
+            e.send(Msg::Span(obs, queued_bytes.min(u32::MAX as usize) as u32));
         }
     }
 

@@ -37,6 +37,12 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Default bound of the queue, in observations.
+pub(crate) const DEFAULT_MAX_QUEUE_SIZE: usize = 1_000_000;
+/// Default bound of the queue, in estimated bytes: a 400 000-observation burst of small
+/// observations fits while the exporter catches up.
+pub(crate) const DEFAULT_MAX_QUEUE_BYTES: usize = 192 << 20;
+
 /// The validated configuration a client runs with.
 #[derive(Clone)]
 pub(crate) struct Config {
@@ -52,6 +58,7 @@ pub(crate) struct Config {
     pub debug: bool,
     pub enabled: bool,
     pub max_queue_size: usize,
+    pub max_queue_bytes: usize,
     pub max_retries: u32,
     pub max_batch_bytes: usize,
     pub max_observation_bytes: usize,
@@ -87,6 +94,7 @@ impl fmt::Debug for Config {
             .field("timeout", &self.timeout)
             .field("enabled", &self.enabled)
             .field("max_queue_size", &self.max_queue_size)
+            .field("max_queue_bytes", &self.max_queue_bytes)
             .field("max_retries", &self.max_retries)
             .field("exporter", &self.exporter_name())
             .finish_non_exhaustive()
@@ -154,7 +162,8 @@ impl Default for LangfuseBuilder {
                 timeout: Duration::from_secs(5),
                 debug: false,
                 enabled: true,
-                max_queue_size: 100_000,
+                max_queue_size: DEFAULT_MAX_QUEUE_SIZE,
+                max_queue_bytes: DEFAULT_MAX_QUEUE_BYTES,
                 max_retries: 5,
                 max_batch_bytes: 3_000_000,
                 max_observation_bytes: 1_000_000,
@@ -291,8 +300,14 @@ impl LangfuseBuilder {
         b.cfg.timeout = secs("LANGFUSE_TIMEOUT", 5.0, &mut warnings);
         b.cfg.max_queue_size = positive(
             "LANGFUSE_MAX_QUEUE_SIZE",
-            100_000,
+            DEFAULT_MAX_QUEUE_SIZE as u64,
             "observations",
+            &mut warnings,
+        ) as usize;
+        b.cfg.max_queue_bytes = positive(
+            "LANGFUSE_MAX_QUEUE_BYTES",
+            DEFAULT_MAX_QUEUE_BYTES as u64,
+            "bytes",
             &mut warnings,
         ) as usize;
         if let Some((name, v)) = get("LANGFUSE_MAX_RETRIES") {
@@ -396,11 +411,27 @@ impl LangfuseBuilder {
         self.cfg.enabled = on;
         self
     }
-    /// Bound of the queue between the application and the exporter thread
-    /// (`LANGFUSE_MAX_QUEUE_SIZE`, default 100 000). When it is full, new observations are
-    /// dropped and counted.
+    /// Most observations waiting for the exporter thread (`LANGFUSE_MAX_QUEUE_SIZE`, default
+    /// 1 000 000). Beyond it, new observations are dropped and counted.
     pub fn max_queue_size(mut self, n: usize) -> Self {
         self.cfg.max_queue_size = n;
+        self
+    }
+    /// Most memory held by observations waiting for the exporter thread, as estimated from their
+    /// allocations and captured values (`LANGFUSE_MAX_QUEUE_BYTES`, default 192 MiB). This is the
+    /// bound that keeps memory in check when the server is slow or unreachable; beyond it, new
+    /// observations are dropped and counted.
+    ///
+    /// ```
+    /// let lf = langfuse_sdk::Langfuse::builder()
+    ///     .tracing_enabled(false)
+    ///     .max_queue_bytes(64 << 20)
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(lf);
+    /// ```
+    pub fn max_queue_bytes(mut self, n: usize) -> Self {
+        self.cfg.max_queue_bytes = n;
         self
     }
     /// Retries of one request on connection errors, timeouts, 408, 429 and 5xx
@@ -508,6 +539,12 @@ impl LangfuseBuilder {
             return Err(Error::config(
                 "LANGFUSE_MAX_QUEUE_SIZE",
                 "max_queue_size must be at least 1",
+            ));
+        }
+        if self.cfg.max_queue_bytes < 64 * 1024 {
+            return Err(Error::config(
+                "LANGFUSE_MAX_QUEUE_BYTES",
+                "max_queue_bytes must be at least 65536",
             ));
         }
         if self.cfg.timeout.is_zero() || self.cfg.flush_interval.is_zero() {
@@ -626,6 +663,7 @@ mod tests {
             ("LANGFUSE_DEBUG", "true"),
             ("LANGFUSE_TRACING_ENABLED", "false"),
             ("LANGFUSE_MAX_QUEUE_SIZE", "77"),
+            ("LANGFUSE_MAX_QUEUE_BYTES", "1048576"),
             ("LANGFUSE_MAX_RETRIES", "0"),
             ("LANGFUSE_EXPORTER", "console"),
             ("LANGFUSE_OBSERVE_DECORATOR_IO_CAPTURE_ENABLED", "false"),
@@ -643,6 +681,7 @@ mod tests {
         assert_eq!(c.timeout, Duration::from_secs(2));
         assert!(c.debug && !c.enabled && !c.io_capture);
         assert_eq!(c.max_queue_size, 77);
+        assert_eq!(c.max_queue_bytes, 1 << 20);
         assert_eq!(c.max_retries, 0);
         assert_eq!(c.exporter_name(), "console");
     }
@@ -703,7 +742,7 @@ mod tests {
             ("LANGFUSE_TRACING_ENVIRONMENT", "using none"),
             ("LANGFUSE_BASE_URL", "using https://cloud.langfuse.com"),
             ("LANGFUSE_FLUSH_AT", "using 512"),
-            ("LANGFUSE_MAX_QUEUE_SIZE", "using 100000"),
+            ("LANGFUSE_MAX_QUEUE_SIZE", "using 1000000"),
             ("LANGFUSE_FLUSH_INTERVAL", "using 5"),
             ("LANGFUSE_TIMEOUT", "using 5"),
             ("LANGFUSE_DEBUG", "using false"),

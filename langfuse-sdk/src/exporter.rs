@@ -43,7 +43,9 @@ const SPARE_CHUNKS: usize = 16;
 /// made them avoids it. Values larger than a few KB are not kept.
 #[derive(Default)]
 pub(crate) struct Recycler {
-    chunks: Mutex<Vec<Vec<Arc<ObsInner>>>>,
+    /// Oldest first: the allocations handed out are the ones the exporter touched longest ago,
+    /// likely gone from its cache, so reusing them moves fewer cache lines between cores.
+    chunks: Mutex<std::collections::VecDeque<Vec<Arc<ObsInner>>>>,
     available: AtomicUsize,
 }
 
@@ -66,7 +68,7 @@ impl Recycler {
                 }
                 let chunk = {
                     let mut c = self.chunks.lock().unwrap_or_else(|e| e.into_inner());
-                    let chunk = c.pop();
+                    let chunk = c.pop_front();
                     self.available.store(c.len(), Ordering::Relaxed);
                     chunk
                 }?;
@@ -81,7 +83,7 @@ impl Recycler {
         let refused = {
             let mut c = self.chunks.lock().unwrap_or_else(|e| e.into_inner());
             if c.len() < SPARE_CHUNKS {
-                c.push(chunk);
+                c.push_back(chunk);
                 self.available.store(c.len(), Ordering::Relaxed);
                 None
             } else {
@@ -102,8 +104,18 @@ impl Recycler {
 /// A queued item. An ended observation travels as the allocation it was recorded in: nothing
 /// is copied or allocated to queue it.
 pub(crate) enum Msg {
-    Span(Arc<ObsInner>),
+    /// An ended observation and its estimated memory (counted against `max_queue_bytes`).
+    Span(Arc<ObsInner>, u32),
     Score(Box<Score>),
+}
+
+impl Msg {
+    fn queued_bytes(&self) -> usize {
+        match self {
+            Msg::Span(_, bytes) => *bytes as usize,
+            Msg::Score(_) => std::mem::size_of::<Score>() + 256,
+        }
+    }
 }
 
 enum Ctrl {
@@ -163,6 +175,8 @@ pub(crate) struct Shared {
     wake: tokio::sync::Notify,
     /// Items the exporter has taken from the queue (so producers can tell the queue's depth).
     received: AtomicU64,
+    /// Estimated memory held by queued items.
+    queued_bytes: AtomicUsize,
     /// Observation allocations on their way back to be reused.
     pub recycler: Recycler,
 }
@@ -183,6 +197,7 @@ pub(crate) struct Exporter {
     ctrl: mpsc::UnboundedSender<Ctrl>,
     pub shared: Arc<Shared>,
     max_queue: usize,
+    max_queue_bytes: usize,
     /// Queue depth at which producers wake the exporter (a full batch).
     wake_at: u64,
     /// Every finished trace root wakes the exporter (immediate mode, console).
@@ -204,9 +219,11 @@ impl Exporter {
             cap_notify: tokio::sync::Notify::new(),
             wake: tokio::sync::Notify::new(),
             received: AtomicU64::new(0),
+            queued_bytes: AtomicUsize::new(0),
             recycler: Recycler::default(),
         });
         let max_queue = cfg.max_queue_size;
+        let max_queue_bytes = cfg.max_queue_bytes;
         let wake_at = cfg.flush_at as u64;
         let wake_on_root =
             cfg.immediate || matches!(cfg.sink, SinkChoice::Kind(ExporterKind::Console));
@@ -241,6 +258,7 @@ impl Exporter {
             ctrl,
             shared,
             max_queue,
+            max_queue_bytes,
             wake_at,
             wake_on_root,
         }
@@ -253,7 +271,15 @@ impl Exporter {
     /// picks the items up within `flush_interval`.
     pub(crate) fn send(&self, msg: Msg) {
         let c = &self.shared.counters;
-        let root = matches!(&msg, Msg::Span(r) if r.parent.is_none());
+        let root = matches!(&msg, Msg::Span(r, _) if r.parent.is_none());
+        let bytes = msg.queued_bytes();
+        let queued = self.shared.queued_bytes.fetch_add(bytes, Ordering::AcqRel) + bytes;
+        if queued > self.max_queue_bytes {
+            self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            drop(msg);
+            self.dropped_full();
+            return;
+        }
         match self.tx.try_send(msg) {
             Ok(()) => {
                 let enqueued = c.enqueued.fetch_add(1, Ordering::AcqRel) + 1;
@@ -263,16 +289,11 @@ impl Exporter {
                 }
             }
             Err(mpsc::error::TrySendError::Full(_)) => {
-                c.dropped.fetch_add(1, Ordering::Relaxed);
-                if !self.shared.warned_full.swap(true, Ordering::Relaxed) {
-                    diag::warn(&format!(
-                        "Langfuse queue is full ({} items): dropping new observations and counting them \
-                         (stats().dropped); raise LANGFUSE_MAX_QUEUE_SIZE or check that the server keeps up",
-                        self.max_queue
-                    ));
-                }
+                self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+                self.dropped_full();
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
                 c.dropped.fetch_add(1, Ordering::Relaxed);
                 if !self.shared.warned_closed.swap(true, Ordering::Relaxed) {
                     diag::warn(
@@ -280,6 +301,19 @@ impl Exporter {
                     );
                 }
             }
+        }
+    }
+
+    fn dropped_full(&self) {
+        self.shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
+        if !self.shared.warned_full.swap(true, Ordering::Relaxed) {
+            diag::warn(&format!(
+                "Langfuse queue is full ({} items or {} MiB): dropping new observations and counting \
+                 them (stats().dropped); raise LANGFUSE_MAX_QUEUE_SIZE / LANGFUSE_MAX_QUEUE_BYTES or \
+                 check that the server keeps up",
+                self.max_queue,
+                self.max_queue_bytes >> 20
+            ));
         }
     }
 
@@ -378,6 +412,8 @@ struct Worker {
     oldest: Option<Instant>,
     /// Encoded observations whose allocations go back to be reused.
     spare: Vec<Arc<ObsInner>>,
+    /// Queued bytes taken from the queue, not yet subtracted from the shared count.
+    taken_bytes: usize,
 }
 
 impl Worker {
@@ -408,6 +444,7 @@ impl Worker {
             scores: Vec::new(),
             oldest: None,
             spare: Vec::with_capacity(SPARE_CHUNK),
+            taken_bytes: 0,
         })
     }
 
@@ -483,6 +520,7 @@ impl Worker {
             for m in inbox.drain(..) {
                 self.accept(m).await;
             }
+            self.release_bytes();
             if !full {
                 return true;
             }
@@ -499,17 +537,22 @@ impl Worker {
             for m in inbox.drain(..) {
                 self.accept(m).await;
             }
+            self.release_bytes();
         }
     }
 
     async fn accept(&mut self, msg: Msg) {
+        self.taken_bytes += msg.queued_bytes();
+        if self.taken_bytes >= 1 << 20 {
+            self.release_bytes();
+        }
         self.received += 1;
         self.shared.received.store(self.received, Ordering::Release);
         if self.oldest.is_none() {
             self.oldest = Some(Instant::now());
         }
         match msg {
-            Msg::Span(obs) => {
+            Msg::Span(obs, _) => {
                 let is_root = obs.parent.is_none();
                 let before = self.batch.len();
                 let added = self.encoder.encode_span(&obs, &mut self.batch);
@@ -545,6 +588,15 @@ impl Worker {
         }
         if self.batch_spans == 0 && self.scores.is_empty() {
             self.oldest = None;
+        }
+    }
+
+    /// Subtracts the memory of the items taken so far from the queue's count (in bulk: the count
+    /// is shared with every producer).
+    fn release_bytes(&mut self) {
+        let n = std::mem::take(&mut self.taken_bytes);
+        if n > 0 {
+            self.shared.queued_bytes.fetch_sub(n, Ordering::AcqRel);
         }
     }
 

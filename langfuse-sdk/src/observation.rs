@@ -348,6 +348,40 @@ impl ObsData {
         self.rare = None;
     }
 
+    /// Estimated memory held by a queued observation: its allocation and its values.
+    pub(crate) fn queued_bytes(&self) -> usize {
+        // The allocation itself, with the Arc's counts and the allocator's overhead.
+        const BASE: usize = std::mem::size_of::<ObsInner>() + 32;
+        const PER_VALUE: usize = 16;
+        let captured = |c: &Option<Captured>| c.as_ref().map_or(0, |c| c.capacity() + PER_VALUE);
+        let text = |t: &Option<String>| t.as_ref().map_or(0, |t| t.capacity() + PER_VALUE);
+        let name = match &self.name {
+            Cow::Owned(n) => n.capacity() + PER_VALUE,
+            Cow::Borrowed(_) => 0,
+        };
+        let rare = self.rare.as_deref().map_or(0, |r| {
+            let metadata: usize = r
+                .metadata
+                .iter()
+                .map(|m| match m {
+                    MetaEntry::Object(c) => c.capacity() + PER_VALUE,
+                    MetaEntry::Key(k, c) => k.capacity() + c.capacity() + 2 * PER_VALUE,
+                })
+                .sum();
+            std::mem::size_of::<RareData>()
+                + PER_VALUE
+                + metadata
+                + r.metadata.capacity() * std::mem::size_of::<MetaEntry>()
+                + text(&r.status_message)
+                + text(&r.version)
+                + captured(&r.model_parameters)
+                + r.prompt.as_ref().map_or(0, |p| p.0.capacity() + PER_VALUE)
+                // Trace attributes set through one observation: rare, and small.
+                + r.trace.as_ref().map_or(0, |_| 1024)
+        });
+        BASE + name + captured(&self.input) + captured(&self.output) + text(&self.model) + rare
+    }
+
     /// True when the values are small enough to be worth keeping in a spare allocation until it
     /// is reused (large values are freed at once instead).
     pub(crate) fn is_small(&self) -> bool {
@@ -449,7 +483,7 @@ impl ObsInner {
     }
 
     pub(crate) fn end(self: &Arc<Self>, at: Option<SystemTime>) {
-        {
+        let bytes = {
             let mut d = self.lock();
             if d.ended {
                 return;
@@ -461,8 +495,9 @@ impl ObsInner {
             } else {
                 now
             });
-        }
-        self.core.enqueue(self.clone());
+            d.queued_bytes()
+        };
+        self.core.enqueue(self.clone(), bytes);
     }
 }
 
@@ -1114,5 +1149,19 @@ impl fmt::Debug for ObservationBuilder {
             .field("type", &self.ty)
             .field("state", &state)
             .finish()
+    }
+}
+#[cfg(test)]
+mod size_probe {
+    #[test]
+    fn print_sizes() {
+        eprintln!(
+            "ObsInner {} ObsData {} RareData {} Captured {} Usage {}",
+            std::mem::size_of::<super::ObsInner>(),
+            std::mem::size_of::<super::ObsData>(),
+            std::mem::size_of::<super::RareData>(),
+            std::mem::size_of::<crate::value::Captured>(),
+            std::mem::size_of::<super::UsageDetails>()
+        );
     }
 }

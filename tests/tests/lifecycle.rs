@@ -49,6 +49,36 @@ fn queue_overflow_is_counted_exactly() {
 }
 
 #[test]
+fn queue_memory_bound_drops_and_counts_large_observations() {
+    let server = CaptureServer::start();
+    server.hold();
+    let lf = builder(&server)
+        .flush_at(1)
+        .max_queue_bytes(64 * 1024)
+        .build()
+        .unwrap();
+    lf.span("first").start().end();
+    assert!(server.wait_seen(1, T));
+    // Each holds an 8 KB input: about seven fit in 64 KiB, whatever the count bound says.
+    let big = "x".repeat(8 * 1024);
+    for i in 0..20 {
+        lf.span(format!("big{i}")).input(&big).start().end();
+    }
+    let st = lf.stats();
+    assert_eq!(st.enqueued + st.dropped, 21, "{st:?}");
+    assert!((2..=9).contains(&st.enqueued), "{st:?}");
+    server.release();
+    lf.flush(T).unwrap();
+    let st = lf.stats();
+    assert_eq!(st.exported, st.enqueued, "{st:?}");
+    assert_eq!(server.spans().len() as u64, st.enqueued);
+    // Once delivered, the memory is free again: the next one is accepted.
+    lf.span("after").input(&big).start().end();
+    lf.flush(T).unwrap();
+    assert!(names(&server).contains("after"));
+}
+
+#[test]
 fn init_guard_delivers_from_sync_main() {
     let server = CaptureServer::start();
     {
