@@ -9,7 +9,7 @@ use crate::config::{Config, ExporterKind, LangfuseBuilder, SinkChoice};
 use crate::context::{Context, Parent};
 use crate::diag;
 use crate::error::Error;
-use crate::exporter::{Exporter, Msg, Stats};
+use crate::exporter::{Exporter, Stats};
 use crate::ids::{ObservationId, TraceId};
 use crate::observation::{ObsInner, ObservationBuilder, ObservationType};
 use crate::score::Score;
@@ -299,14 +299,14 @@ impl Core {
 
     pub(crate) fn score(&self, score: Score) {
         if let Some(e) = &self.exporter {
-            e.send(Msg::Score(Box::new(score)));
+            e.send_score(score);
         }
     }
 
-    /// Hands an ended observation to the exporter.
-    pub(crate) fn enqueue(&self, obs: Arc<ObsInner>, queued_bytes: usize) {
+    /// Records an ended observation for the exporter.
+    pub(crate) fn record(&self, obs: &ObsInner, data: &mut crate::observation::ObsData) {
         if let Some(e) = &self.exporter {
-            e.send(Msg::Span(obs, queued_bytes.min(u32::MAX as usize) as u32));
+            e.record(obs.trace_id, obs.id, obs.parent, obs.ty, &obs.attrs, data);
         }
     }
 
@@ -339,10 +339,8 @@ impl Core {
         if !sampled {
             return ObservationBuilder::unsampled(ty, trace_id);
         }
-        let spare = self.exporter.as_ref().and_then(|e| e.shared.recycler.take());
-        let obs = ObsInner::reuse_or_new(
-            spare,
-            self,
+        let obs = ObsInner::new(
+            self.clone(),
             trace_id,
             ObservationId::random(),
             parent,

@@ -1,13 +1,16 @@
-//! The exporter: a bounded queue from the application to a thread of its own, which owns a
-//! current-thread tokio runtime and HTTP client, turns records into OTLP spans, batches by count,
-//! size and time, and delivers with retries.
+//! The exporter: a thread of its own, which owns a current-thread tokio runtime and HTTP
+//! client, turns recorded observations into OTLP spans, batches them by count, size and time, and
+//! delivers with retries.
 //!
-//! Nothing here runs on the application's threads except [`Exporter::send`] (one `try_send`) and
-//! the blocking waits of `flush`/`shutdown`, which are bounded by their timeouts.
+//! The application's threads only append ended observations to a batch of their own (see
+//! [`crate::record`]) and hand full batches over a channel; the exporter also collects partial
+//! batches on its timer, on `flush` and at shutdown. Everything else (masking, encoding, gzip,
+//! HTTP) runs on the exporter thread. The blocking waits of `flush`/`shutdown` are bounded by
+//! their timeouts.
 
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -16,10 +19,13 @@ use prost::Message;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, ExporterKind, SinkChoice};
+use crate::context::TraceAttributes;
 use crate::diag;
 use crate::error::Error;
-use crate::observation::ObsInner;
+use crate::ids::{ObservationId, TraceId};
+use crate::observation::{ObsData, ObservationType};
 use crate::otlp;
+use crate::record::Batch;
 use crate::score::Score;
 
 /// A custom destination, chosen in the builder.
@@ -29,98 +35,76 @@ pub(crate) enum Sink {
     Memory(crate::testing::InMemoryExporter),
 }
 
-/// Items taken from the queue at once by the exporter thread.
-const INBOX: usize = 256;
-/// Spare observation allocations handed back at once.
-const SPARE_CHUNK: usize = 256;
-/// Most chunks of spares waiting to be reused (the rest are freed).
-const SPARE_CHUNKS: usize = 16;
+/// A thread hands its batch over once it holds this much (or the queue bound allows less).
+const BATCH_BYTES: usize = 64 * 1024;
+/// Empty batches kept for reuse.
+const POOLED_BATCHES: usize = 64;
+/// Messages taken from the channel at once by the exporter thread.
+const INBOX: usize = 64;
 
-/// Observation allocations travelling back from the exporter thread to the threads that record,
-/// which reuse them. With glibc's allocator, memory allocated on one thread and freed on another
-/// costs both threads arena locks and heap growing and trimming (measured: a quarter of the
-/// calling thread's time); reusing the allocation and freeing the old values on the thread that
-/// made them avoids it. Values larger than a few KB are not kept.
-#[derive(Default)]
-pub(crate) struct Recycler {
-    /// Oldest first: the allocations handed out are the ones the exporter touched longest ago,
-    /// likely gone from its cache, so reusing them moves fewer cache lines between cores.
-    chunks: Mutex<std::collections::VecDeque<Vec<Arc<ObsInner>>>>,
-    available: AtomicUsize,
-}
-
-thread_local! {
-    /// This thread's spare allocations (of any client).
-    static SPARE: RefCell<Vec<Arc<ObsInner>>> = const { RefCell::new(Vec::new()) };
-}
-
-impl Recycler {
-    /// A spare allocation for this thread, if there is one.
-    pub(crate) fn take(&self) -> Option<Arc<ObsInner>> {
-        SPARE
-            .try_with(|s| {
-                let mut s = s.try_borrow_mut().ok()?;
-                if let Some(a) = s.pop() {
-                    return Some(a);
-                }
-                if self.available.load(Ordering::Relaxed) == 0 {
-                    return None;
-                }
-                let chunk = {
-                    let mut c = self.chunks.lock().unwrap_or_else(|e| e.into_inner());
-                    let chunk = c.pop_front();
-                    self.available.store(c.len(), Ordering::Relaxed);
-                    chunk
-                }?;
-                *s = chunk;
-                s.pop()
-            })
-            .ok()
-            .flatten()
-    }
-
-    fn give(&self, chunk: Vec<Arc<ObsInner>>) {
-        let refused = {
-            let mut c = self.chunks.lock().unwrap_or_else(|e| e.into_inner());
-            if c.len() < SPARE_CHUNKS {
-                c.push_back(chunk);
-                self.available.store(c.len(), Ordering::Relaxed);
-                None
-            } else {
-                Some(chunk)
-            }
-        };
-        drop(refused);
-    }
-
-    /// Frees the spares (they hold the client: the exporter calls this when it stops).
-    fn clear(&self) {
-        let chunks = std::mem::take(&mut *self.chunks.lock().unwrap_or_else(|e| e.into_inner()));
-        self.available.store(0, Ordering::Relaxed);
-        drop(chunks);
-    }
-}
-
-/// A queued item. An ended observation travels as the allocation it was recorded in: nothing
-/// is copied or allocated to queue it.
+/// A queued item.
 pub(crate) enum Msg {
-    /// An ended observation and its estimated memory (counted against `max_queue_bytes`).
-    Span(Arc<ObsInner>, u32),
+    /// A thread's batch of ended observations.
+    Batch(Batch),
     Score(Box<Score>),
 }
 
 impl Msg {
-    fn queued_bytes(&self) -> usize {
+    /// Items and estimated memory, counted against the queue's bounds.
+    fn size(&self) -> (usize, usize) {
         match self {
-            Msg::Span(_, bytes) => *bytes as usize,
-            Msg::Score(_) => std::mem::size_of::<Score>() + 256,
+            Msg::Batch(b) => (b.count as usize, b.size()),
+            Msg::Score(_) => (1, std::mem::size_of::<Score>() + 256),
         }
     }
 }
 
+/// Marks every thread's batch closed once the exporter has stopped (whatever the reason), so
+/// observations recorded later are dropped and counted rather than left behind.
+fn close_threads(shared: &Shared) {
+    for tb in shared
+        .threads
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+    {
+        let mut st = tb.lock();
+        st.closed = true;
+        let n = st.batch.count;
+        if n > 0 {
+            st.batch.clear();
+            shared.counters.dropped.fetch_add(u64::from(n), Ordering::Relaxed);
+        }
+    }
+}
+
+/// One recording thread's current batch, reachable by the exporter (which collects partial
+/// batches on its timer, on flush and at shutdown).
+#[derive(Default)]
+pub(crate) struct ThreadBuf {
+    state: Mutex<ThreadBatch>,
+}
+
+#[derive(Default)]
+struct ThreadBatch {
+    batch: Batch,
+    /// Set by the exporter when it stops: later observations are dropped and counted.
+    closed: bool,
+}
+
+impl ThreadBuf {
+    fn lock(&self) -> MutexGuard<'_, ThreadBatch> {
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+thread_local! {
+    /// This thread's batch for the exporter it recorded for last.
+    static OUTBOX: RefCell<Option<(Arc<Shared>, Arc<ThreadBuf>)>> = const { RefCell::new(None) };
+}
+
 enum Ctrl {
     Flush {
-        target: u64,
         ack: std::sync::mpsc::Sender<u64>,
     },
     Shutdown,
@@ -171,17 +155,30 @@ pub(crate) struct Shared {
     /// Deadline for retries, set by shutdown so the thread finishes in time.
     cap: Mutex<Option<Instant>>,
     cap_notify: tokio::sync::Notify,
-    /// Wakes the exporter: a batch started, a batch is full, or an item is urgent.
-    wake: tokio::sync::Notify,
-    /// Items the exporter has taken from the queue (so producers can tell the queue's depth).
-    received: AtomicU64,
-    /// Estimated memory held by queued items.
+    /// Items handed over and not yet taken by the exporter, and their estimated memory.
+    queued_items: AtomicUsize,
     queued_bytes: AtomicUsize,
-    /// Observation allocations on their way back to be reused.
-    pub recycler: Recycler,
+    /// Every recording thread's batch.
+    threads: Mutex<Vec<Arc<ThreadBuf>>>,
+    /// Empty batches for reuse (their buffers keep their capacity).
+    pool: Mutex<Vec<Batch>>,
 }
 
 impl Shared {
+    fn pooled_batch(&self) -> Batch {
+        self.pool
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pop()
+            .unwrap_or_default()
+    }
+    fn return_batch(&self, mut b: Batch) {
+        b.clear();
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        if pool.len() < POOLED_BATCHES {
+            pool.push(b);
+        }
+    }
     fn set_done(&self) {
         *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
         self.done_cv.notify_all();
@@ -193,20 +190,21 @@ impl Shared {
 
 /// The application's end of the exporter.
 pub(crate) struct Exporter {
-    tx: mpsc::Sender<Msg>,
+    tx: mpsc::UnboundedSender<Msg>,
     ctrl: mpsc::UnboundedSender<Ctrl>,
     pub shared: Arc<Shared>,
     max_queue: usize,
     max_queue_bytes: usize,
-    /// Queue depth at which producers wake the exporter (a full batch).
-    wake_at: u64,
-    /// Every finished trace root wakes the exporter (immediate mode, console).
+    /// Size and count at which a thread hands its batch over.
+    batch_bytes: usize,
+    batch_items: u32,
+    /// Every finished trace root is handed over at once (immediate mode, console).
     wake_on_root: bool,
 }
 
 impl Exporter {
     pub(crate) fn start(cfg: Config) -> Exporter {
-        let (tx, rx) = mpsc::channel(cfg.max_queue_size);
+        let (tx, rx) = mpsc::unbounded_channel();
         let (ctrl, ctrl_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
             counters: Counters::default(),
@@ -217,14 +215,16 @@ impl Exporter {
             done_cv: Condvar::new(),
             cap: Mutex::new(None),
             cap_notify: tokio::sync::Notify::new(),
-            wake: tokio::sync::Notify::new(),
-            received: AtomicU64::new(0),
+            queued_items: AtomicUsize::new(0),
             queued_bytes: AtomicUsize::new(0),
-            recycler: Recycler::default(),
+            threads: Mutex::new(Vec::new()),
+            pool: Mutex::new(Vec::new()),
         });
         let max_queue = cfg.max_queue_size;
         let max_queue_bytes = cfg.max_queue_bytes;
-        let wake_at = cfg.flush_at as u64;
+        // A small queue bound hands batches over sooner, so the bound is felt item by item.
+        let batch_bytes = BATCH_BYTES.min(max_queue_bytes / 8).max(1);
+        let batch_items = (max_queue / 8).clamp(1, 4096) as u32;
         let wake_on_root =
             cfg.immediate || matches!(cfg.sink, SinkChoice::Kind(ExporterKind::Console));
         let sh = shared.clone();
@@ -245,6 +245,7 @@ impl Exporter {
                         "Langfuse exporter could not start its runtime ({e}); nothing will be sent"
                     )),
                 }
+                close_threads(&sh);
                 sh.set_done();
             });
         if let Err(e) = spawned {
@@ -259,53 +260,134 @@ impl Exporter {
             shared,
             max_queue,
             max_queue_bytes,
-            wake_at,
+            batch_bytes,
+            batch_items,
             wake_on_root,
         }
     }
 
-    /// Hands an item to the exporter thread; never blocks. A full queue drops and counts.
-    ///
-    /// The exporter is not woken for every item (a wake-up can cost a syscall): only when a batch
-    /// starts, when it is full, or for a finished root in immediate mode. Otherwise its timer
-    /// picks the items up within `flush_interval`.
-    pub(crate) fn send(&self, msg: Msg) {
-        let c = &self.shared.counters;
-        let root = matches!(&msg, Msg::Span(r, _) if r.parent.is_none());
-        let bytes = msg.queued_bytes();
-        let queued = self.shared.queued_bytes.fetch_add(bytes, Ordering::AcqRel) + bytes;
-        if queued > self.max_queue_bytes {
-            self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
-            drop(msg);
-            self.dropped_full();
+    /// Records an ended observation: appends it to this thread's batch (no I/O, no waiting but
+    /// for this thread's own batch lock), handing the batch over when it is full.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn record(
+        &self,
+        trace_id: TraceId,
+        id: ObservationId,
+        parent: Option<(ObservationId, bool)>,
+        ty: ObservationType,
+        attrs: &Option<Arc<TraceAttributes>>,
+        data: &mut ObsData,
+    ) {
+        if self.shared.shutdown_started.load(Ordering::Acquire) {
+            self.dropped_closed(1);
             return;
         }
-        match self.tx.try_send(msg) {
-            Ok(()) => {
-                let enqueued = c.enqueued.fetch_add(1, Ordering::AcqRel) + 1;
-                let depth = enqueued.saturating_sub(self.shared.received.load(Ordering::Acquire));
-                if depth <= 1 || depth >= self.wake_at || (root && self.wake_on_root) {
-                    self.shared.wake.notify_one();
+        let root = parent.is_none();
+        let appended = OUTBOX
+            .try_with(|ob| {
+                let Ok(mut ob) = ob.try_borrow_mut() else {
+                    return false;
+                };
+                let tb = match &*ob {
+                    Some((sh, tb)) if Arc::ptr_eq(sh, &self.shared) => tb.clone(),
+                    _ => {
+                        let tb = Arc::new(ThreadBuf::default());
+                        self.shared
+                            .threads
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .push(tb.clone());
+                        // The previous exporter's batch stays registered there.
+                        *ob = Some((self.shared.clone(), tb.clone()));
+                        tb
+                    }
+                };
+                drop(ob);
+                let mut st = tb.lock();
+                if st.closed {
+                    drop(st);
+                    self.dropped_closed(1);
+                    return true;
                 }
-            }
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
-                self.dropped_full();
-            }
-            Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
-                c.dropped.fetch_add(1, Ordering::Relaxed);
-                if !self.shared.warned_closed.swap(true, Ordering::Relaxed) {
-                    diag::warn(
-                        "Langfuse client is shut down: dropping observations created after shutdown",
-                    );
+                st.batch.push(trace_id, id, parent, ty, attrs, data);
+                if st.batch.size() >= self.batch_bytes
+                    || st.batch.count >= self.batch_items
+                    || (root && self.wake_on_root)
+                {
+                    let full = std::mem::replace(&mut st.batch, self.shared.pooled_batch());
+                    drop(st);
+                    self.hand_off(Msg::Batch(full));
                 }
-            }
+                true
+            })
+            .unwrap_or(false);
+        if !appended {
+            // This thread's batch is gone (the thread is exiting): send this one on its own.
+            let mut b = Batch::default();
+            b.push(trace_id, id, parent, ty, attrs, data);
+            self.hand_off(Msg::Batch(b));
         }
     }
 
-    fn dropped_full(&self) {
-        self.shared.counters.dropped.fetch_add(1, Ordering::Relaxed);
+    /// Sends a score in the background.
+    pub(crate) fn send_score(&self, score: Score) {
+        if self.shared.shutdown_started.load(Ordering::Acquire) {
+            self.dropped_closed(1);
+            return;
+        }
+        self.hand_off(Msg::Score(Box::new(score)));
+    }
+
+    /// Hands an item to the exporter thread; never blocks. Beyond the queue's bounds it is
+    /// dropped and counted.
+    fn hand_off(&self, msg: Msg) {
+        let (items, bytes) = msg.size();
+        if items == 0 {
+            if let Msg::Batch(b) = msg {
+                self.shared.return_batch(b);
+            }
+            return;
+        }
+        let sh = &self.shared;
+        let queued_items = sh.queued_items.fetch_add(items, Ordering::AcqRel) + items;
+        let queued_bytes = sh.queued_bytes.fetch_add(bytes, Ordering::AcqRel) + bytes;
+        if queued_items > self.max_queue || queued_bytes > self.max_queue_bytes {
+            sh.queued_items.fetch_sub(items, Ordering::AcqRel);
+            sh.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            self.dropped_full(items);
+            if let Msg::Batch(b) = msg {
+                sh.return_batch(b);
+            }
+            return;
+        }
+        sh.counters
+            .enqueued
+            .fetch_add(items as u64, Ordering::AcqRel);
+        if self.tx.send(msg).is_err() {
+            sh.queued_items.fetch_sub(items, Ordering::AcqRel);
+            sh.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            sh.counters
+                .enqueued
+                .fetch_sub(items as u64, Ordering::AcqRel);
+            self.dropped_closed(items);
+        }
+    }
+
+    fn dropped_closed(&self, n: usize) {
+        self.shared
+            .counters
+            .dropped
+            .fetch_add(n as u64, Ordering::Relaxed);
+        if !self.shared.warned_closed.swap(true, Ordering::Relaxed) {
+            diag::warn("Langfuse client is shut down: dropping observations created after shutdown");
+        }
+    }
+
+    fn dropped_full(&self, n: usize) {
+        self.shared
+            .counters
+            .dropped
+            .fetch_add(n as u64, Ordering::Relaxed);
         if !self.shared.warned_full.swap(true, Ordering::Relaxed) {
             diag::warn(&format!(
                 "Langfuse queue is full ({} items or {} MiB): dropping new observations and counting \
@@ -319,8 +401,17 @@ impl Exporter {
 
     pub(crate) fn stats(&self) -> Stats {
         let c = &self.shared.counters;
+        // Observations still in the recording threads' batches are accepted too.
+        let pending: u64 = self
+            .shared
+            .threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|t| u64::from(t.lock().batch.count))
+            .sum();
         Stats {
-            enqueued: c.enqueued.load(Ordering::Relaxed),
+            enqueued: c.enqueued.load(Ordering::Relaxed) + pending,
             exported: c.exported.load(Ordering::Relaxed),
             dropped: c.dropped.load(Ordering::Relaxed),
             failed: c.failed.load(Ordering::Relaxed),
@@ -343,9 +434,8 @@ impl Exporter {
         if self.shared.shutdown_started.load(Ordering::Acquire) || self.is_done() {
             return Err(Error::shutdown());
         }
-        let target = self.shared.counters.enqueued.load(Ordering::Acquire);
         let (ack, rx) = std::sync::mpsc::channel();
-        if self.ctrl.send(Ctrl::Flush { target, ack }).is_err() {
+        if self.ctrl.send(Ctrl::Flush { ack }).is_err() {
             return Err(Error::shutdown());
         }
         match rx.recv_timeout(timeout) {
@@ -400,27 +490,22 @@ enum Dest {
 struct Worker {
     cfg: Config,
     shared: Arc<Shared>,
-    rx: mpsc::Receiver<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
     ctrl_rx: mpsc::UnboundedReceiver<Ctrl>,
     dest: Dest,
     encoder: otlp::Encoder,
-    received: u64,
     /// Encoded `ScopeSpans.spans` entries waiting to be sent.
     batch: Vec<u8>,
     batch_spans: usize,
     scores: Vec<serde_json::Value>,
     oldest: Option<Instant>,
-    /// Encoded observations whose allocations go back to be reused.
-    spare: Vec<Arc<ObsInner>>,
-    /// Queued bytes taken from the queue, not yet subtracted from the shared count.
-    taken_bytes: usize,
 }
 
 impl Worker {
     fn new(
         cfg: Config,
         shared: Arc<Shared>,
-        rx: mpsc::Receiver<Msg>,
+        rx: mpsc::UnboundedReceiver<Msg>,
         ctrl_rx: mpsc::UnboundedReceiver<Ctrl>,
     ) -> Result<Worker, String> {
         let dest = match &cfg.sink {
@@ -438,140 +523,113 @@ impl Worker {
             rx,
             ctrl_rx,
             dest,
-            received: 0,
             batch: Vec::with_capacity(64 * 1024),
             batch_spans: 0,
             scores: Vec::new(),
             oldest: None,
-            spare: Vec::with_capacity(SPARE_CHUNK),
-            taken_bytes: 0,
         })
     }
 
     async fn run(mut self) {
         let mut inbox: Vec<Msg> = Vec::with_capacity(INBOX);
+        let mut tick = Instant::now() + self.cfg.flush_interval;
         loop {
-            // Wake at the oldest item's deadline, and at least every flush interval (a producer's
-            // wake-up can be missed in a race; the timer then picks its items up).
-            let due = self.oldest.map(|t| t + self.cfg.flush_interval);
-            let tick = Instant::now() + self.cfg.flush_interval;
-            let wake_at = due.map_or(tick, |d| d.min(tick));
             tokio::select! {
                 biased;
                 c = self.ctrl_rx.recv() => match c {
-                    Some(Ctrl::Flush { target, ack }) => {
+                    Some(Ctrl::Flush { ack }) => {
                         let failed_before = self.shared.counters.failed.load(Ordering::Acquire);
-                        self.drain_to(target).await;
+                        self.drain_available(&mut inbox).await;
+                        self.sweep(false).await;
                         self.send_all(true).await;
                         let failed = self.shared.counters.failed.load(Ordering::Acquire) - failed_before;
                         let _ = ack.send(failed);
                     }
                     Some(Ctrl::Shutdown) | None => break,
                 },
-                _ = self.shared.wake.notified() => {
-                    if !self.drain_available(&mut inbox).await {
+                n = self.rx.recv_many(&mut inbox, INBOX) => {
+                    if n == 0 {
                         break;
+                    }
+                    for m in inbox.drain(..) {
+                        self.accept(m).await;
                     }
                 }
-                _ = tokio::time::sleep_until(wake_at.into()) => {
-                    if !self.drain_available(&mut inbox).await {
-                        break;
-                    }
+                _ = tokio::time::sleep_until(tick.into()) => {
+                    // Collect what the recording threads hold, and send what waited long enough.
+                    self.sweep(false).await;
                     if self.oldest.is_some_and(|t| t + self.cfg.flush_interval <= Instant::now()) {
                         self.send_all(false).await;
                     }
+                    tick = Instant::now() + self.cfg.flush_interval;
                 }
             }
         }
-        // Shutdown: refuse new items, deliver everything already queued.
+        // Shutdown: refuse new items, deliver everything already recorded.
         self.rx.close();
         while self.rx.recv_many(&mut inbox, INBOX).await > 0 {
             for m in inbox.drain(..) {
                 self.accept(m).await;
             }
         }
+        self.sweep(true).await;
         self.send_all(true).await;
-        // The spares hold the client; keeping them would keep it alive.
-        self.spare.clear();
-        self.shared.recycler.clear();
         diag::debug(|| format!("exporter stopped: {:?}", self.shared.counters.snapshot()));
     }
 
-    /// Takes what is in the queue now, without waiting (and without registering for a wake-up
-    /// per item). False when the queue is closed and empty.
-    async fn drain_available(&mut self, inbox: &mut Vec<Msg>) -> bool {
-        loop {
-            while inbox.len() < INBOX {
-                match self.rx.try_recv() {
-                    Ok(m) => inbox.push(m),
-                    Err(mpsc::error::TryRecvError::Empty) => break,
-                    Err(mpsc::error::TryRecvError::Disconnected) => {
-                        for m in inbox.drain(..) {
-                            self.accept(m).await;
-                        }
-                        return false;
-                    }
+    /// Takes what is in the channel now, without waiting.
+    async fn drain_available(&mut self, inbox: &mut Vec<Msg>) {
+        while let Ok(m) = self.rx.try_recv() {
+            inbox.push(m);
+            if inbox.len() == INBOX {
+                for m in inbox.drain(..) {
+                    self.accept(m).await;
                 }
             }
-            if inbox.is_empty() {
-                return true;
-            }
-            let full = inbox.len() == INBOX;
-            for m in inbox.drain(..) {
-                self.accept(m).await;
-            }
-            self.release_bytes();
-            if !full {
-                return true;
-            }
+        }
+        for m in inbox.drain(..) {
+            self.accept(m).await;
         }
     }
 
-    async fn drain_to(&mut self, target: u64) {
-        let mut inbox = Vec::with_capacity(INBOX);
-        while self.received < target {
-            let want = ((target - self.received) as usize).min(INBOX);
-            if self.rx.recv_many(&mut inbox, want).await == 0 {
-                break;
-            }
-            for m in inbox.drain(..) {
-                self.accept(m).await;
-            }
-            self.release_bytes();
+    /// Takes the recording threads' partial batches (and forgets threads that are gone). With
+    /// `close`, later observations on those threads are dropped and counted.
+    async fn sweep(&mut self, close: bool) {
+        let mut taken = Vec::new();
+        {
+            let mut threads = self
+                .shared
+                .threads
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            threads.retain(|tb| {
+                let mut st = tb.lock();
+                st.closed |= close;
+                if !st.batch.is_empty() {
+                    let b = std::mem::replace(&mut st.batch, self.shared.pooled_batch());
+                    taken.push(b);
+                }
+                // Only the registry holds it: the thread is gone.
+                Arc::strong_count(tb) > 1
+            });
+        }
+        for b in taken {
+            self.shared
+                .counters
+                .enqueued
+                .fetch_add(u64::from(b.count), Ordering::AcqRel);
+            self.accept_batch(b).await;
         }
     }
 
     async fn accept(&mut self, msg: Msg) {
-        self.taken_bytes += msg.queued_bytes();
-        if self.taken_bytes >= 1 << 20 {
-            self.release_bytes();
-        }
-        self.received += 1;
-        self.shared.received.store(self.received, Ordering::Release);
-        if self.oldest.is_none() {
-            self.oldest = Some(Instant::now());
-        }
+        let (items, bytes) = msg.size();
+        self.shared.queued_items.fetch_sub(items, Ordering::AcqRel);
+        self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
         match msg {
-            Msg::Span(obs, _) => {
-                let is_root = obs.parent.is_none();
-                let before = self.batch.len();
-                let added = self.encoder.encode_span(&obs, &mut self.batch);
-                self.recycle(obs);
-                self.batch_spans += 1;
-                if before > 0 && before + added > self.cfg.max_batch_bytes {
-                    // Over the size limit: send what came before, keep this one for the next.
-                    let tail = self.batch.split_off(before);
-                    self.batch_spans -= 1;
-                    self.send_spans(false).await;
-                    self.batch = tail;
-                    self.batch_spans = 1;
-                }
-                let immediate = self.cfg.immediate || matches!(self.dest, Dest::Console(_));
-                if self.batch_spans >= self.cfg.flush_at || (immediate && is_root) {
-                    self.send_spans(false).await;
-                }
-            }
+            Msg::Batch(b) => self.accept_batch(b).await,
             Msg::Score(score) => {
+                self.oldest.get_or_insert_with(Instant::now);
                 match score.problem() {
                     Some(p) => {
                         self.shared.counters.failed.fetch_add(1, Ordering::Relaxed);
@@ -591,25 +649,41 @@ impl Worker {
         }
     }
 
-    /// Subtracts the memory of the items taken so far from the queue's count (in bulk: the count
-    /// is shared with every producer).
-    fn release_bytes(&mut self) {
-        let n = std::mem::take(&mut self.taken_bytes);
-        if n > 0 {
-            self.shared.queued_bytes.fetch_sub(n, Ordering::AcqRel);
-        }
-    }
-
-    /// Hands an encoded observation's allocation back for reuse when nothing else holds it and
-    /// its values are small; otherwise it is freed here.
-    fn recycle(&mut self, mut obs: Arc<ObsInner>) {
-        if Arc::get_mut(&mut obs).is_none() || !obs.lock().is_small() {
+    async fn accept_batch(&mut self, b: Batch) {
+        if b.is_empty() {
+            self.shared.return_batch(b);
             return;
         }
-        self.spare.push(obs);
-        if self.spare.len() >= SPARE_CHUNK {
-            let chunk = std::mem::replace(&mut self.spare, Vec::with_capacity(SPARE_CHUNK));
-            self.shared.recycler.give(chunk);
+        self.oldest.get_or_insert_with(Instant::now);
+        let immediate = self.cfg.immediate || matches!(self.dest, Dest::Console(_));
+        let mut read = 0u32;
+        for rec in b.records() {
+            read += 1;
+            let is_root = rec.parent.is_none();
+            let before = self.batch.len();
+            let added = self.encoder.encode_span(&rec, &mut self.batch);
+            self.batch_spans += 1;
+            if before > 0 && before + added > self.cfg.max_batch_bytes {
+                // Over the size limit: send what came before, keep this one for the next.
+                let tail = self.batch.split_off(before);
+                self.batch_spans -= 1;
+                self.send_spans(false).await;
+                self.batch = tail;
+                self.batch_spans = 1;
+            }
+            if self.batch_spans >= self.cfg.flush_at || (immediate && is_root) {
+                self.send_spans(false).await;
+            }
+        }
+        if read < b.count {
+            // Cannot happen unless the batch format has a bug; count rather than lose silently.
+            let lost = u64::from(b.count - read);
+            self.shared.counters.failed.fetch_add(lost, Ordering::Relaxed);
+            diag::warn(&format!("Langfuse exporter could not read {lost} recorded observation(s)"));
+        }
+        self.shared.return_batch(b);
+        if self.batch_spans == 0 && self.scores.is_empty() {
+            self.oldest = None;
         }
     }
 

@@ -61,6 +61,7 @@ pub mod fuzz;
 mod ids;
 mod observation;
 mod otlp;
+mod record;
 mod score;
 mod value;
 mod wire;

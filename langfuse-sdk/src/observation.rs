@@ -225,6 +225,10 @@ impl UsageDetails {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+    /// The counts other than input, output and total.
+    pub(crate) fn others(&self) -> &[(String, u64)] {
+        &self.0.other
+    }
     pub(crate) fn merge(&mut self, other: UsageDetails) {
         self.0.merge(other.0);
     }
@@ -333,65 +337,6 @@ pub(crate) struct RareData {
 }
 
 impl ObsData {
-    /// Clears every field for a new observation (the old values are freed here, by the thread
-    /// that reuses the allocation).
-    fn reset(&mut self, name: Cow<'static, str>) {
-        self.ended = false;
-        self.level = None;
-        self.name = name;
-        self.start = None;
-        self.end = None;
-        self.input = None;
-        self.output = None;
-        self.model = None;
-        self.usage = None;
-        self.rare = None;
-    }
-
-    /// Estimated memory held by a queued observation: its allocation and its values.
-    pub(crate) fn queued_bytes(&self) -> usize {
-        // The allocation itself, with the Arc's counts and the allocator's overhead.
-        const BASE: usize = std::mem::size_of::<ObsInner>() + 32;
-        const PER_VALUE: usize = 16;
-        let captured = |c: &Option<Captured>| c.as_ref().map_or(0, |c| c.capacity() + PER_VALUE);
-        let text = |t: &Option<String>| t.as_ref().map_or(0, |t| t.capacity() + PER_VALUE);
-        let name = match &self.name {
-            Cow::Owned(n) => n.capacity() + PER_VALUE,
-            Cow::Borrowed(_) => 0,
-        };
-        let rare = self.rare.as_deref().map_or(0, |r| {
-            let metadata: usize = r
-                .metadata
-                .iter()
-                .map(|m| match m {
-                    MetaEntry::Object(c) => c.capacity() + PER_VALUE,
-                    MetaEntry::Key(k, c) => k.capacity() + c.capacity() + 2 * PER_VALUE,
-                })
-                .sum();
-            std::mem::size_of::<RareData>()
-                + PER_VALUE
-                + metadata
-                + r.metadata.capacity() * std::mem::size_of::<MetaEntry>()
-                + text(&r.status_message)
-                + text(&r.version)
-                + captured(&r.model_parameters)
-                + r.prompt.as_ref().map_or(0, |p| p.0.capacity() + PER_VALUE)
-                // Trace attributes set through one observation: rare, and small.
-                + r.trace.as_ref().map_or(0, |_| 1024)
-        });
-        BASE + name + captured(&self.input) + captured(&self.output) + text(&self.model) + rare
-    }
-
-    /// True when the values are small enough to be worth keeping in a spare allocation until it
-    /// is reused (large values are freed at once instead).
-    pub(crate) fn is_small(&self) -> bool {
-        const SMALL: usize = 4096;
-        self.rare.is_none()
-            && self.input.as_ref().is_none_or(|c| c.capacity() <= SMALL)
-            && self.output.as_ref().is_none_or(|c| c.capacity() <= SMALL)
-            && self.model.as_ref().is_none_or(|m| m.capacity() <= SMALL)
-    }
-
     pub(crate) fn rare(&mut self) -> &mut RareData {
         self.rare.get_or_insert_with(Default::default)
     }
@@ -437,38 +382,6 @@ impl ObsInner {
         })
     }
 
-    /// Reuses a spare allocation of this thread's (see [`crate::exporter::Recycler`]) or makes
-    /// a new one. The old values of a reused one are freed here, by the thread that captured
-    /// them, which is what keeps the allocator's locks out of the hot path.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn reuse_or_new(
-        spare: Option<Arc<ObsInner>>,
-        core: &Arc<Core>,
-        trace_id: TraceId,
-        id: ObservationId,
-        parent: Option<(ObservationId, bool)>,
-        ty: ObservationType,
-        attrs: Option<Arc<TraceAttributes>>,
-        name: Cow<'static, str>,
-    ) -> Arc<ObsInner> {
-        if let Some(mut a) = spare {
-            if let Some(o) = Arc::get_mut(&mut a) {
-                if !Arc::ptr_eq(&o.core, core) {
-                    o.core = core.clone();
-                }
-                o.trace_id = trace_id;
-                o.id = id;
-                o.parent = parent;
-                o.ty = ty;
-                o.attrs = attrs;
-                let d = o.data.get_mut().unwrap_or_else(|e| e.into_inner());
-                d.reset(name);
-                return a;
-            }
-        }
-        ObsInner::new(core.clone(), trace_id, id, parent, ty, attrs, name)
-    }
-
     pub(crate) fn lock(&self) -> MutexGuard<'_, ObsData> {
         // Our own code never panics while holding this lock; recover rather than propagate.
         self.data.lock().unwrap_or_else(|e| e.into_inner())
@@ -482,8 +395,8 @@ impl ObsInner {
         }
     }
 
-    pub(crate) fn end(self: &Arc<Self>, at: Option<SystemTime>) {
-        let bytes = {
+    pub(crate) fn end(&self, at: Option<SystemTime>) {
+        {
             let mut d = self.lock();
             if d.ended {
                 return;
@@ -495,9 +408,10 @@ impl ObsInner {
             } else {
                 now
             });
-            d.queued_bytes()
-        };
-        self.core.enqueue(self.clone(), bytes);
+            // Appended to this thread's batch while the lock is held: nothing else can change
+            // the fields, and the exporter never takes this lock.
+            self.core.record(self, &mut d);
+        }
     }
 }
 
@@ -1149,19 +1063,5 @@ impl fmt::Debug for ObservationBuilder {
             .field("type", &self.ty)
             .field("state", &state)
             .finish()
-    }
-}
-#[cfg(test)]
-mod size_probe {
-    #[test]
-    fn print_sizes() {
-        eprintln!(
-            "ObsInner {} ObsData {} RareData {} Captured {} Usage {}",
-            std::mem::size_of::<super::ObsInner>(),
-            std::mem::size_of::<super::ObsData>(),
-            std::mem::size_of::<super::RareData>(),
-            std::mem::size_of::<crate::value::Captured>(),
-            std::mem::size_of::<super::UsageDetails>()
-        );
     }
 }

@@ -18,7 +18,8 @@ use crate::config::{Config, MaskFn};
 use crate::context::TraceAttributes;
 use crate::diag;
 use crate::exporter::{backoff_sleep, cap_passed, effective_deadline, Shared};
-use crate::observation::{Level, MetaEntry, ObsInner, RareData};
+use crate::observation::{Level, MetaEntry, RareData};
+use crate::record::{RecordView, ValueRef};
 use crate::value::{prefix_at_boundary, split_marker, truncation_marker, Captured};
 use crate::wire::{
     attr_bool, attr_int, attr_str, attr_str_array, delimited_len, put_bytes, put_delimited_header,
@@ -112,12 +113,13 @@ impl Encoder {
         }
     }
 
-    fn mask_value<'a>(&self, c: &'a Captured) -> Cow<'a, Captured> {
+    /// The value's text as sent, after the mask (if any).
+    fn mask_value<'a>(&self, v: ValueRef<'a>) -> Cow<'a, str> {
         match &self.mask {
-            None => Cow::Borrowed(c),
-            Some(m) => Cow::Owned(match run_mask(m, c.to_json_value()) {
-                Some(v) => Captured::from_json_value(v),
-                None => Captured::Text(MASK_FAILED.to_string()),
+            None => Cow::Borrowed(v.text),
+            Some(m) => Cow::Owned(match run_mask(m, v.to_captured().to_json_value()) {
+                Some(v) => Captured::from_json_value(v).into_string(),
+                None => MASK_FAILED.to_string(),
             }),
         }
     }
@@ -156,17 +158,13 @@ impl Encoder {
 
     /// Appends one record, as a `ScopeSpans.spans` entry with Langfuse's attributes
     /// (CONTRACT.md §1), to `batch`. Returns the bytes added.
-    pub(crate) fn encode_span(&mut self, obs: &ObsInner, batch: &mut Vec<u8>) -> usize {
-        let (trace_id, id, parent, ty, attrs) =
-            (obs.trace_id, obs.id, obs.parent, obs.ty, &obs.attrs);
-        // The captured values are read in place and freed by the thread that made them (when
-        // it reuses the allocation): freeing them here would cost both threads a lock.
-        let data = obs.lock();
+    pub(crate) fn encode_span(&mut self, data: &RecordView<'_>, batch: &mut Vec<u8>) -> usize {
+        let (trace_id, id, parent, ty) = (data.trace_id, data.id, data.parent, data.ty);
         let no_rare = RareData::default();
-        let rare = data.rare.as_deref().unwrap_or(&no_rare);
+        let rare = data.rare.unwrap_or(&no_rare);
         // Trace attributes: propagated ones, overlaid by those set through this observation.
         let merged;
-        let trace: &TraceAttributes = match (attrs.as_deref(), rare.trace.as_deref()) {
+        let trace: &TraceAttributes = match (data.attrs, rare.trace.as_deref()) {
             (Some(a), Some(o)) => {
                 let mut m = a.clone();
                 m.merge_from(o);
@@ -178,8 +176,8 @@ impl Encoder {
             (None, None) => &self.no_trace,
         };
 
-        let mut input = data.input.as_ref().map(|c| self.mask_value(c));
-        let mut output = data.output.as_ref().map(|c| self.mask_value(c));
+        let mut input = data.input.map(|v| self.mask_value(v));
+        let mut output = data.output.map(|v| self.mask_value(v));
         let mut metadata = self.metadata(&rare.metadata);
         self.size_guard(&mut input, &mut output, &mut metadata);
 
@@ -194,8 +192,7 @@ impl Encoder {
             put_bytes(b, SPAN_NAME, data.name.as_bytes());
         }
         put_varint(b, SPAN_KIND, 1); // SPAN_KIND_INTERNAL
-        let start = data.start.map(unix_nanos).unwrap_or(0);
-        let end = data.end.map(unix_nanos).unwrap_or(start).max(start);
+        let (start, end) = (data.start, data.end);
         if start != 0 {
             put_fixed64(b, SPAN_START, start);
         }
@@ -242,18 +239,18 @@ impl Encoder {
             attr_bool(b, &["langfuse.trace.public"], p);
         }
         if let Some(c) = &trace.input {
-            let v = self.mask_value(c);
-            attr_str(&mut self.scratch, &["langfuse.trace.input"], v.as_str());
+            let v = self.mask_value(c.as_value_ref());
+            attr_str(&mut self.scratch, &["langfuse.trace.input"], &v);
         }
         if let Some(c) = &trace.output {
-            let v = self.mask_value(c);
-            attr_str(&mut self.scratch, &["langfuse.trace.output"], v.as_str());
+            let v = self.mask_value(c.as_value_ref());
+            attr_str(&mut self.scratch, &["langfuse.trace.output"], &v);
         }
         let b = &mut self.scratch;
         if let Some(v) = &input {
-            attr_str(b, &["langfuse.observation.input"], v.as_str());
+            attr_str(b, &["langfuse.observation.input"], v);
         }
-        if let Some(m) = &data.model {
+        if let Some(m) = data.model {
             attr_str(b, &["langfuse.observation.model.name"], m);
         }
         if let Some(u) = data.usage.as_ref().filter(|u| !u.is_empty()) {
@@ -292,7 +289,7 @@ impl Encoder {
         }
         attr_str(b, &["langfuse.observation.type"], ty.as_str());
         if let Some(v) = &output {
-            attr_str(b, &["langfuse.observation.output"], v.as_str());
+            attr_str(b, &["langfuse.observation.output"], v);
         }
         if let Some(e) = trace.environment.as_ref().or(self.environment.as_ref()) {
             attr_str(b, &["langfuse.environment"], e);
@@ -341,8 +338,8 @@ impl Encoder {
     /// Keeps an observation under the size limit by truncating its largest fields.
     fn size_guard(
         &self,
-        input: &mut Option<Cow<'_, Captured>>,
-        output: &mut Option<Cow<'_, Captured>>,
+        input: &mut Option<Cow<'_, str>>,
+        output: &mut Option<Cow<'_, str>>,
         metadata: &mut Vec<(String, String)>,
     ) {
         let limit = self.max_observation_bytes;
@@ -376,16 +373,8 @@ impl Encoder {
                 t
             };
             match largest {
-                0 => {
-                    *input = input
-                        .take()
-                        .map(|c| Cow::Owned(Captured::Text(shorten(c.as_str()))))
-                }
-                1 => {
-                    *output = output
-                        .take()
-                        .map(|c| Cow::Owned(Captured::Text(shorten(c.as_str()))))
-                }
+                0 => *input = input.take().map(|c| Cow::Owned(shorten(&c))),
+                1 => *output = output.take().map(|c| Cow::Owned(shorten(&c))),
                 _ => {
                     let text = serde_json::Value::Object(
                         metadata

@@ -42,9 +42,15 @@ impl Captured {
     pub(crate) fn len(&self) -> usize {
         self.as_str().len()
     }
-    pub(crate) fn capacity(&self) -> usize {
+    pub(crate) fn into_string(self) -> String {
         match self {
-            Captured::Text(s) | Captured::Json(s) => s.capacity(),
+            Captured::Text(s) | Captured::Json(s) => s,
+        }
+    }
+    pub(crate) fn as_value_ref(&self) -> crate::record::ValueRef<'_> {
+        crate::record::ValueRef {
+            json: matches!(self, Captured::Json(_)),
+            text: self.as_str(),
         }
     }
     /// The value as a JSON value: JSON text parsed, plain text as a JSON string.
