@@ -469,7 +469,10 @@ fn enabled_run(
         .base_url(&sink.url)
         .gzip(gzip);
     // BENCH_QUEUE overrides the queue bound (for experiments; the table uses the default).
-    let lf = match std::env::var("BENCH_QUEUE").ok().and_then(|v| v.parse().ok()) {
+    let lf = match std::env::var("BENCH_QUEUE")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
         Some(n) => lf.max_queue_size(n),
         None => lf,
     }

@@ -279,17 +279,19 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     let capture_output = args.capture_output.unwrap_or(true);
     let err_level = Ident::new(args.err_level.unwrap_or("Error"), Span::call_site());
 
-    let start_with = |start_fn: TokenStream2| quote! {
-        let __lf_obs = #p::#start_fn(
-            #p::ObservationType::#ty_ident,
-            #obs_name,
-            #capture_input,
-            |__lf_inputs: &mut #p::Inputs| {
-                #[allow(unused_imports)]
-                use #p::{ViaDebug as _, ViaSerialize as _, ViaTypeName as _};
-                #( (&&&#p::Wrap(&#captured)).__lf_capture_arg(#names, __lf_inputs); )*
-            },
-        );
+    let start_with = |start_fn: TokenStream2| {
+        quote! {
+            let __lf_obs = #p::#start_fn(
+                #p::ObservationType::#ty_ident,
+                #obs_name,
+                #capture_input,
+                |__lf_inputs: &mut #p::Inputs| {
+                    #[allow(unused_imports)]
+                    use #p::{ViaDebug as _, ViaSerialize as _, ViaTypeName as _};
+                    #( (&&&#p::Wrap(&#captured)).__lf_capture_arg(#names, __lf_inputs); )*
+                },
+            );
+        }
     };
     let start = start_with(quote!(start));
     let mut statics = Vec::new();

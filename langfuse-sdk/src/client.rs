@@ -190,8 +190,7 @@ impl Langfuse {
         if !self.core().recording {
             return ObservationBuilder::noop(ty);
         }
-        self.core()
-            .plan(ty, name.into(), &Context::current(), None)
+        self.core().plan(ty, name.into(), &Context::current(), None)
     }
 
     /// A span (a unit of work).

@@ -73,7 +73,10 @@ fn close_threads(shared: &Shared) {
         let n = st.batch.count;
         if n > 0 {
             st.batch.clear();
-            shared.counters.dropped.fetch_add(u64::from(n), Ordering::Relaxed);
+            shared
+                .counters
+                .dropped
+                .fetch_add(u64::from(n), Ordering::Relaxed);
         }
     }
 }
@@ -104,9 +107,7 @@ thread_local! {
 }
 
 enum Ctrl {
-    Flush {
-        ack: std::sync::mpsc::Sender<u64>,
-    },
+    Flush { ack: std::sync::mpsc::Sender<u64> },
     Shutdown,
 }
 
@@ -379,7 +380,9 @@ impl Exporter {
             .dropped
             .fetch_add(n as u64, Ordering::Relaxed);
         if !self.shared.warned_closed.swap(true, Ordering::Relaxed) {
-            diag::warn("Langfuse client is shut down: dropping observations created after shutdown");
+            diag::warn(
+                "Langfuse client is shut down: dropping observations created after shutdown",
+            );
         }
     }
 
@@ -678,8 +681,13 @@ impl Worker {
         if read < b.count {
             // Cannot happen unless the batch format has a bug; count rather than lose silently.
             let lost = u64::from(b.count - read);
-            self.shared.counters.failed.fetch_add(lost, Ordering::Relaxed);
-            diag::warn(&format!("Langfuse exporter could not read {lost} recorded observation(s)"));
+            self.shared
+                .counters
+                .failed
+                .fetch_add(lost, Ordering::Relaxed);
+            diag::warn(&format!(
+                "Langfuse exporter could not read {lost} recorded observation(s)"
+            ));
         }
         self.shared.return_batch(b);
         if self.batch_spans == 0 && self.scores.is_empty() {

@@ -1,6 +1,7 @@
 //! Observations: types, their fields, the owning handle and the shared reference.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::fmt;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -358,8 +359,113 @@ pub(crate) struct ObsInner {
     pub data: Mutex<ObsData>,
 }
 
+// ---- thread-local reuse ----------------------------------------------------------------------
+//
+// An observation's allocation and its value buffers are reused by the thread that made them once
+// its last handle is gone (the usual case: `#[observe]` drops its handle when the function
+// returns). The exporter never holds them (see `crate::record`), so this is all thread-local:
+// no locks, and no memory moving between threads.
+
+/// Spare observation allocations kept per thread.
+const SPARE_OBSERVATIONS: usize = 32;
+/// Spare value buffers kept per thread, and the largest kept.
+const SPARE_STRINGS: usize = 64;
+const SPARE_STRING_MAX: usize = 4096;
+
+thread_local! {
+    static SPARE_OBS: RefCell<Vec<Arc<ObsInner>>> = const { RefCell::new(Vec::new()) };
+    static SPARE_STR: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// An empty string, with the capacity of a spare buffer when this thread has one.
+#[inline]
+pub(crate) fn spare_string() -> String {
+    SPARE_STR
+        .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop()))
+        .ok()
+        .flatten()
+        .unwrap_or_default()
+}
+
+fn keep_string(mut s: String) {
+    if s.capacity() == 0 || s.capacity() > SPARE_STRING_MAX {
+        return;
+    }
+    s.clear();
+    let _ = SPARE_STR.try_with(|spare| {
+        if let Ok(mut spare) = spare.try_borrow_mut() {
+            if spare.len() < SPARE_STRINGS {
+                spare.push(s);
+            }
+        }
+    });
+}
+
+/// Keeps an ended observation's allocation for reuse when nothing else refers to it.
+pub(crate) fn recycle(mut obs: Arc<ObsInner>) {
+    let Some(o) = Arc::get_mut(&mut obs) else {
+        return;
+    };
+    let d = o.data.get_mut().unwrap_or_else(|e| e.into_inner());
+    if !d.ended {
+        return;
+    }
+    for c in [d.input.take(), d.output.take()].into_iter().flatten() {
+        keep_string(c.into_string());
+    }
+    if let Some(m) = d.model.take() {
+        keep_string(m);
+    }
+    // Dropped here, on the thread that made them.
+    d.rare = None;
+    d.usage = None;
+    d.name = Cow::Borrowed("");
+    o.attrs = None;
+    let _ = SPARE_OBS.try_with(|spare| {
+        if let Ok(mut spare) = spare.try_borrow_mut() {
+            if spare.len() < SPARE_OBSERVATIONS {
+                spare.push(obs);
+            }
+        }
+    });
+}
+
 impl ObsInner {
+    /// A recorded observation: a spare allocation of this thread's, or a new one.
     pub(crate) fn new(
+        core: Arc<Core>,
+        trace_id: TraceId,
+        id: ObservationId,
+        parent: Option<(ObservationId, bool)>,
+        ty: ObservationType,
+        attrs: Option<Arc<TraceAttributes>>,
+        name: Cow<'static, str>,
+    ) -> Arc<ObsInner> {
+        let spare = SPARE_OBS
+            .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop()))
+            .ok()
+            .flatten();
+        if let Some(mut a) = spare {
+            if let Some(o) = Arc::get_mut(&mut a) {
+                if !Arc::ptr_eq(&o.core, &core) {
+                    o.core = core;
+                }
+                o.trace_id = trace_id;
+                o.id = id;
+                o.parent = parent;
+                o.ty = ty;
+                o.attrs = attrs;
+                *o.data.get_mut().unwrap_or_else(|e| e.into_inner()) = ObsData {
+                    name,
+                    ..Default::default()
+                };
+                return a;
+            }
+        }
+        ObsInner::allocate(core, trace_id, id, parent, ty, attrs, name)
+    }
+
+    fn allocate(
         core: Arc<Core>,
         trace_id: TraceId,
         id: ObservationId,
@@ -806,7 +912,10 @@ impl fmt::Debug for Observation {
 impl Drop for Observation {
     #[inline]
     fn drop(&mut self) {
-        self.r.end();
+        if let State::Live(o) = std::mem::take(&mut self.r.state) {
+            o.end(None);
+            recycle(o);
+        }
     }
 }
 
@@ -878,8 +987,9 @@ impl ObservationBuilder {
     /// The fields, written without locking: the builder is the allocation's only owner.
     pub(crate) fn data(&mut self) -> Option<&mut ObsData> {
         match &mut self.pending {
-            Pending::Live(o) => Arc::get_mut(o)
-                .map(|o| o.data.get_mut().unwrap_or_else(|e| e.into_inner())),
+            Pending::Live(o) => {
+                Arc::get_mut(o).map(|o| o.data.get_mut().unwrap_or_else(|e| e.into_inner()))
+            }
             _ => None,
         }
     }

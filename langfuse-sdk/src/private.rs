@@ -30,7 +30,7 @@ pub fn start(
         if let crate::observation::Pending::Live(o) = &b.pending {
             if o.core.io_capture_enabled() {
                 let mut i = Inputs {
-                    buf: String::with_capacity(64),
+                    buf: crate::observation::spare_string(),
                     limit: o.core.field_limit(),
                 };
                 i.buf.push('{');

@@ -25,6 +25,8 @@ const NONE: u32 = u32::MAX;
 pub(crate) struct Batch {
     bytes: Vec<u8>,
     attrs: Vec<Arc<TraceAttributes>>,
+    // Boxed: the box is moved out of the observation as it is, not copied.
+    #[allow(clippy::vec_box)]
     rare: Vec<Box<RareData>>,
     large: Vec<String>,
     large_bytes: usize,
@@ -203,10 +205,7 @@ impl Batch {
 
     /// The observations in the order they were appended.
     pub(crate) fn records(&self) -> Records<'_> {
-        Records {
-            batch: self,
-            at: 0,
-        }
+        Records { batch: self, at: 0 }
     }
 }
 
@@ -357,7 +356,12 @@ mod tests {
             input: Some(Captured::Json("{\"q\":\"hi\"}".into())),
             output: Some(Captured::Text("x".repeat(10_000))),
             model: Some("gpt-4o-mini".into()),
-            usage: Some(UsageDetails::new().input(3).total(9).with("input_cached_tokens", 2)),
+            usage: Some(
+                UsageDetails::new()
+                    .input(3)
+                    .total(9)
+                    .with("input_cached_tokens", 2),
+            ),
             ..Default::default()
         };
         d.rare().cost = Some(CostDetails::new().total(0.5));
@@ -366,7 +370,14 @@ mod tests {
             ObservationId::from_bytes([1; 8]),
             ObservationId::from_bytes([2; 8]),
         );
-        b.push(t, id, Some((p, true)), ObservationType::Generation, &attrs, &mut d);
+        b.push(
+            t,
+            id,
+            Some((p, true)),
+            ObservationType::Generation,
+            &attrs,
+            &mut d,
+        );
         let mut root = ObsData {
             name: Cow::Owned("root".into()),
             ..Default::default()
@@ -396,7 +407,9 @@ mod tests {
         assert_eq!(u.get("input_cached_tokens"), Some(2));
         assert_eq!(r.attrs.and_then(|a| a.get_user_id()), Some("u1"));
         assert_eq!(
-            r.rare.and_then(|r| r.cost.as_ref()).and_then(|c| c.get("total")),
+            r.rare
+                .and_then(|r| r.cost.as_ref())
+                .and_then(|c| c.get("total")),
             Some(0.5)
         );
         // The large output was moved, the small input copied.

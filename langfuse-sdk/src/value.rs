@@ -78,31 +78,81 @@ impl Captured {
     }
 }
 
+/// Index of the first byte of `bytes[from..]` that JSON must escape (`"`, `\\`, or a control
+/// character below 0x20), or `bytes.len()`. Scans eight bytes at a time: strings are mostly
+/// plain, and this runs on the application's thread for every captured string.
+#[inline]
+fn next_escape(bytes: &[u8], from: usize) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(chunk);
+        let w = u64::from_le_bytes(w);
+        // High bit of each byte that is below 0x20, equal to '"' or equal to '\\'. Only the
+        // lowest flagged byte is sure to be a match (borrows can flag bytes above it), and that
+        // is the one used.
+        let control = w.wrapping_sub(LO * 0x20) & !w;
+        let quote = (w ^ (LO * b'"' as u64)).wrapping_sub(LO) & !(w ^ (LO * b'"' as u64));
+        let backslash = (w ^ (LO * b'\\' as u64)).wrapping_sub(LO) & !(w ^ (LO * b'\\' as u64));
+        let m = (control | quote | backslash) & HI;
+        if m != 0 {
+            return i + (m.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x20 || b == b'"' || b == b'\\' {
+            return i;
+        }
+        i += 1;
+    }
+    bytes.len()
+}
+
+/// The escape sequence of a byte that [`next_escape`] found.
+fn escape_of(b: u8, buf: &mut [u8; 6]) -> &str {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    match b {
+        b'"' => "\\\"",
+        b'\\' => "\\\\",
+        b'\n' => "\\n",
+        b'\r' => "\\r",
+        b'\t' => "\\t",
+        0x08 => "\\b",
+        0x0c => "\\f",
+        _ => {
+            *buf = [
+                b'\\',
+                b'u',
+                b'0',
+                b'0',
+                HEX[(b >> 4) as usize],
+                HEX[(b & 15) as usize],
+            ];
+            std::str::from_utf8(buf).unwrap_or("\\ufffd")
+        }
+    }
+}
+
 /// Appends `s` to `out` as a JSON string literal.
 pub(crate) fn push_json_string(out: &mut String, s: &str) {
+    out.reserve(s.len() + 2);
     out.push('"');
+    let bytes = s.as_bytes();
     let mut start = 0;
-    for (i, b) in s.bytes().enumerate() {
-        let esc = match b {
-            b'"' => "\\\"",
-            b'\\' => "\\\\",
-            b'\n' => "\\n",
-            b'\r' => "\\r",
-            b'\t' => "\\t",
-            0x08 => "\\b",
-            0x0c => "\\f",
-            0..=0x1f => "",
-            _ => continue,
-        };
+    loop {
+        let i = next_escape(bytes, start);
         out.push_str(&s[start..i]);
-        if esc.is_empty() {
-            out.push_str(&format!("\\u{b:04x}"));
-        } else {
-            out.push_str(esc);
+        if i == bytes.len() {
+            break;
         }
+        let mut buf = [0u8; 6];
+        out.push_str(escape_of(bytes[i], &mut buf));
         start = i + 1;
     }
-    out.push_str(&s[start..]);
     out.push('"');
 }
 
@@ -119,7 +169,7 @@ impl Captured {
 /// Captures `value` with at most `limit` bytes of text kept.
 pub(crate) fn capture<T: Serialize + ?Sized>(value: &T, limit: usize) -> Captured {
     let mut w = Writer {
-        out: String::new(),
+        out: crate::observation::spare_string(),
         start: 0,
         depth: 0,
         limit,
@@ -252,37 +302,22 @@ impl Writer {
         self.push("\"");
         let bytes = s.as_bytes();
         let mut start = 0;
-        for (i, &b) in bytes.iter().enumerate() {
-            let esc: Option<&str> = match b {
-                b'"' => Some("\\\""),
-                b'\\' => Some("\\\\"),
-                b'\n' => Some("\\n"),
-                b'\r' => Some("\\r"),
-                b'\t' => Some("\\t"),
-                0x08 => Some("\\b"),
-                0x0c => Some("\\f"),
-                0..=0x1f => None,
-                _ => continue,
-            };
+        loop {
+            let i = next_escape(bytes, start);
             if start < i {
                 self.push(&s[start..i]);
             }
-            match esc {
-                Some(e) => self.push(e),
-                None => {
-                    let u = format!("\\u{:04x}", b);
-                    self.push(&u);
-                }
+            if i == bytes.len() {
+                break;
             }
+            let mut buf = [0u8; 6];
+            self.push(escape_of(bytes[i], &mut buf));
             start = i + 1;
             if self.truncated {
                 // Keep counting the size without scanning every remaining byte.
                 self.total += s.len() - start + 1;
                 return;
             }
-        }
-        if start < s.len() {
-            self.push(&s[start..]);
         }
         self.push("\"");
     }
@@ -695,6 +730,36 @@ impl ser::SerializeStructVariant for Compound<'_> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn fast_escaping_matches_serde_json() {
+        // Every ASCII byte at every offset of a 20-byte string (covers the 8-byte scan, its
+        // tail, and several escapes in one word), plus multi-byte characters.
+        let mut cases = vec![String::new(), "é€😀\u{7f}".to_string()];
+        for b in 0u8..0x80 {
+            for at in 0..20 {
+                let mut v = vec![b'a'; 20];
+                v[at] = b;
+                if at + 3 < 20 {
+                    v[at + 3] = b'"';
+                }
+                cases.push(String::from_utf8(v).unwrap());
+            }
+        }
+        cases.push("a\u{1}b\\c\"d\ne".repeat(9));
+        for s in &cases {
+            let mut out = String::new();
+            super::push_json_string(&mut out, s);
+            assert_eq!(out, serde_json::to_string(s).unwrap(), "{s:?}");
+            assert_eq!(
+                super::capture(s.as_str(), 1 << 20).as_str(),
+                s.as_str(),
+                "top-level strings stay plain"
+            );
+            let nested = super::capture(&[s.as_str()], 1 << 20);
+            assert_eq!(nested.as_str(), serde_json::to_string(&[s]).unwrap());
+        }
+    }
+
     use super::*;
     use serde::Serialize;
     use std::collections::BTreeMap;
