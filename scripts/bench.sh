@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p langfuse-bench
-exec target/release/langfuse-bench
+exec "${CARGO_TARGET_DIR:-target}/release/langfuse-bench" "$@"

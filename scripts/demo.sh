@@ -33,7 +33,7 @@ export OPENAI_API_KEY=sk-test-master-1234
 for ex in nested hello agent streaming embeddings proxy_logs; do
   echo
   echo "== example: $ex"
-  "target/debug/$ex"
+  "${CARGO_TARGET_DIR:-target}/debug/$ex"
 done
 echo
 echo "== done; stopping LiteLLM"

@@ -6,4 +6,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 cargo build --release -q -p langfuse-tests --bin soak
-exec timeout 300 target/release/soak "$@"
+exec timeout 300 "${CARGO_TARGET_DIR:-target}/release/soak" "$@"

@@ -15,7 +15,7 @@ RUSTDOCFLAGS="-D warnings" cargo doc --workspace --no-deps --all-features -q
 
 echo "== soak with faults (short version; scripts/soak.sh runs the full one)"
 cargo build --release -q -p langfuse-tests --bin soak
-target/release/soak --short 2>&1 | grep -v '^\[langfuse\]'
+"${CARGO_TARGET_DIR:-target}/release/soak" --short 2>&1 | grep -v '^\[langfuse\]'
 
 echo "== cargo test (workspace, all features)"
 log=$(mktemp)

@@ -425,10 +425,20 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         // The body runs now, in the caller's context: `start_sync` may skip entering a context.
         let start = start_with(quote!(start_sync));
         quote! {
-            #start
+            // Tracing off: one relaxed load, then the body and nothing else.
+            let __lf_enabled = #p::enabled();
+            let __lf_obs = if __lf_enabled {
+                #start
+                __lf_obs
+            } else {
+                #p::disabled()
+            };
+            let __lf_body = #closure;
+            if !__lf_enabled {
+                return #p::call(__lf_body);
+            }
             #statics
-            #[allow(clippy::redundant_closure_call)]
-            let __lf_out = #p::run_sync(&__lf_obs, #closure);
+            let __lf_out = #p::run_sync(&__lf_obs, __lf_body);
             {
                 let __lf_o: &#p::ObservationRef = &__lf_obs;
                 let __lf_out = &__lf_out;

@@ -37,6 +37,9 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Default number of observations per request. Larger requests amortise the per-request work
+/// (a gzip stream's tables are reset for every request); requests are also capped in bytes.
+pub(crate) const DEFAULT_FLUSH_AT: usize = 2048;
 /// Default bound of the queue, in observations.
 pub(crate) const DEFAULT_MAX_QUEUE_SIZE: usize = 1_000_000;
 /// Default bound of the queue, in estimated bytes: a 400 000-observation burst of small
@@ -157,7 +160,7 @@ impl Default for LangfuseBuilder {
                 environment: None,
                 release: None,
                 sample_rate: 1.0,
-                flush_at: 512,
+                flush_at: DEFAULT_FLUSH_AT,
                 flush_interval: Duration::from_secs(5),
                 timeout: Duration::from_secs(5),
                 debug: false,
@@ -278,7 +281,12 @@ impl LangfuseBuilder {
                 None => default,
             }
         };
-        b.cfg.flush_at = positive("LANGFUSE_FLUSH_AT", 512, "observations", &mut warnings) as usize;
+        b.cfg.flush_at = positive(
+            "LANGFUSE_FLUSH_AT",
+            DEFAULT_FLUSH_AT as u64,
+            "observations",
+            &mut warnings,
+        ) as usize;
         let secs = |key: &str, default: f64, w: &mut Vec<String>| -> Duration {
             match get(key) {
                 Some((name, v)) => match v.parse::<f64>() {
@@ -385,7 +393,8 @@ impl LangfuseBuilder {
         self.cfg.sample_rate = rate;
         self
     }
-    /// Observations per request (`LANGFUSE_FLUSH_AT`, default 512).
+    /// Most observations per request (`LANGFUSE_FLUSH_AT`, default 2048; requests are also
+    /// capped at about 3 MB).
     pub fn flush_at(mut self, n: usize) -> Self {
         self.cfg.flush_at = n;
         self
@@ -741,7 +750,7 @@ mod tests {
             ("LANGFUSE_SAMPLE_RATE", "using 1.0"),
             ("LANGFUSE_TRACING_ENVIRONMENT", "using none"),
             ("LANGFUSE_BASE_URL", "using https://cloud.langfuse.com"),
-            ("LANGFUSE_FLUSH_AT", "using 512"),
+            ("LANGFUSE_FLUSH_AT", "using 2048"),
             ("LANGFUSE_MAX_QUEUE_SIZE", "using 1000000"),
             ("LANGFUSE_FLUSH_INTERVAL", "using 5"),
             ("LANGFUSE_TIMEOUT", "using 5"),

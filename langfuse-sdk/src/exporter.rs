@@ -166,12 +166,12 @@ pub(crate) struct Shared {
 }
 
 impl Shared {
-    fn pooled_batch(&self) -> Batch {
+    fn pooled_batch(&self, bytes: usize) -> Batch {
         self.pool
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .pop()
-            .unwrap_or_default()
+            .unwrap_or_else(|| Batch::with_capacity(bytes + bytes / 4))
     }
     fn return_batch(&self, mut b: Batch) {
         b.clear();
@@ -315,7 +315,10 @@ impl Exporter {
                     || st.batch.count >= self.batch_items
                     || (root && self.wake_on_root)
                 {
-                    let full = std::mem::replace(&mut st.batch, self.shared.pooled_batch());
+                    let full = std::mem::replace(
+                        &mut st.batch,
+                        self.shared.pooled_batch(self.batch_bytes),
+                    );
                     drop(st);
                     self.hand_off(Msg::Batch(full));
                 }
@@ -609,7 +612,8 @@ impl Worker {
                 let mut st = tb.lock();
                 st.closed |= close;
                 if !st.batch.is_empty() {
-                    let b = std::mem::replace(&mut st.batch, self.shared.pooled_batch());
+                    // Most threads are idle when swept: no buffer for them until they record.
+                    let b = std::mem::take(&mut st.batch);
                     taken.push(b);
                 }
                 // Only the registry holds it: the thread is gone.

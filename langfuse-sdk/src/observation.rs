@@ -226,6 +226,15 @@ impl UsageDetails {
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
+    /// Input, output and total, and the other counts (as recorded: keys already distinct).
+    pub(crate) fn from_parts(known: [Option<u64>; 3], other: Vec<(String, u64)>) -> Self {
+        UsageDetails(Details {
+            input: known[0],
+            output: known[1],
+            total: known[2],
+            other,
+        })
+    }
     /// The counts other than input, output and total.
     pub(crate) fn others(&self) -> &[(String, u64)] {
         &self.0.other

@@ -69,6 +69,8 @@ pub(crate) struct Encoder {
     resource: Vec<u8>,
     scope: Vec<u8>,
     scratch: Vec<u8>,
+    /// Reused text buffer (usage details).
+    text: String,
     no_trace: TraceAttributes,
     environment: Option<String>,
     release: Option<String>,
@@ -105,6 +107,7 @@ impl Encoder {
             }
             .encode_to_vec(),
             scratch: Vec::with_capacity(1024),
+            text: String::with_capacity(128),
             no_trace: TraceAttributes::default(),
             environment: cfg.environment.clone(),
             release: cfg.release.clone(),
@@ -254,9 +257,17 @@ impl Encoder {
             attr_str(b, &["langfuse.observation.model.name"], m);
         }
         if let Some(u) = data.usage.as_ref().filter(|u| !u.is_empty()) {
-            let t = serde_json::to_string(u).unwrap_or_default();
-            attr_str(b, &["langfuse.observation.usage_details"], &t);
+            let mut t = std::mem::take(&mut self.text);
+            t.clear();
+            usage_json(u, &mut t);
+            attr_str(
+                &mut self.scratch,
+                &["langfuse.observation.usage_details"],
+                &t,
+            );
+            self.text = t;
         }
+        let b = &mut self.scratch;
         if let Some(c) = rare.cost.as_ref().filter(|c| !c.is_empty()) {
             let t = serde_json::to_string(c).unwrap_or_default();
             attr_str(b, &["langfuse.observation.cost_details"], &t);
@@ -395,6 +406,42 @@ impl Encoder {
             }
         }
     }
+}
+
+/// Usage details as a JSON object (what `serde_json` writes, without its machinery: this runs
+/// for every generation).
+fn usage_json(u: &crate::observation::UsageDetails, out: &mut String) {
+    out.push('{');
+    let mut first = true;
+    let mut entry = |k: &str, v: u64, out: &mut String| {
+        if !first {
+            out.push(',');
+        }
+        first = false;
+        crate::value::push_json_string(out, k);
+        out.push(':');
+        let mut digits = [0u8; 20];
+        let mut i = digits.len();
+        let mut n = v;
+        loop {
+            i -= 1;
+            digits[i] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        out.extend(digits[i..].iter().map(|&d| d as char));
+    };
+    for k in ["input", "output", "total"] {
+        if let Some(v) = u.get(k) {
+            entry(k, v, out);
+        }
+    }
+    for (k, v) in u.others() {
+        entry(k, *v, out);
+    }
+    out.push('}');
 }
 
 /// Runs the user's mask; `None` when it failed or panicked.
@@ -957,6 +1004,23 @@ pub(crate) fn render_tree(spans: &[Span], out: &mut String) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn usage_json_is_what_serde_json_writes() {
+        use crate::observation::UsageDetails;
+        for u in [
+            UsageDetails::new().input(12).output(2).total(14),
+            UsageDetails::new().total(0),
+            UsageDetails::new()
+                .output(u64::MAX)
+                .with("input_cached_tokens", 7)
+                .with("odd \"key\"", 1),
+        ] {
+            let mut t = String::new();
+            usage_json(&u, &mut t);
+            assert_eq!(t, serde_json::to_string(&u).unwrap());
+        }
+    }
 
     #[test]
     fn gzip_round_trips_and_reuses_its_state() {

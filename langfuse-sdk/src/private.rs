@@ -63,6 +63,26 @@ pub fn start_sync(
     start(ty, name, capture_inputs, inputs)
 }
 
+/// False when no client records: the function body runs as it is, with nothing else done.
+#[inline(always)]
+pub fn enabled() -> bool {
+    crate::any_recording()
+}
+
+/// Calls the function body (taken by value, so it may be `FnOnce` or `FnMut`).
+#[inline(always)]
+pub fn call<R>(body: impl FnOnce() -> R) -> R {
+    body()
+}
+
+/// An observation that records nothing (tracing off).
+#[inline(always)]
+pub fn disabled() -> Observation {
+    Observation {
+        r: ObservationRef::noop(),
+    }
+}
+
 /// True when the observation records and output capture is on.
 #[inline]
 pub fn capture_output(obs: &ObservationRef) -> bool {

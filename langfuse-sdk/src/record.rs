@@ -73,6 +73,14 @@ const TYPES: [ObservationType; 10] = ObservationType::ALL;
 const LEVELS: [Level; 4] = [Level::Debug, Level::Default, Level::Warning, Level::Error];
 
 impl Batch {
+    /// An empty batch whose buffer holds `bytes` without growing.
+    pub(crate) fn with_capacity(bytes: usize) -> Batch {
+        Batch {
+            bytes: Vec::with_capacity(bytes),
+            ..Default::default()
+        }
+    }
+
     /// Estimated memory the batch's observations hold (their bytes, moved values and rare
     /// fields), counted against the queue's memory bound.
     pub(crate) fn size(&self) -> usize {
@@ -107,7 +115,6 @@ impl Batch {
         attrs: &Option<Arc<TraceAttributes>>,
         data: &mut ObsData,
     ) {
-        let b = &mut self.bytes;
         let level = data.level.map_or(0, |l| {
             LEVELS.iter().position(|x| *x == l).unwrap_or(1) as u8 + 1
         });
@@ -116,16 +123,6 @@ impl Batch {
             | (u8::from(parent.is_some_and(|p| p.1)) << 1)
             | (u8::from(data.usage.is_some()) << 2)
             | (u8::from(data.model.is_some()) << 3);
-        b.extend_from_slice(&[ty_i, level, flags, 0]);
-        b.extend_from_slice(&trace_id.to_bytes());
-        b.extend_from_slice(&id.to_bytes());
-        if let Some((p, _)) = parent {
-            b.extend_from_slice(&p.to_bytes());
-        }
-        let start = data.start.map(unix_nanos).unwrap_or(0);
-        let end = data.end.map(unix_nanos).unwrap_or(start).max(start);
-        b.extend_from_slice(&start.to_le_bytes());
-        b.extend_from_slice(&end.to_le_bytes());
         let attrs_i = match attrs {
             None => NONE,
             Some(a) => match self.attrs.last() {
@@ -144,8 +141,28 @@ impl Batch {
                 self.rare.len() as u32 - 1
             }
         };
-        b.extend_from_slice(&attrs_i.to_le_bytes());
-        b.extend_from_slice(&rare_i.to_le_bytes());
+        let start = data.start.map(unix_nanos).unwrap_or(0);
+        let end = data.end.map(unix_nanos).unwrap_or(start).max(start);
+        // The fixed part is assembled on the stack and appended at once.
+        let mut h = [0u8; 64];
+        let mut n = 0;
+        let mut put = |bytes: &[u8]| {
+            h[n..n + bytes.len()].copy_from_slice(bytes);
+            n += bytes.len();
+        };
+        put(&[ty_i, level, flags, 0]);
+        put(&trace_id.to_bytes());
+        put(&id.to_bytes());
+        if let Some((p, _)) = parent {
+            put(&p.to_bytes());
+        }
+        put(&start.to_le_bytes());
+        put(&end.to_le_bytes());
+        put(&attrs_i.to_le_bytes());
+        put(&rare_i.to_le_bytes());
+        let b = &mut self.bytes;
+        b.reserve(n + 4 + data.name.len() + 64);
+        b.extend_from_slice(&h[..n]);
         put_str(b, &data.name);
         self.put_value(&mut data.input);
         self.put_value(&mut data.output);
@@ -278,17 +295,18 @@ impl<'a> Records<'a> {
         };
         let usage = if flags & 4 != 0 {
             let present = self.take(1)?[0];
-            let mut u = UsageDetails::new();
-            for (i, key) in ["input", "output", "total"].into_iter().enumerate() {
+            let mut known = [None; 3];
+            for (i, v) in known.iter_mut().enumerate() {
                 if present & (1 << i) != 0 {
-                    u = u.with(key, self.u64()?);
+                    *v = Some(self.u64()?);
                 }
             }
+            let mut others = Vec::new();
             for _ in 0..self.u32()? {
                 let k = self.str()?;
-                u = u.with(k, self.u64()?);
+                others.push((k.to_string(), self.u64()?));
             }
-            Some(u)
+            Some(UsageDetails::from_parts(known, others))
         } else {
             None
         };

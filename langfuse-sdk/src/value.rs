@@ -86,9 +86,17 @@ fn next_escape(bytes: &[u8], from: usize) -> usize {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
     let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
+    while i < bytes.len() {
+        let mut w = [b'a'; 8];
+        match bytes.get(i..i + 8) {
+            Some(chunk) => w.copy_from_slice(chunk),
+            // The last word is padded with a byte that needs no escaping.
+            None => {
+                for (d, s) in w.iter_mut().zip(&bytes[i..]) {
+                    *d = *s;
+                }
+            }
+        }
         let w = u64::from_le_bytes(w);
         // High bit of each byte that is below 0x20, equal to '"' or equal to '\\'. Only the
         // lowest flagged byte is sure to be a match (borrows can flag bytes above it), and that
@@ -101,13 +109,6 @@ fn next_escape(bytes: &[u8], from: usize) -> usize {
             return i + (m.trailing_zeros() / 8) as usize;
         }
         i += 8;
-    }
-    while i < bytes.len() {
-        let b = bytes[i];
-        if b < 0x20 || b == b'"' || b == b'\\' {
-            return i;
-        }
-        i += 1;
     }
     bytes.len()
 }
@@ -299,6 +300,14 @@ impl Writer {
     }
 
     fn push_escaped(&mut self, s: &str) {
+        // Fast path: even escaped in full (at most 6 bytes per byte), it fits under the limit.
+        let used = self.out.len() - self.start;
+        if !self.truncated && used + s.len() * 6 + 2 <= self.limit {
+            let before = self.out.len();
+            push_json_string(&mut self.out, s);
+            self.total += self.out.len() - before;
+            return;
+        }
         self.push("\"");
         let bytes = s.as_bytes();
         let mut start = 0;

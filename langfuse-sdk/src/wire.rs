@@ -6,7 +6,25 @@
 //! `opentelemetry/proto/trace/v1/trace.proto` and `common/v1/common.proto`; the unit test below
 //! checks the bytes decode to the same `Span` the generated structs describe.
 
-use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
+use prost::encoding::{encoded_len_varint, WireType};
+
+/// Appends a base-128 varint. `prost::encoding::encode_varint` writes through `BufMut` one byte
+/// at a time as a slice copy; this is the same encoding with plain pushes (the unit test below
+/// checks the bytes are identical to what prost writes).
+#[inline]
+fn encode_varint(mut v: u64, buf: &mut Vec<u8>) {
+    while v >= 0x80 {
+        buf.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    buf.push(v as u8);
+}
+
+/// Appends a field key (field number and wire type).
+#[inline]
+fn encode_key(tag: u32, wire_type: WireType, buf: &mut Vec<u8>) {
+    encode_varint(u64::from(tag << 3 | wire_type as u32), buf);
+}
 
 // Span
 pub(crate) const SPAN_TRACE_ID: u32 = 1;
@@ -144,6 +162,33 @@ pub(crate) fn attr_str_array(buf: &mut Vec<u8>, key: &[&str], vs: &[&str]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn varints_and_keys_are_prosts() {
+        for v in [
+            0,
+            1,
+            127,
+            128,
+            300,
+            16_383,
+            16_384,
+            u32::MAX as u64,
+            u64::MAX - 1,
+            u64::MAX,
+        ] {
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            encode_varint(v, &mut ours);
+            prost::encoding::encode_varint(v, &mut theirs);
+            assert_eq!(ours, theirs, "{v}");
+        }
+        for tag in [1, 15, 16, 2047, 2048] {
+            let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+            encode_key(tag, WireType::LengthDelimited, &mut ours);
+            prost::encoding::encode_key(tag, WireType::LengthDelimited, &mut theirs);
+            assert_eq!(ours, theirs, "{tag}");
+        }
+    }
     use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, ArrayValue, KeyValue};
     use opentelemetry_proto::tonic::trace::v1::{Span, Status};
     use prost::Message;
