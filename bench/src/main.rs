@@ -109,21 +109,27 @@ fn threads() -> usize {
         .unwrap_or(0)
 }
 
-/// Nanoseconds per call: the fastest of five rounds (the machine is shared; the minimum is the
-/// figure least disturbed by other work).
-fn ns_per_call(iters: u64, f: impl Fn()) -> f64 {
-    for _ in 0..iters / 10 {
-        f();
+/// Nanoseconds per call of each function: 20 rounds in which every function runs `iters / 20`
+/// times in turn; the best round of each.
+fn interleaved(iters: u64, fs: &[&dyn Fn()]) -> Vec<f64> {
+    const ROUNDS: u64 = 20;
+    let per = (iters / ROUNDS).max(1);
+    for f in fs {
+        for _ in 0..per {
+            f();
+        }
     }
-    (0..5)
-        .map(|_| {
+    let mut best = vec![f64::INFINITY; fs.len()];
+    for _ in 0..ROUNDS {
+        for (f, b) in fs.iter().zip(best.iter_mut()) {
             let t0 = Instant::now();
-            for _ in 0..iters / 5 {
+            for _ in 0..per {
                 f();
             }
-            t0.elapsed().as_nanos() as f64 / (iters / 5) as f64
-        })
-        .fold(f64::INFINITY, f64::min)
+            *b = b.min(t0.elapsed().as_nanos() as f64 / per as f64);
+        }
+    }
+    best
 }
 
 // ---- the sink (a separate process) -------------------------------------------------------------
@@ -572,16 +578,20 @@ fn main() {
     let q = "what is rust?";
     check_span_counter();
 
-    // 1. calling-thread cost
-    let base = ns_per_call(micro, || {
+    // 1. calling-thread cost: variants measured in alternation, best round of each, so that
+    // noise from the (shared) machine hits them alike. The untraced function runs in both
+    // groups; "over untraced" compares within a group.
+    let plain = || {
         black_box(handle_plain(black_box(q)));
-    });
-    let tr = ns_per_call(micro, || {
-        black_box(handle_tracing(black_box(q)));
-    });
-    let disabled = ns_per_call(micro, || {
+    };
+    let traced = || {
         black_box(handle(black_box(q)));
-    });
+    };
+    let with_tracing = || {
+        black_box(handle_tracing(black_box(q)));
+    };
+    let m = interleaved(micro, &[&plain, &with_tracing, &traced]);
+    let (base, tr, disabled) = (m[0], m[1], m[2]);
     let sink = Sink::start(false);
     let g = langfuse_sdk::init_with(
         Langfuse::builder()
@@ -592,9 +602,8 @@ fn main() {
             .build()
             .unwrap(),
     );
-    let unsampled = ns_per_call(micro, || {
-        black_box(handle(black_box(q)));
-    });
+    let m = interleaved(micro, &[&plain, &traced]);
+    let (base2, unsampled) = (m[0], m[1]);
     drop(g);
     drop(sink);
     let main_run = enabled_run("1 producer, burst", calls, 1, q, true, None);
@@ -620,7 +629,11 @@ fn main() {
     println!("| untraced function | {:.1} | - |", base / 2.0);
     row("#[tracing::instrument], no subscriber", tr / 2.0);
     row("#[observe], tracing disabled", disabled / 2.0);
-    row("#[observe], trace not sampled", unsampled / 2.0);
+    println!(
+        "| #[observe], trace not sampled | {:.1} | {:+.1} |",
+        unsampled / 2.0,
+        (unsampled - base2) / 2.0
+    );
     row(
         "#[observe], enabled, paced at 200k obs/s (exporter keeping up)",
         paced_run.calling_ns,
@@ -698,7 +711,7 @@ fn main() {
     let flush_took = f0.elapsed();
     let st = lf.stats();
     println!();
-    println!("stalled server (accepts, never answers) for {stall_secs} s at full call rate, default queue bounds (1 000 000 items, 192 MiB):");
+    println!("stalled server (accepts, never answers) for {stall_secs} s at full call rate, default queue bounds (1 000 000 items, 128 MiB):");
     println!(
         "  observations created {}, enqueued {}, dropped (counted) {}, RSS max {:.0} MB, threads {}",
         calls_made * 2,

@@ -426,17 +426,16 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         let start = start_with(quote!(start_sync));
         quote! {
             // Tracing off: one relaxed load, then the body and nothing else.
-            let __lf_enabled = #p::enabled();
-            let __lf_obs = if __lf_enabled {
+            let __lf_obs = if #p::enabled() {
                 #start
-                __lf_obs
+                ::core::option::Option::Some(__lf_obs)
             } else {
-                #p::disabled()
+                ::core::option::Option::None
             };
             let __lf_body = #closure;
-            if !__lf_enabled {
+            let ::core::option::Option::Some(__lf_obs) = __lf_obs else {
                 return #p::call(__lf_body);
-            }
+            };
             #statics
             let __lf_out = #p::run_sync(&__lf_obs, __lf_body);
             {

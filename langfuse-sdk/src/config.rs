@@ -44,7 +44,7 @@ pub(crate) const DEFAULT_FLUSH_AT: usize = 2048;
 pub(crate) const DEFAULT_MAX_QUEUE_SIZE: usize = 1_000_000;
 /// Default bound of the queue, in estimated bytes: a 400 000-observation burst of small
 /// observations fits while the exporter catches up.
-pub(crate) const DEFAULT_MAX_QUEUE_BYTES: usize = 192 << 20;
+pub(crate) const DEFAULT_MAX_QUEUE_BYTES: usize = 128 << 20;
 
 /// The validated configuration a client runs with.
 #[derive(Clone)]
@@ -427,7 +427,7 @@ impl LangfuseBuilder {
         self
     }
     /// Most memory held by observations waiting for the exporter thread, as estimated from their
-    /// allocations and captured values (`LANGFUSE_MAX_QUEUE_BYTES`, default 192 MiB). This is the
+    /// allocations and captured values (`LANGFUSE_MAX_QUEUE_BYTES`, default 128 MiB). This is the
     /// bound that keeps memory in check when the server is slow or unreachable; beyond it, new
     /// observations are dropped and counted.
     ///

@@ -53,7 +53,7 @@ impl Msg {
     /// Items and estimated memory, counted against the queue's bounds.
     fn size(&self) -> (usize, usize) {
         match self {
-            Msg::Batch(b) => (b.count as usize, b.size()),
+            Msg::Batch(b) => (b.count as usize, b.mem()),
             Msg::Score(_) => (1, std::mem::size_of::<Score>() + 256),
         }
     }

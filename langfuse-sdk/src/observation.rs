@@ -1149,20 +1149,28 @@ impl ObservationBuilder {
 
     /// Starts the observation. Events end at once (zero duration).
     #[inline]
-    pub fn start(mut self) -> Observation {
-        let ty = self.ty;
-        if let Some(d) = self.data() {
+    pub fn start(self) -> Observation {
+        let state = match self.pending {
+            Pending::Noop => State::Noop,
+            Pending::Unsampled(t) => State::Unsampled(t),
+            Pending::Live(o) => return Self::start_live(self.ty, o),
+        };
+        Observation {
+            r: ObservationRef { state },
+        }
+    }
+
+    fn start_live(ty: ObservationType, mut o: Arc<ObsInner>) -> Observation {
+        if let Some(i) = Arc::get_mut(&mut o) {
+            let d = i.data.get_mut().unwrap_or_else(|e| e.into_inner());
             if d.start.is_none() {
                 d.start = Some(SystemTime::now());
             }
         }
-        let state = match self.pending {
-            Pending::Noop => State::Noop,
-            Pending::Unsampled(t) => State::Unsampled(t),
-            Pending::Live(o) => State::Live(o),
-        };
         let obs = Observation {
-            r: ObservationRef { state },
+            r: ObservationRef {
+                state: State::Live(o),
+            },
         };
         if ty == ObservationType::Event {
             obs.end();

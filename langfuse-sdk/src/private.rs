@@ -75,14 +75,6 @@ pub fn call<R>(body: impl FnOnce() -> R) -> R {
     body()
 }
 
-/// An observation that records nothing (tracing off).
-#[inline(always)]
-pub fn disabled() -> Observation {
-    Observation {
-        r: ObservationRef::noop(),
-    }
-}
-
 /// True when the observation records and output capture is on.
 #[inline]
 pub fn capture_output(obs: &ObservationRef) -> bool {

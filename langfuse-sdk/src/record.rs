@@ -19,6 +19,9 @@ use crate::value::Captured;
 /// Values longer than this are moved into the batch rather than copied.
 const COPY_MAX: usize = 4096;
 const NONE: u32 = u32::MAX;
+/// Bytes of a record's fixed part: type, level, flags, padding, trace id, id, parent id, start,
+/// end, attributes index, rare-fields index.
+const HEADER: usize = 4 + 16 + 8 + 8 + 8 + 8 + 4 + 4;
 
 /// Observations recorded by one thread, on their way to the exporter.
 #[derive(Default)]
@@ -90,6 +93,17 @@ impl Batch {
             + self.attrs.len() * 8
     }
 
+    /// Memory the batch holds, counting its buffers' whole capacity: what the queue's memory
+    /// bound is checked against.
+    pub(crate) fn mem(&self) -> usize {
+        std::mem::size_of::<Batch>()
+            + self.bytes.capacity()
+            + self.large_bytes
+            + self.rare.len() * (std::mem::size_of::<RareData>() + 256)
+            + self.attrs.capacity() * 8
+            + self.large.capacity() * std::mem::size_of::<String>()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.count == 0
     }
@@ -153,16 +167,18 @@ impl Batch {
         put(&[ty_i, level, flags, 0]);
         put(&trace_id.to_bytes());
         put(&id.to_bytes());
-        if let Some((p, _)) = parent {
-            put(&p.to_bytes());
-        }
+        // Always present (zeros for a root), so the header has a fixed size.
+        put(&parent.map_or([0; 8], |(p, _)| p.to_bytes()));
         put(&start.to_le_bytes());
         put(&end.to_le_bytes());
         put(&attrs_i.to_le_bytes());
         put(&rare_i.to_le_bytes());
+        debug_assert_eq!(n, HEADER);
         let b = &mut self.bytes;
-        b.reserve(n + 4 + data.name.len() + 64);
-        b.extend_from_slice(&h[..n]);
+        b.reserve(HEADER + 4 + data.name.len() + 64);
+        let mut header = [0u8; HEADER];
+        header.copy_from_slice(&h[..HEADER]);
+        b.extend_from_slice(&header);
         put_str(b, &data.name);
         self.put_value(&mut data.input);
         self.put_value(&mut data.output);
@@ -276,11 +292,8 @@ impl<'a> Records<'a> {
         let [ty_i, level, flags, _] = self.array::<4>()?;
         let trace_id = TraceId::from_bytes(self.array()?);
         let id = ObservationId::from_bytes(self.array()?);
-        let parent = if flags & 1 != 0 {
-            Some((ObservationId::from_bytes(self.array()?), flags & 2 != 0))
-        } else {
-            None
-        };
+        let parent_id = ObservationId::from_bytes(self.array()?);
+        let parent = (flags & 1 != 0).then_some((parent_id, flags & 2 != 0));
         let start = self.u64()?;
         let end = self.u64()?;
         let attrs_i = self.u32()?;
