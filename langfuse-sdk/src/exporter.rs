@@ -286,24 +286,24 @@ impl Exporter {
         let root = parent.is_none();
         let appended = OUTBOX
             .try_with(|ob| {
+                // Held while appending: nothing below calls back into this thread's outbox (a
+                // re-entrant call would find it borrowed and take the path for exiting threads).
                 let Ok(mut ob) = ob.try_borrow_mut() else {
                     return false;
                 };
-                let tb = match &*ob {
-                    Some((sh, tb)) if Arc::ptr_eq(sh, &self.shared) => tb.clone(),
-                    _ => {
-                        let tb = Arc::new(ThreadBuf::default());
-                        self.shared
-                            .threads
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .push(tb.clone());
-                        // The previous exporter's batch stays registered there.
-                        *ob = Some((self.shared.clone(), tb.clone()));
-                        tb
-                    }
+                if !matches!(&*ob, Some((sh, _)) if Arc::ptr_eq(sh, &self.shared)) {
+                    let tb = Arc::new(ThreadBuf::default());
+                    self.shared
+                        .threads
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(tb.clone());
+                    // The previous exporter's batch stays registered there.
+                    *ob = Some((self.shared.clone(), tb));
+                }
+                let Some((_, tb)) = &*ob else {
+                    return false;
                 };
-                drop(ob);
                 let mut st = tb.lock();
                 if st.closed {
                     drop(st);

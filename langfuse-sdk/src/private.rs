@@ -101,8 +101,15 @@ impl Inputs {
         if self.buf.len() > 1 {
             self.buf.push(',');
         }
-        crate::value::push_json_string(&mut self.buf, name);
-        self.buf.push(':');
+        // Names come from `#[observe]`: Rust identifiers, which JSON never needs to escape.
+        if name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            self.buf.push('"');
+            self.buf.push_str(name);
+            self.buf.push_str("\":");
+        } else {
+            crate::value::push_json_string(&mut self.buf, name);
+            self.buf.push(':');
+        }
     }
 }
 
