@@ -27,6 +27,9 @@ const HEADER: usize = 4 + 16 + 8 + 8 + 8 + 8 + 4 + 4;
 #[derive(Default)]
 pub(crate) struct Batch {
     bytes: Vec<u8>,
+    /// The records' strings, in order (their lengths are in `bytes`): kept apart so they are
+    /// valid UTF-8 by construction and need no checking when read back.
+    text: String,
     attrs: Vec<Arc<TraceAttributes>>,
     // Boxed: the box is moved out of the observation as it is, not copied.
     #[allow(clippy::vec_box)]
@@ -76,10 +79,12 @@ const TYPES: [ObservationType; 10] = ObservationType::ALL;
 const LEVELS: [Level; 4] = [Level::Debug, Level::Default, Level::Warning, Level::Error];
 
 impl Batch {
-    /// An empty batch whose buffer holds `bytes` without growing.
+    /// An empty batch whose buffers hold about `bytes` without growing.
     pub(crate) fn with_capacity(bytes: usize) -> Batch {
         Batch {
-            bytes: Vec::with_capacity(bytes),
+            // Fixed fields take a little more room than strings in small observations.
+            bytes: Vec::with_capacity(bytes / 8 * 5),
+            text: String::with_capacity(bytes / 8 * 3),
             ..Default::default()
         }
     }
@@ -88,6 +93,7 @@ impl Batch {
     /// fields), counted against the queue's memory bound.
     pub(crate) fn size(&self) -> usize {
         self.bytes.len()
+            + self.text.len()
             + self.large_bytes
             + self.rare.len() * (std::mem::size_of::<RareData>() + 256)
             + self.attrs.len() * 8
@@ -98,6 +104,7 @@ impl Batch {
     pub(crate) fn mem(&self) -> usize {
         std::mem::size_of::<Batch>()
             + self.bytes.capacity()
+            + self.text.capacity()
             + self.large_bytes
             + self.rare.len() * (std::mem::size_of::<RareData>() + 256)
             + self.attrs.capacity() * 8
@@ -111,6 +118,7 @@ impl Batch {
     /// Empties the batch for reuse, keeping its buffer.
     pub(crate) fn clear(&mut self) {
         self.bytes.clear();
+        self.text.clear();
         self.attrs.clear();
         self.rare.clear();
         self.large.clear();
@@ -179,11 +187,11 @@ impl Batch {
         let mut header = [0u8; HEADER];
         header.copy_from_slice(&h[..HEADER]);
         b.extend_from_slice(&header);
-        put_str(b, &data.name);
+        put_str(b, &mut self.text, &data.name);
         self.put_value(&mut data.input);
         self.put_value(&mut data.output);
         if let Some(m) = &data.model {
-            put_str(&mut self.bytes, m);
+            put_str(&mut self.bytes, &mut self.text, m);
         }
         if let Some(u) = &data.usage {
             let b = &mut self.bytes;
@@ -206,7 +214,7 @@ impl Batch {
             let others = u.others();
             b.extend_from_slice(&(others.len() as u32).to_le_bytes());
             for (k, v) in others {
-                put_str(b, k);
+                put_str(b, &mut self.text, k);
                 b.extend_from_slice(&v.to_le_bytes());
             }
         }
@@ -223,7 +231,11 @@ impl Batch {
         };
         if len <= COPY_MAX {
             self.bytes.push(1 + u8::from(json));
-            put_str(&mut self.bytes, v.as_ref().map_or("", |c| c.as_str()));
+            put_str(
+                &mut self.bytes,
+                &mut self.text,
+                v.as_ref().map_or("", |c| c.as_str()),
+            );
         } else if let Some(c) = v.take() {
             let s = match c {
                 Captured::Text(s) | Captured::Json(s) => s,
@@ -238,19 +250,24 @@ impl Batch {
 
     /// The observations in the order they were appended.
     pub(crate) fn records(&self) -> Records<'_> {
-        Records { batch: self, at: 0 }
+        Records {
+            batch: self,
+            at: 0,
+            text_at: 0,
+        }
     }
 }
 
-fn put_str(b: &mut Vec<u8>, s: &str) {
+fn put_str(b: &mut Vec<u8>, text: &mut String, s: &str) {
     b.extend_from_slice(&(s.len() as u32).to_le_bytes());
-    b.extend_from_slice(s.as_bytes());
+    text.push_str(s);
 }
 
 /// Reads a batch back. Yields `None` early only if the batch is malformed, which would be a bug.
 pub(crate) struct Records<'a> {
     batch: &'a Batch,
     at: usize,
+    text_at: usize,
 }
 
 impl<'a> Records<'a> {
@@ -270,7 +287,12 @@ impl<'a> Records<'a> {
     }
     fn str(&mut self) -> Option<&'a str> {
         let n = self.u32()? as usize;
-        std::str::from_utf8(self.take(n)?).ok()
+        let s = self
+            .batch
+            .text
+            .get(self.text_at..self.text_at.checked_add(n)?)?;
+        self.text_at += n;
+        Some(s)
     }
     fn value(&mut self) -> Option<Option<ValueRef<'a>>> {
         let kind = self.take(1)?[0];
