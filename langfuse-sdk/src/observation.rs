@@ -235,6 +235,10 @@ impl UsageDetails {
             other,
         })
     }
+    /// Input, output and total.
+    pub(crate) fn known(&self) -> [Option<u64>; 3] {
+        [self.0.input, self.0.output, self.0.total]
+    }
     /// The counts other than input, output and total.
     pub(crate) fn others(&self) -> &[(String, u64)] {
         &self.0.other
@@ -381,36 +385,33 @@ const SPARE_OBSERVATIONS: usize = 32;
 const SPARE_STRINGS: usize = 64;
 const SPARE_STRING_MAX: usize = 4096;
 
+#[derive(Default)]
+struct Spares {
+    observations: Vec<Arc<ObsInner>>,
+    strings: Vec<String>,
+}
+
 thread_local! {
-    static SPARE_OBS: RefCell<Vec<Arc<ObsInner>>> = const { RefCell::new(Vec::new()) };
-    static SPARE_STR: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+    static SPARES: RefCell<Spares> = const {
+        RefCell::new(Spares {
+            observations: Vec::new(),
+            strings: Vec::new(),
+        })
+    };
 }
 
 /// An empty string, with the capacity of a spare buffer when this thread has one.
 #[inline]
 pub(crate) fn spare_string() -> String {
-    SPARE_STR
-        .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop()))
+    SPARES
+        .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.strings.pop()))
         .ok()
         .flatten()
         .unwrap_or_default()
 }
 
-fn keep_string(mut s: String) {
-    if s.capacity() == 0 || s.capacity() > SPARE_STRING_MAX {
-        return;
-    }
-    s.clear();
-    let _ = SPARE_STR.try_with(|spare| {
-        if let Ok(mut spare) = spare.try_borrow_mut() {
-            if spare.len() < SPARE_STRINGS {
-                spare.push(s);
-            }
-        }
-    });
-}
-
-/// Keeps an ended observation's allocation for reuse when nothing else refers to it.
+/// Keeps an ended observation's allocation and value buffers for reuse when nothing else
+/// refers to it.
 pub(crate) fn recycle(mut obs: Arc<ObsInner>) {
     let Some(o) = Arc::get_mut(&mut obs) else {
         return;
@@ -419,22 +420,31 @@ pub(crate) fn recycle(mut obs: Arc<ObsInner>) {
     if !d.ended {
         return;
     }
-    for c in [d.input.take(), d.output.take()].into_iter().flatten() {
-        keep_string(c.into_string());
-    }
-    if let Some(m) = d.model.take() {
-        keep_string(m);
-    }
+    let bufs = [
+        d.input.take().map(Captured::into_string),
+        d.output.take().map(Captured::into_string),
+        d.model.take(),
+    ];
     // Dropped here, on the thread that made them.
     d.rare = None;
     d.usage = None;
     d.name = Cow::Borrowed("");
     o.attrs = None;
-    let _ = SPARE_OBS.try_with(|spare| {
-        if let Ok(mut spare) = spare.try_borrow_mut() {
-            if spare.len() < SPARE_OBSERVATIONS {
-                spare.push(obs);
+    let _ = SPARES.try_with(|spares| {
+        let Ok(mut spares) = spares.try_borrow_mut() else {
+            return;
+        };
+        for mut b in bufs.into_iter().flatten() {
+            if b.capacity() > 0
+                && b.capacity() <= SPARE_STRING_MAX
+                && spares.strings.len() < SPARE_STRINGS
+            {
+                b.clear();
+                spares.strings.push(b);
             }
+        }
+        if spares.observations.len() < SPARE_OBSERVATIONS {
+            spares.observations.push(obs);
         }
     });
 }
@@ -450,8 +460,12 @@ impl ObsInner {
         attrs: Option<Arc<TraceAttributes>>,
         name: Cow<'static, str>,
     ) -> Arc<ObsInner> {
-        let spare = SPARE_OBS
-            .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.pop()))
+        let spare = SPARES
+            .try_with(|s| {
+                s.try_borrow_mut()
+                    .ok()
+                    .and_then(|mut s| s.observations.pop())
+            })
             .ok()
             .flatten();
         if let Some(mut a) = spare {

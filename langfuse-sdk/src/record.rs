@@ -165,28 +165,20 @@ impl Batch {
         };
         let start = data.start.map(unix_nanos).unwrap_or(0);
         let end = data.end.map(unix_nanos).unwrap_or(start).max(start);
-        // The fixed part is assembled on the stack and appended at once.
-        let mut h = [0u8; 64];
-        let mut n = 0;
-        let mut put = |bytes: &[u8]| {
-            h[n..n + bytes.len()].copy_from_slice(bytes);
-            n += bytes.len();
-        };
-        put(&[ty_i, level, flags, 0]);
-        put(&trace_id.to_bytes());
-        put(&id.to_bytes());
+        // The fixed part is assembled on the stack (constant offsets) and appended at once.
+        let mut h = [0u8; HEADER];
+        h[0..4].copy_from_slice(&[ty_i, level, flags, 0]);
+        h[4..20].copy_from_slice(&trace_id.to_bytes());
+        h[20..28].copy_from_slice(&id.to_bytes());
         // Always present (zeros for a root), so the header has a fixed size.
-        put(&parent.map_or([0; 8], |(p, _)| p.to_bytes()));
-        put(&start.to_le_bytes());
-        put(&end.to_le_bytes());
-        put(&attrs_i.to_le_bytes());
-        put(&rare_i.to_le_bytes());
-        debug_assert_eq!(n, HEADER);
+        h[28..36].copy_from_slice(&parent.map_or([0; 8], |(p, _)| p.to_bytes()));
+        h[36..44].copy_from_slice(&start.to_le_bytes());
+        h[44..52].copy_from_slice(&end.to_le_bytes());
+        h[52..56].copy_from_slice(&attrs_i.to_le_bytes());
+        h[56..60].copy_from_slice(&rare_i.to_le_bytes());
         let b = &mut self.bytes;
         b.reserve(HEADER + 4 + data.name.len() + 64);
-        let mut header = [0u8; HEADER];
-        header.copy_from_slice(&h[..HEADER]);
-        b.extend_from_slice(&header);
+        b.extend_from_slice(&h);
         put_str(b, &mut self.text, &data.name);
         self.put_value(&mut data.input);
         self.put_value(&mut data.output);
@@ -195,20 +187,15 @@ impl Batch {
         }
         if let Some(u) = &data.usage {
             let b = &mut self.bytes;
+            let known = u.known();
             let mut present = 0u8;
-            for (i, v) in [u.get("input"), u.get("output"), u.get("total")]
-                .iter()
-                .enumerate()
-            {
+            for (i, v) in known.iter().enumerate() {
                 if v.is_some() {
                     present |= 1 << i;
                 }
             }
             b.push(present);
-            for v in [u.get("input"), u.get("output"), u.get("total")]
-                .into_iter()
-                .flatten()
-            {
+            for v in known.into_iter().flatten() {
                 b.extend_from_slice(&v.to_le_bytes());
             }
             let others = u.others();
