@@ -305,7 +305,7 @@ impl Core {
     /// Records an ended observation for the exporter.
     pub(crate) fn record(&self, obs: &ObsInner, data: &mut crate::observation::ObsData) {
         if let Some(e) = &self.exporter {
-            e.record(obs.trace_id, obs.id, obs.parent, obs.ty, &obs.attrs, data);
+            e.record(obs.head(), data);
         }
     }
 

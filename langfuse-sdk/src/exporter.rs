@@ -19,11 +19,9 @@ use prost::Message;
 use tokio::sync::mpsc;
 
 use crate::config::{Config, ExporterKind, SinkChoice};
-use crate::context::TraceAttributes;
 use crate::diag;
 use crate::error::Error;
-use crate::ids::{ObservationId, TraceId};
-use crate::observation::{ObsData, ObservationType};
+use crate::observation::{Head, ObsData};
 use crate::otlp;
 use crate::record::Batch;
 use crate::score::Score;
@@ -269,21 +267,12 @@ impl Exporter {
 
     /// Records an ended observation: appends it to this thread's batch (no I/O, no waiting but
     /// for this thread's own batch lock), handing the batch over when it is full.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn record(
-        &self,
-        trace_id: TraceId,
-        id: ObservationId,
-        parent: Option<(ObservationId, bool)>,
-        ty: ObservationType,
-        attrs: &Option<Arc<TraceAttributes>>,
-        data: &mut ObsData,
-    ) {
+    pub(crate) fn record(&self, head: Head<'_>, data: &mut ObsData) {
         if self.shared.shutdown_started.load(Ordering::Acquire) {
             self.dropped_closed(1);
             return;
         }
-        let root = parent.is_none();
+        let root = head.parent.is_none();
         let appended = OUTBOX
             .try_with(|ob| {
                 // Held while appending: nothing below calls back into this thread's outbox (a
@@ -310,7 +299,7 @@ impl Exporter {
                     self.dropped_closed(1);
                     return true;
                 }
-                st.batch.push(trace_id, id, parent, ty, attrs, data);
+                st.batch.push(head, data);
                 if st.batch.size() >= self.batch_bytes
                     || st.batch.count >= self.batch_items
                     || (root && self.wake_on_root)
@@ -328,7 +317,7 @@ impl Exporter {
         if !appended {
             // This thread's batch is gone (the thread is exiting): send this one on its own.
             let mut b = Batch::default();
-            b.push(trace_id, id, parent, ty, attrs, data);
+            b.push(head, data);
             self.hand_off(Msg::Batch(b));
         }
     }
@@ -377,32 +366,33 @@ impl Exporter {
         }
     }
 
-    fn dropped_closed(&self, n: usize) {
+    /// Counts `n` dropped items; the first drop of each kind warns once.
+    fn dropped(&self, n: usize, warned: &AtomicBool, warning: impl FnOnce() -> String) {
         self.shared
             .counters
             .dropped
             .fetch_add(n as u64, Ordering::Relaxed);
-        if !self.shared.warned_closed.swap(true, Ordering::Relaxed) {
-            diag::warn(
-                "Langfuse client is shut down: dropping observations created after shutdown",
-            );
+        if !warned.swap(true, Ordering::Relaxed) {
+            diag::warn(&warning());
         }
     }
 
+    fn dropped_closed(&self, n: usize) {
+        self.dropped(n, &self.shared.warned_closed, || {
+            "Langfuse client is shut down: dropping observations created after shutdown".into()
+        });
+    }
+
     fn dropped_full(&self, n: usize) {
-        self.shared
-            .counters
-            .dropped
-            .fetch_add(n as u64, Ordering::Relaxed);
-        if !self.shared.warned_full.swap(true, Ordering::Relaxed) {
-            diag::warn(&format!(
-                "Langfuse queue is full ({} items or {} MiB): dropping new observations and counting \
-                 them (stats().dropped); raise LANGFUSE_MAX_QUEUE_SIZE / LANGFUSE_MAX_QUEUE_BYTES or \
-                 check that the server keeps up",
+        self.dropped(n, &self.shared.warned_full, || {
+            format!(
+                "Langfuse queue is full ({} items or {} MiB): dropping new observations and \
+                 counting them (stats().dropped); raise LANGFUSE_MAX_QUEUE_SIZE / \
+                 LANGFUSE_MAX_QUEUE_BYTES or check that the server keeps up",
                 self.max_queue,
                 self.max_queue_bytes >> 20
-            ));
-        }
+            )
+        });
     }
 
     pub(crate) fn stats(&self) -> Stats {

@@ -359,6 +359,16 @@ impl ObsData {
     }
 }
 
+/// An observation's ids, type and propagated trace attributes, as a recorded batch takes them.
+#[derive(Clone, Copy)]
+pub(crate) struct Head<'a> {
+    pub trace_id: TraceId,
+    pub id: ObservationId,
+    pub parent: Option<(ObservationId, bool)>,
+    pub ty: ObservationType,
+    pub attrs: &'a Option<Arc<TraceAttributes>>,
+}
+
 /// A recorded (enabled, sampled) observation: allocated once when it is planned, shared by its
 /// handles, and queued to the exporter as it is when it ends.
 pub(crate) struct ObsInner {
@@ -460,44 +470,7 @@ impl ObsInner {
         attrs: Option<Arc<TraceAttributes>>,
         name: Cow<'static, str>,
     ) -> Arc<ObsInner> {
-        let spare = SPARES
-            .try_with(|s| {
-                s.try_borrow_mut()
-                    .ok()
-                    .and_then(|mut s| s.observations.pop())
-            })
-            .ok()
-            .flatten();
-        if let Some(mut a) = spare {
-            if let Some(o) = Arc::get_mut(&mut a) {
-                if !Arc::ptr_eq(&o.core, &core) {
-                    o.core = core;
-                }
-                o.trace_id = trace_id;
-                o.id = id;
-                o.parent = parent;
-                o.ty = ty;
-                o.attrs = attrs;
-                *o.data.get_mut().unwrap_or_else(|e| e.into_inner()) = ObsData {
-                    name,
-                    ..Default::default()
-                };
-                return a;
-            }
-        }
-        ObsInner::allocate(core, trace_id, id, parent, ty, attrs, name)
-    }
-
-    fn allocate(
-        core: Arc<Core>,
-        trace_id: TraceId,
-        id: ObservationId,
-        parent: Option<(ObservationId, bool)>,
-        ty: ObservationType,
-        attrs: Option<Arc<TraceAttributes>>,
-        name: Cow<'static, str>,
-    ) -> Arc<ObsInner> {
-        Arc::new(ObsInner {
+        let fresh = ObsInner {
             core,
             trace_id,
             id,
@@ -508,7 +481,33 @@ impl ObsInner {
                 name,
                 ..Default::default()
             }),
-        })
+        };
+        let spare = SPARES
+            .try_with(|s| {
+                s.try_borrow_mut()
+                    .ok()
+                    .and_then(|mut s| s.observations.pop())
+            })
+            .ok()
+            .flatten();
+        if let Some(mut a) = spare {
+            if let Some(o) = Arc::get_mut(&mut a) {
+                *o = fresh;
+                return a;
+            }
+        }
+        Arc::new(fresh)
+    }
+
+    /// What the exporter needs besides the fields.
+    pub(crate) fn head(&self) -> Head<'_> {
+        Head {
+            trace_id: self.trace_id,
+            id: self.id,
+            parent: self.parent,
+            ty: self.ty,
+            attrs: &self.attrs,
+        }
     }
 
     pub(crate) fn lock(&self) -> MutexGuard<'_, ObsData> {

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use crate::context::TraceAttributes;
 use crate::ids::{ObservationId, TraceId};
-use crate::observation::{Level, ObsData, ObservationType, RareData, UsageDetails};
+use crate::observation::{Head, Level, ObsData, ObservationType, RareData, UsageDetails};
 use crate::otlp::unix_nanos;
 use crate::value::Captured;
 
@@ -127,16 +127,14 @@ impl Batch {
     }
 
     /// Appends an ended observation. Moves its rare fields and large values out of `data`.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn push(
-        &mut self,
-        trace_id: TraceId,
-        id: ObservationId,
-        parent: Option<(ObservationId, bool)>,
-        ty: ObservationType,
-        attrs: &Option<Arc<TraceAttributes>>,
-        data: &mut ObsData,
-    ) {
+    pub(crate) fn push(&mut self, head: Head<'_>, data: &mut ObsData) {
+        let Head {
+            trace_id,
+            id,
+            parent,
+            ty,
+            attrs,
+        } = head;
         let level = data.level.map_or(0, |l| {
             LEVELS.iter().position(|x| *x == l).unwrap_or(1) as u8 + 1
         });
@@ -410,19 +408,22 @@ mod tests {
             ObservationId::from_bytes([1; 8]),
             ObservationId::from_bytes([2; 8]),
         );
-        b.push(
-            t,
+        let head = |id, parent, ty, attrs| Head {
+            trace_id: t,
             id,
-            Some((p, true)),
-            ObservationType::Generation,
-            &attrs,
+            parent,
+            ty,
+            attrs,
+        };
+        b.push(
+            head(id, Some((p, true)), ObservationType::Generation, &attrs),
             &mut d,
         );
         let mut root = ObsData {
             name: Cow::Owned("root".into()),
             ..Default::default()
         };
-        b.push(t, p, None, ObservationType::Span, &None, &mut root);
+        b.push(head(p, None, ObservationType::Span, &None), &mut root);
         assert_eq!(b.count, 2);
 
         let rs: Vec<_> = b.records().collect();
