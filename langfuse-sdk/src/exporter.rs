@@ -550,13 +550,14 @@ impl Worker {
                     for m in inbox.drain(..) {
                         self.accept(m).await;
                     }
+                    // A steady stream of batches must not starve the timer's work.
+                    if Instant::now() >= tick {
+                        self.on_tick().await;
+                        tick = Instant::now() + self.cfg.flush_interval;
+                    }
                 }
                 _ = tokio::time::sleep_until(tick.into()) => {
-                    // Collect what the recording threads hold, and send what waited long enough.
-                    self.sweep(false).await;
-                    if self.oldest.is_some_and(|t| t + self.cfg.flush_interval <= Instant::now()) {
-                        self.send_all(false).await;
-                    }
+                    self.on_tick().await;
                     tick = Instant::now() + self.cfg.flush_interval;
                 }
             }
@@ -571,6 +572,17 @@ impl Worker {
         self.sweep(true).await;
         self.send_all(true).await;
         diag::debug(|| format!("exporter stopped: {:?}", self.shared.counters.snapshot()));
+    }
+
+    /// Collects what the recording threads hold, and sends what waited long enough.
+    async fn on_tick(&mut self) {
+        self.sweep(false).await;
+        if self
+            .oldest
+            .is_some_and(|t| t + self.cfg.flush_interval <= Instant::now())
+        {
+            self.send_all(false).await;
+        }
     }
 
     /// Takes what is in the channel now, without waiting.

@@ -79,6 +79,53 @@ fn queue_memory_bound_drops_and_counts_large_observations() {
 }
 
 #[test]
+fn an_idle_threads_observation_is_collected_while_another_floods() {
+    let server = CaptureServer::start();
+    let lf = builder(&server)
+        .flush_interval(Duration::from_millis(50))
+        .build()
+        .unwrap();
+    // One observation on a thread that then stays alive and idle: its batch is never full, so
+    // only the exporter's timer can collect it.
+    let (ended, ended_rx) = std::sync::mpsc::channel();
+    let (finish, finish_rx) = std::sync::mpsc::channel::<()>();
+    let idle_lf = lf.clone();
+    let idle = std::thread::spawn(move || {
+        idle_lf.span("idle").start().end();
+        ended.send(()).unwrap();
+        let _ = finish_rx.recv();
+    });
+    ended_rx.recv().unwrap();
+    // Meanwhile another thread keeps the exporter's channel busy with full batches.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flood_stop = stop.clone();
+    let flood_lf = lf.clone();
+    let flood = std::thread::spawn(move || {
+        let value = "x".repeat(512);
+        while !flood_stop.load(std::sync::atomic::Ordering::Relaxed) {
+            flood_lf.span("flood").input(&value).start().end();
+        }
+    });
+    let deadline = std::time::Instant::now() + T;
+    let mut seen = false;
+    while !seen && std::time::Instant::now() < deadline {
+        let n = server.spans().len();
+        server.wait_seen(n + 1, Duration::from_millis(200));
+        seen = names(&server).contains("idle");
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flood.join().unwrap();
+    finish.send(()).unwrap();
+    idle.join().unwrap();
+    // The flood's backlog is not this test's business.
+    let _ = lf.shutdown(Duration::from_millis(200));
+    assert!(
+        seen,
+        "the idle thread's observation was not delivered during the flood"
+    );
+}
+
+#[test]
 fn init_guard_delivers_from_sync_main() {
     let server = CaptureServer::start();
     {
