@@ -197,8 +197,8 @@ pub(crate) struct Exporter {
     /// Size and count at which a thread hands its batch over.
     batch_bytes: usize,
     batch_items: u32,
-    /// Every finished trace root is handed over at once (immediate mode, console).
-    wake_on_root: bool,
+    /// Every observation is handed over as it ends (immediate mode, console).
+    hand_over_each: bool,
 }
 
 impl Exporter {
@@ -224,7 +224,7 @@ impl Exporter {
         // A small queue bound hands batches over sooner, so the bound is felt item by item.
         let batch_bytes = BATCH_BYTES.min(max_queue_bytes / 8).max(1);
         let batch_items = (max_queue / 8).clamp(1, 4096) as u32;
-        let wake_on_root =
+        let hand_over_each =
             cfg.immediate || matches!(cfg.sink, SinkChoice::Kind(ExporterKind::Console));
         let sh = shared.clone();
         let spawned = std::thread::Builder::new()
@@ -261,7 +261,7 @@ impl Exporter {
             max_queue_bytes,
             batch_bytes,
             batch_items,
-            wake_on_root,
+            hand_over_each,
         }
     }
 
@@ -272,7 +272,6 @@ impl Exporter {
             self.dropped_closed(1);
             return;
         }
-        let root = head.parent.is_none();
         let appended = OUTBOX
             .try_with(|ob| {
                 // Held while appending: nothing below calls back into this thread's outbox (a
@@ -300,9 +299,11 @@ impl Exporter {
                     return true;
                 }
                 st.batch.push(head, data);
+                // Immediate mode (and the console) hands every observation over at once, so a
+                // finished root's request carries everything that ended before it, on any thread.
                 if st.batch.size() >= self.batch_bytes
                     || st.batch.count >= self.batch_items
-                    || (root && self.wake_on_root)
+                    || self.hand_over_each
                 {
                     let full = std::mem::replace(
                         &mut st.batch,

@@ -109,7 +109,8 @@ fn an_idle_threads_observation_is_collected_while_another_floods() {
     let deadline = std::time::Instant::now() + T;
     let mut seen = false;
     while !seen && std::time::Instant::now() < deadline {
-        let n = server.spans().len();
+        // Wait for the next request (bounded), then look for the idle thread's span.
+        let n = server.requests().len();
         server.wait_seen(n + 1, Duration::from_millis(200));
         seen = names(&server).contains("idle");
     }
@@ -243,15 +244,23 @@ fn immediate_mode_sends_when_the_root_ends() {
     {
         let _g = root.enter();
         lf.span("step").start().end();
+        // A child that ends on another thread before the root ends.
+        langfuse_sdk::thread_spawn(move || {
+            langfuse_sdk::observation(langfuse_sdk::ObservationType::Tool, "worker")
+                .start()
+                .end();
+        })
+        .join()
+        .unwrap();
     }
     root.end();
-    // No flush: the request arrives because the root ended.
+    // No flush: the whole trace arrives because the root ended.
     assert!(server.wait_seen(1, T));
     assert!(lf.flush(T).is_ok());
+    let first = &server.trace_requests()[0];
     assert_eq!(
-        server.trace_requests()[0].otlp().resource_spans[0].scope_spans[0]
-            .spans
-            .len(),
-        2
+        first.otlp().resource_spans[0].scope_spans[0].spans.len(),
+        3,
+        "the root's request carries every observation that ended before it"
     );
 }
