@@ -67,6 +67,16 @@ fn client(url: &str, lf: &Langfuse) -> Client {
 
 const CHUNK: &[u8] = b"data: {\"id\":\"x\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\n\n";
 
+/// A client that records into memory, and what it records.
+fn recorder() -> (InMemoryExporter, Langfuse) {
+    let exp = InMemoryExporter::new();
+    let lf = Langfuse::builder()
+        .in_memory_exporter(exp.clone())
+        .build()
+        .unwrap();
+    (exp, lf)
+}
+
 fn req() -> ChatRequest {
     ChatRequest::new("m", vec![Message::user("hi")])
 }
@@ -82,11 +92,7 @@ async fn split_lines_comments_and_a_missing_done_end_cleanly() {
         false,
     )
     .await;
-    let exp = InMemoryExporter::new();
-    let lf = Langfuse::builder()
-        .in_memory_exporter(exp.clone())
-        .build()
-        .unwrap();
+    let (exp, lf) = recorder();
     let r = client(&url, &lf)
         .chat_stream(req())
         .await
@@ -107,11 +113,7 @@ async fn split_lines_comments_and_a_missing_done_end_cleanly() {
 #[tokio::test]
 async fn garbage_json_is_a_decode_error_recorded_as_error() {
     let url = serve(vec![CHUNK, b"data: {not json at all\n\n", CHUNK], false).await;
-    let exp = InMemoryExporter::new();
-    let lf = Langfuse::builder()
-        .in_memory_exporter(exp.clone())
-        .build()
-        .unwrap();
+    let (exp, lf) = recorder();
     let mut s = client(&url, &lf).chat_stream(req()).await.unwrap();
     assert!(s.next().await.unwrap().is_ok());
     let e = s.next().await.unwrap().unwrap_err();
@@ -137,10 +139,7 @@ async fn an_error_object_mid_stream_is_reported() {
         false,
     )
     .await;
-    let lf = Langfuse::builder()
-        .in_memory_exporter(InMemoryExporter::new())
-        .build()
-        .unwrap();
+    let (_, lf) = recorder();
     let r = client(&url, &lf)
         .chat_stream(req())
         .await
@@ -157,11 +156,7 @@ async fn an_error_object_mid_stream_is_reported() {
 #[tokio::test]
 async fn a_stalled_stream_times_out_instead_of_hanging() {
     let url = serve(vec![CHUNK], true).await;
-    let exp = InMemoryExporter::new();
-    let lf = Langfuse::builder()
-        .in_memory_exporter(exp.clone())
-        .build()
-        .unwrap();
+    let (exp, lf) = recorder();
     let mut s = client(&url, &lf).chat_stream(req()).await.unwrap();
     assert!(s.next().await.unwrap().is_ok());
     let e = s.next().await.unwrap().unwrap_err();
@@ -181,10 +176,7 @@ async fn a_gateway_that_is_down_is_a_connect_error() {
         .local_addr()
         .unwrap()
         .port();
-    let lf = Langfuse::builder()
-        .in_memory_exporter(InMemoryExporter::new())
-        .build()
-        .unwrap();
+    let (_, lf) = recorder();
     let c = client(&format!("http://127.0.0.1:{port}"), &lf);
     let e = c.chat(req()).await.unwrap_err();
     assert!(e.is_connect(), "{e}");

@@ -708,11 +708,7 @@ impl HttpSink {
                 Ok(resp) => {
                     shared.counters.requests.fetch_add(1, Ordering::Relaxed);
                     let status = resp.status().as_u16();
-                    let retry_after = resp
-                        .headers()
-                        .get(reqwest::header::RETRY_AFTER)
-                        .and_then(|v| v.to_str().ok())
-                        .and_then(parse_retry_after);
+                    let retry_after = retry_after(resp.headers());
                     let text = resp.text().await.unwrap_or_default();
                     if (200..300).contains(&status) {
                         shared
@@ -773,6 +769,14 @@ fn backoff(attempt: u32) -> Duration {
     let base = 200u64.saturating_mul(1u64 << attempt.min(16)).min(10_000);
     let jitter = 0.5 + (crate::ids::next_u64() % 1000) as f64 / 2000.0;
     Duration::from_millis((base as f64 * jitter) as u64)
+}
+
+/// The `Retry-After` header (seconds or an HTTP date), capped at an hour.
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(parse_retry_after)
 }
 
 fn parse_retry_after(v: &str) -> Option<Duration> {

@@ -63,6 +63,12 @@ pub fn start_sync(
     start(ty, name, capture_inputs, inputs)
 }
 
+/// The `Retry-After` header of a response (seconds or an HTTP date), capped at an hour: shared
+/// with `langfuse-openai`, so both crates read it the same way.
+pub fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<std::time::Duration> {
+    crate::otlp::retry_after(headers)
+}
+
 /// False when no client records: the function body runs as it is, with nothing else done.
 #[inline(always)]
 pub fn enabled() -> bool {
