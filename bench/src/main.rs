@@ -380,7 +380,10 @@ fn profile(variant: &str) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let sink = matches!(variant, "enabled" | "unsampled" | "paced").then(|| Sink::start(false));
+    // BENCH_PROFILE_STALL=1: the sink never answers, so the exporter stays idle and the calling
+    // thread is measured alone (records wait in the queue).
+    let stall = std::env::var_os("BENCH_PROFILE_STALL").is_some();
+    let sink = matches!(variant, "enabled" | "unsampled" | "paced").then(|| Sink::start(stall));
     let g = sink.as_ref().map(|s| {
         langfuse_sdk::init_with(
             Langfuse::builder()
@@ -393,6 +396,7 @@ fn profile(variant: &str) {
         )
     });
     let start = Instant::now();
+    let cpu0 = thread_cpu_time();
     for i in 0..n {
         if variant == "untraced" {
             black_box(handle_plain(black_box(q)));
@@ -407,6 +411,12 @@ fn profile(variant: &str) {
             }
         }
     }
+    let per_obs = |d: Duration| d.as_nanos() as f64 / (2 * n) as f64;
+    eprintln!(
+        "{variant}: calling thread {:.1} ns/obs CPU, {:.1} ns/obs wall",
+        per_obs(thread_cpu_time() - cpu0),
+        per_obs(start.elapsed())
+    );
     drop(g);
 }
 
