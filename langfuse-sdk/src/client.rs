@@ -303,9 +303,13 @@ impl Core {
     }
 
     /// Records an ended observation for the exporter.
-    pub(crate) fn record(&self, obs: &ObsInner, data: &mut crate::observation::ObsData) {
+    pub(crate) fn record(
+        &self,
+        head: crate::observation::Head<'_>,
+        data: &mut crate::observation::ObsData,
+    ) {
         if let Some(e) = &self.exporter {
-            e.record(obs.head(), data);
+            e.record(head, data);
         }
     }
 
@@ -339,7 +343,7 @@ impl Core {
             return ObservationBuilder::unsampled(ty, trace_id);
         }
         let obs = ObsInner::new(
-            self.clone(),
+            self,
             trace_id,
             ObservationId::random(),
             parent,

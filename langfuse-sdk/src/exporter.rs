@@ -230,6 +230,8 @@ impl Exporter {
         let spawned = std::thread::Builder::new()
             .name("langfuse-exporter".into())
             .spawn(move || {
+                // Calibrates the observation clock here, off the application's threads.
+                crate::clock::sync();
                 let rt = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build();
@@ -577,6 +579,7 @@ impl Worker {
 
     /// Collects what the recording threads hold, and sends what waited long enough.
     async fn on_tick(&mut self) {
+        crate::clock::sync();
         self.sweep(false).await;
         if self
             .oldest

@@ -51,6 +51,7 @@
 #[path = "private.rs"]
 pub mod __private;
 mod client;
+mod clock;
 mod config;
 mod context;
 mod diag;

@@ -326,8 +326,9 @@ pub(crate) struct ObsData {
     pub ended: bool,
     pub level: Option<Level>,
     pub name: Cow<'static, str>,
-    pub start: Option<SystemTime>,
-    pub end: Option<SystemTime>,
+    /// Nanoseconds since the Unix epoch; 0 until set.
+    pub start: u64,
+    pub end: u64,
     pub input: Option<Captured>,
     pub output: Option<Captured>,
     pub model: Option<String>,
@@ -420,38 +421,48 @@ pub(crate) fn spare_string() -> String {
         .unwrap_or_default()
 }
 
-/// Keeps an ended observation's allocation and value buffers for reuse when nothing else
-/// refers to it.
-pub(crate) fn recycle(mut obs: Arc<ObsInner>) {
-    let Some(o) = Arc::get_mut(&mut obs) else {
-        return;
-    };
-    let d = o.data.get_mut().unwrap_or_else(|e| e.into_inner());
-    if !d.ended {
-        return;
+/// The value buffers an ended observation gives back for reuse.
+type Buffers = (Option<Captured>, Option<Captured>, Option<String>);
+
+impl ObsInner {
+    /// Empties an ended observation for reuse: drops what it refers to (here, on the thread
+    /// that made it) and returns its value buffers.
+    fn clear_for_reuse(&mut self) -> Buffers {
+        self.attrs = None;
+        let d = self.data.get_mut().unwrap_or_else(|e| e.into_inner());
+        d.rare = None;
+        d.usage = None;
+        d.name = Cow::Borrowed("");
+        (d.input.take(), d.output.take(), d.model.take())
     }
-    let bufs = [
-        d.input.take().map(Captured::into_string),
-        d.output.take().map(Captured::into_string),
-        d.model.take(),
-    ];
-    // Dropped here, on the thread that made them.
-    d.rare = None;
-    d.usage = None;
-    d.name = Cow::Borrowed("");
-    o.attrs = None;
+}
+
+/// Keeps an emptied observation allocation (the caller's only handle) and its buffers for
+/// this thread's next observations.
+fn keep_spare(obs: Arc<ObsInner>, (input, output, model): Buffers) {
     let _ = SPARES.try_with(|spares| {
         let Ok(mut spares) = spares.try_borrow_mut() else {
             return;
         };
-        for mut b in bufs.into_iter().flatten() {
+        let spares = &mut *spares;
+        let mut keep = |b: String| {
             if b.capacity() > 0
                 && b.capacity() <= SPARE_STRING_MAX
                 && spares.strings.len() < SPARE_STRINGS
             {
+                let mut b = b;
                 b.clear();
                 spares.strings.push(b);
             }
+        };
+        if let Some(c) = input {
+            keep(c.into_string());
+        }
+        if let Some(c) = output {
+            keep(c.into_string());
+        }
+        if let Some(m) = model {
+            keep(m);
         }
         if spares.observations.len() < SPARE_OBSERVATIONS {
             spares.observations.push(obs);
@@ -462,7 +473,7 @@ pub(crate) fn recycle(mut obs: Arc<ObsInner>) {
 impl ObsInner {
     /// A recorded observation: a spare allocation of this thread's, or a new one.
     pub(crate) fn new(
-        core: Arc<Core>,
+        core: &Arc<Core>,
         trace_id: TraceId,
         id: ObservationId,
         parent: Option<(ObservationId, bool)>,
@@ -470,17 +481,9 @@ impl ObsInner {
         attrs: Option<Arc<TraceAttributes>>,
         name: Cow<'static, str>,
     ) -> Arc<ObsInner> {
-        let fresh = ObsInner {
-            core,
-            trace_id,
-            id,
-            parent,
-            ty,
-            attrs,
-            data: Mutex::new(ObsData {
-                name,
-                ..Default::default()
-            }),
+        let data = ObsData {
+            name,
+            ..Default::default()
         };
         let spare = SPARES
             .try_with(|s| {
@@ -492,11 +495,29 @@ impl ObsInner {
             .flatten();
         if let Some(mut a) = spare {
             if let Some(o) = Arc::get_mut(&mut a) {
-                *o = fresh;
+                // Field by field: a spare of the same client keeps its reference to the core
+                // (two atomic operations saved per observation).
+                if !Arc::ptr_eq(&o.core, core) {
+                    o.core = core.clone();
+                }
+                o.trace_id = trace_id;
+                o.id = id;
+                o.parent = parent;
+                o.ty = ty;
+                o.attrs = attrs;
+                *o.data.get_mut().unwrap_or_else(|e| e.into_inner()) = data;
                 return a;
             }
         }
-        Arc::new(fresh)
+        Arc::new(ObsInner {
+            core: core.clone(),
+            trace_id,
+            id,
+            parent,
+            ty,
+            attrs,
+            data: Mutex::new(data),
+        })
     }
 
     /// What the exporter needs besides the fields.
@@ -524,22 +545,38 @@ impl ObsInner {
     }
 
     pub(crate) fn end(&self, at: Option<SystemTime>) {
-        {
-            let mut d = self.lock();
-            if d.ended {
-                return;
-            }
-            d.ended = true;
-            let now = at.unwrap_or_else(SystemTime::now);
-            d.end = Some(if self.ty == ObservationType::Event {
-                d.start.unwrap_or(now)
-            } else {
-                now
-            });
-            // Appended to this thread's batch while the lock is held: nothing else can change
-            // the fields, and the exporter never takes this lock.
-            self.core.record(self, &mut d);
+        // Appended to this thread's batch while the lock is held: nothing else can change the
+        // fields, and the exporter never takes this lock.
+        self.lock().end(&self.core, self.head(), at);
+    }
+
+    /// [`end`](Self::end) through the only handle: no lock.
+    fn end_unique(&mut self, at: Option<SystemTime>) {
+        let data = self.data.get_mut().unwrap_or_else(|e| e.into_inner());
+        let head = Head {
+            trace_id: self.trace_id,
+            id: self.id,
+            parent: self.parent,
+            ty: self.ty,
+            attrs: &self.attrs,
+        };
+        data.end(&self.core, head, at);
+    }
+}
+
+impl ObsData {
+    /// Ends the observation (once; later calls do nothing) and records it.
+    fn end(&mut self, core: &Core, head: Head<'_>, at: Option<SystemTime>) {
+        if self.ended {
+            return;
         }
+        self.ended = true;
+        self.end = if head.ty == ObservationType::Event && self.start != 0 {
+            self.start
+        } else {
+            at.map_or_else(crate::clock::now, crate::clock::unix_nanos)
+        };
+        core.record(head, self);
     }
 }
 
@@ -934,9 +971,17 @@ impl fmt::Debug for Observation {
 impl Drop for Observation {
     #[inline]
     fn drop(&mut self) {
-        if let State::Live(o) = std::mem::take(&mut self.r.state) {
-            o.end(None);
-            recycle(o);
+        if let State::Live(mut o) = std::mem::take(&mut self.r.state) {
+            match Arc::get_mut(&mut o) {
+                // The usual case (`#[observe]`, a guard that was not cloned): no lock, and the
+                // allocation is kept for this thread's next observation.
+                Some(inner) => {
+                    inner.end_unique(None);
+                    let bufs = inner.clear_for_reuse();
+                    keep_spare(o, bufs);
+                }
+                None => o.end(None),
+            }
         }
     }
 }
@@ -1147,7 +1192,7 @@ impl ObservationBuilder {
     /// Start time, if not now.
     pub fn start_time(mut self, at: SystemTime) -> Self {
         if let Some(d) = self.data() {
-            d.start = Some(at);
+            d.start = crate::clock::unix_nanos(at);
         }
         self
     }
@@ -1176,8 +1221,8 @@ impl ObservationBuilder {
     fn start_live(ty: ObservationType, mut o: Arc<ObsInner>) -> Observation {
         if let Some(i) = Arc::get_mut(&mut o) {
             let d = i.data.get_mut().unwrap_or_else(|e| e.into_inner());
-            if d.start.is_none() {
-                d.start = Some(SystemTime::now());
+            if d.start == 0 {
+                d.start = crate::clock::now();
             }
         }
         let obs = Observation {

@@ -13,7 +13,6 @@ use std::sync::Arc;
 use crate::context::TraceAttributes;
 use crate::ids::{ObservationId, TraceId};
 use crate::observation::{Head, Level, ObsData, ObservationType, RareData, UsageDetails};
-use crate::otlp::unix_nanos;
 use crate::value::Captured;
 
 /// Values longer than this are moved into the batch rather than copied.
@@ -161,8 +160,8 @@ impl Batch {
                 self.rare.len() as u32 - 1
             }
         };
-        let start = data.start.map(unix_nanos).unwrap_or(0);
-        let end = data.end.map(unix_nanos).unwrap_or(start).max(start);
+        let start = data.start;
+        let end = data.end.max(start);
         // The fixed part is assembled on the stack (constant offsets) and appended at once.
         let mut h = [0u8; HEADER];
         h[0..4].copy_from_slice(&[ty_i, level, flags, 0]);
@@ -379,17 +378,16 @@ mod tests {
     use super::*;
     use crate::observation::CostDetails;
     use std::borrow::Cow;
-    use std::time::{Duration, SystemTime};
 
     #[test]
     fn records_read_back_as_written() {
         let mut b = Batch::default();
         let attrs = Some(Arc::new(TraceAttributes::new().user_id("u1")));
-        let t0 = SystemTime::UNIX_EPOCH + Duration::from_nanos(1_700_000_000_123_456_789);
+        let t0 = 1_700_000_000_123_456_789;
         let mut d = ObsData {
             name: Cow::Borrowed("llm"),
-            start: Some(t0),
-            end: Some(t0 + Duration::from_millis(5)),
+            start: t0,
+            end: t0 + 5_000_000,
             level: Some(Level::Warning),
             input: Some(Captured::Json("{\"q\":\"hi\"}".into())),
             output: Some(Captured::Text("x".repeat(10_000))),
