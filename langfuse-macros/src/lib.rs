@@ -425,10 +425,11 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         // The body runs now, in the caller's context: `start_sync` may skip entering a context.
         let start = start_with(quote!(start_sync));
         quote! {
-            // Tracing off: one relaxed load, then the body and nothing else.
+            // Tracing off: one relaxed load, then the body and nothing else. Inside an
+            // unsampled trace: one more thread-local read, then the body.
             let __lf_obs = if #p::enabled() {
                 #start
-                ::core::option::Option::Some(__lf_obs)
+                __lf_obs
             } else {
                 ::core::option::Option::None
             };

@@ -45,22 +45,21 @@ pub fn start(
     b.start()
 }
 
-/// [`start`] for a sync function whose body runs at once, in the caller's context. Inside an
-/// unsampled trace it does nothing at all: the caller's context already makes the body's
-/// children unsampled, so there is nothing to enter (the common case of a deep unsampled trace).
+/// [`start`] for a sync function whose body runs at once, in the caller's context. `None` when
+/// there is nothing to record: tracing is off, or the caller is inside an unsampled trace (its
+/// context already makes the body's children unsampled, so there is nothing to enter; the
+/// common case of a deep unsampled trace). The expansion then runs the body as it is.
 #[inline]
 pub fn start_sync(
     ty: ObservationType,
     name: &'static str,
     capture_inputs: bool,
     inputs: impl FnOnce(&mut Inputs),
-) -> Observation {
+) -> Option<Observation> {
     if !crate::any_recording() || crate::context::current_is_unsampled() {
-        return Observation {
-            r: ObservationRef::noop(),
-        };
+        return None;
     }
-    start(ty, name, capture_inputs, inputs)
+    Some(start(ty, name, capture_inputs, inputs))
 }
 
 /// The `Retry-After` header of a response (seconds or an HTTP date), capped at an hour: shared
