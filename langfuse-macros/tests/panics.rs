@@ -51,3 +51,56 @@ async fn async_panic_is_recorded_and_propagates() {
     );
     assert_eq!(b.status_code(), 2);
 }
+
+/// A value whose `Serialize` panics.
+struct SerializePanics;
+impl serde::Serialize for SerializePanics {
+    fn serialize<S: serde::Serializer>(&self, _: S) -> Result<S::Ok, S::Error> {
+        panic!("serialize exploded")
+    }
+}
+
+/// A value whose `Debug` panics (and that has no `Serialize`).
+struct DebugPanics;
+impl std::fmt::Debug for DebugPanics {
+    fn fmt(&self, _: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        panic!("debug exploded")
+    }
+}
+
+#[observe]
+fn takes_bad_values(a: &SerializePanics, b: &DebugPanics) -> SerializePanics {
+    let _ = (a, b);
+    SerializePanics
+}
+
+#[observe]
+fn returns_bad_debug() -> DebugPanics {
+    DebugPanics
+}
+
+#[test]
+fn a_panicking_serialize_or_debug_becomes_a_marker_and_the_call_goes_on() {
+    let h = common::harness();
+    // Neither call panics: capturing is the SDK's business, never the application's failure.
+    let _ = takes_bad_values(&SerializePanics, &DebugPanics);
+    let _ = returns_bad_debug();
+    let s = h.span("takes_bad_values");
+    assert_eq!(
+        s.attr_json("langfuse.observation.input"),
+        Some(serde_json::json!({
+            "a": "<unserializable: panicked: serialize exploded>",
+            "b": "<unserializable: panicked: debug exploded>",
+        }))
+    );
+    assert_eq!(
+        s.attr_str("langfuse.observation.output"),
+        Some("<unserializable: panicked: serialize exploded>")
+    );
+    assert_eq!(s.attr_str("langfuse.observation.level"), None);
+    assert_eq!(
+        h.span("returns_bad_debug")
+            .attr_str("langfuse.observation.output"),
+        Some("<unserializable: panicked: debug exploded>")
+    );
+}

@@ -154,8 +154,10 @@ pub trait ViaDebug {
 }
 impl<T: fmt::Debug + ?Sized> ViaDebug for &Wrap<'_, T> {
     fn __lf_capture(&self, limit: usize) -> Value {
-        let s = format!("{:?}", self.0);
-        Value(capture(s.as_str(), limit))
+        match crate::value::debug_text(self.0) {
+            Ok(s) => Value(capture(s.as_str(), limit)),
+            Err(marker) => Value(Captured::Text(marker)),
+        }
     }
 }
 
@@ -222,13 +224,7 @@ pub fn set_err(obs: &ObservationRef, level: Level, text: String) {
 }
 
 fn panic_text(p: &(dyn Any + Send)) -> String {
-    if let Some(s) = p.downcast_ref::<&str>() {
-        format!("panicked: {s}")
-    } else if let Some(s) = p.downcast_ref::<String>() {
-        format!("panicked: {s}")
-    } else {
-        "panicked".to_string()
-    }
+    format!("panicked: {}", crate::value::panic_message(p))
 }
 
 /// Runs a sync body in the observation's context; a panic marks it ERROR and keeps unwinding.

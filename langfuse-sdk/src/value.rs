@@ -13,9 +13,11 @@
 //! | non-string map keys | their JSON text as the key (`1`, `true`, `[1,2]`) |
 //! | nesting deeper than 64 levels | the string `"<max depth 64 exceeded>"` in place of the deeper value |
 //! | a value whose `Serialize` fails | the plain text `<unserializable: reason>` |
+//! | a value whose `Serialize` or `Debug` panics | the plain text `<unserializable: panicked: message>` |
 //! | text beyond the capture limit | a prefix, then `…[truncated: N bytes, limit L]` (plain text) |
 
 use std::fmt::{self, Display};
+use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use base64::Engine as _;
 use serde::ser::{self, Serialize};
@@ -177,7 +179,7 @@ pub(crate) fn capture<T: Serialize + ?Sized>(value: &T, limit: usize) -> Capture
         truncated: false,
         top_level_text: false,
     };
-    match value.serialize(&mut w) {
+    match serialize_guarded(value, &mut w) {
         Ok(()) => {
             if w.truncated {
                 let mut s = w.out;
@@ -207,7 +209,7 @@ pub(crate) fn capture_json_into<T: Serialize + ?Sized>(value: &T, limit: usize, 
         truncated: false,
         top_level_text: false,
     };
-    let r = value.serialize(&mut w);
+    let r = serialize_guarded(value, &mut w);
     let (truncated, total) = (w.truncated, w.total);
     *buf = w.out;
     match r {
@@ -223,6 +225,32 @@ pub(crate) fn capture_json_into<T: Serialize + ?Sized>(value: &T, limit: usize, 
             push_json_string(buf, &format!("<unserializable: {}>", e.0));
         }
     }
+}
+
+/// Serialises `value` into `w`; a panicking `Serialize` becomes an error (the caller's marker)
+/// instead of unwinding into the application.
+fn serialize_guarded<T: Serialize + ?Sized>(value: &T, w: &mut Writer) -> Result<(), CaptureError> {
+    match catch_unwind(AssertUnwindSafe(|| value.serialize(&mut *w))) {
+        Ok(r) => r,
+        Err(p) => Err(CaptureError(format!("panicked: {}", panic_message(&*p)))),
+    }
+}
+
+/// The message of a panic payload.
+pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s
+    } else {
+        "(no message)"
+    }
+}
+
+/// `format!("{v:?}")`, or the panic marker when the `Debug` implementation panics.
+pub(crate) fn debug_text<T: fmt::Debug + ?Sized>(v: &T) -> Result<String, String> {
+    catch_unwind(AssertUnwindSafe(|| format!("{v:?}")))
+        .map_err(|p| format!("<unserializable: panicked: {}>", panic_message(&*p)))
 }
 
 pub(crate) fn truncation_marker(total: usize, limit: usize) -> String {
