@@ -262,9 +262,11 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
     } else {
         params.iter().filter(|p| !args.skip.contains(p)).collect()
     };
+    // Each argument's JSON object key, with its colon: a Rust identifier never needs escaping
+    // in JSON (no quote, backslash or control character).
     let names: Vec<String> = captured
         .iter()
-        .map(|i| i.to_string().trim_start_matches("r#").to_string())
+        .map(|i| format!("\"{}\":", i.to_string().trim_start_matches("r#")))
         .collect();
 
     let ty_ident = Ident::new(args.as_type.unwrap_or("Span"), Span::call_site());
@@ -334,6 +336,43 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             quote! { let __lf_v = __lf_out; #output }
         } else {
             quote!()
+        }
+    };
+
+    // A sync function's end: the output is captured straight into the recording thread's
+    // batch as the observation ends (no buffer, no lock); an `Err` sets level and message.
+    let finish_sync = |out_ty: Option<&Type>| -> TokenStream2 {
+        let write = |v: TokenStream2| {
+            if capture_output {
+                quote! {
+                    #p::finish(__lf_obs, |__lf_limit: usize, __lf_buf: &mut ::std::string::String| {
+                        #[allow(unused_imports)]
+                        use #p::{ViaDebug as _, ViaSerialize as _, ViaTypeName as _};
+                        (&&&#p::Wrap(#v)).__lf_capture_into(__lf_limit, __lf_buf)
+                    })
+                }
+            } else {
+                quote!(::core::mem::drop(__lf_obs))
+            }
+        };
+        if out_ty.is_some_and(is_result) {
+            let ok = write(quote!(__lf_v));
+            quote! {
+                match &__lf_out {
+                    ::core::result::Result::Ok(__lf_v) => { #ok; }
+                    ::core::result::Result::Err(__lf_e) => {
+                        #[allow(unused_imports)]
+                        use #p::{ErrViaDebug as _, ErrViaDisplay as _, ErrViaTypeName as _};
+                        #p::set_err(&__lf_obs, #p::Level::#err_level, (&&&#p::ErrWrap(__lf_e)).__lf_err_text());
+                        ::core::mem::drop(__lf_obs);
+                    }
+                }
+            }
+        } else if out_ty.is_some() {
+            let w = write(quote!(&__lf_out));
+            quote!(#w;)
+        } else {
+            quote!(::core::mem::drop(__lf_obs);)
         }
     };
 
@@ -417,7 +456,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             }))
         }
     } else {
-        let rec = record(ret_ty.as_ref());
+        let finish = finish_sync(ret_ty.as_ref());
         let closure = match (&ret_ty, has_impl) {
             (Some(t), false) => quote!(move || -> #t #block),
             _ => quote!(move || #block),
@@ -439,12 +478,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             };
             #statics
             let __lf_out = #p::run_sync(&__lf_obs, __lf_body);
-            {
-                let __lf_o: &#p::ObservationRef = &__lf_obs;
-                let __lf_out = &__lf_out;
-                #rec
-            }
-            ::core::mem::drop(__lf_obs);
+            #finish
             __lf_out
         }
     };

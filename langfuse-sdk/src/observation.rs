@@ -12,6 +12,7 @@ use serde::Serialize;
 use crate::client::Core;
 use crate::context::{Context, ContextGuard, Parent, TraceAttributes};
 use crate::ids::{format_traceparent, ObservationId, RemoteParent, TraceId};
+use crate::record::Output;
 use crate::score::Score;
 use crate::value::{capture, Captured};
 
@@ -395,6 +396,9 @@ const SPARE_OBSERVATIONS: usize = 32;
 /// Spare value buffers kept per thread, and the largest kept.
 const SPARE_STRINGS: usize = 64;
 const SPARE_STRING_MAX: usize = 4096;
+/// The capacity of a new value buffer, and the smallest kept: short exact-size strings (a model
+/// name) would only be grown again.
+const SPARE_STRING_MIN: usize = 64;
 
 #[derive(Default)]
 struct Spares {
@@ -418,7 +422,7 @@ pub(crate) fn spare_string() -> String {
         .try_with(|s| s.try_borrow_mut().ok().and_then(|mut s| s.strings.pop()))
         .ok()
         .flatten()
-        .unwrap_or_default()
+        .unwrap_or_else(|| String::with_capacity(SPARE_STRING_MIN))
 }
 
 /// The value buffers an ended observation gives back for reuse.
@@ -446,7 +450,7 @@ fn keep_spare(obs: Arc<ObsInner>, (input, output, model): Buffers) {
         };
         let spares = &mut *spares;
         let mut keep = |b: String| {
-            if b.capacity() > 0
+            if b.capacity() >= SPARE_STRING_MIN
                 && b.capacity() <= SPARE_STRING_MAX
                 && spares.strings.len() < SPARE_STRINGS
             {
@@ -547,11 +551,11 @@ impl ObsInner {
     pub(crate) fn end(&self, at: Option<SystemTime>) {
         // Appended to this thread's batch while the lock is held: nothing else can change the
         // fields, and the exporter never takes this lock.
-        self.lock().end(&self.core, self.head(), at);
+        self.lock().end(&self.core, self.head(), at, None);
     }
 
     /// [`end`](Self::end) through the only handle: no lock.
-    fn end_unique(&mut self, at: Option<SystemTime>) {
+    fn end_unique(&mut self, at: Option<SystemTime>, output: Option<Output<'_>>) {
         let data = self.data.get_mut().unwrap_or_else(|e| e.into_inner());
         let head = Head {
             trace_id: self.trace_id,
@@ -560,13 +564,19 @@ impl ObsInner {
             ty: self.ty,
             attrs: &self.attrs,
         };
-        data.end(&self.core, head, at);
+        data.end(&self.core, head, at, output);
     }
 }
 
 impl ObsData {
     /// Ends the observation (once; later calls do nothing) and records it.
-    fn end(&mut self, core: &Core, head: Head<'_>, at: Option<SystemTime>) {
+    fn end(
+        &mut self,
+        core: &Core,
+        head: Head<'_>,
+        at: Option<SystemTime>,
+        output: Option<Output<'_>>,
+    ) {
         if self.ended {
             return;
         }
@@ -576,7 +586,7 @@ impl ObsData {
         } else {
             at.map_or_else(crate::clock::now, crate::clock::unix_nanos)
         };
-        core.record(head, self);
+        core.record(head, self, output);
     }
 }
 
@@ -971,18 +981,56 @@ impl fmt::Debug for Observation {
 impl Drop for Observation {
     #[inline]
     fn drop(&mut self) {
-        if let State::Live(mut o) = std::mem::take(&mut self.r.state) {
-            match Arc::get_mut(&mut o) {
-                // The usual case (`#[observe]`, a guard that was not cloned): no lock, and the
-                // allocation is kept for this thread's next observation.
-                Some(inner) => {
-                    inner.end_unique(None);
-                    let bufs = inner.clear_for_reuse();
-                    keep_spare(o, bufs);
-                }
-                None => o.end(None),
-            }
+        if let State::Live(o) = std::mem::take(&mut self.r.state) {
+            end_owned(o, None);
         }
+    }
+}
+
+/// Ends an observation as its owning handle goes away.
+fn end_owned(mut o: Arc<ObsInner>, output: Option<Output<'_>>) {
+    match Arc::get_mut(&mut o) {
+        // The usual case (`#[observe]`, a guard that was not cloned): no lock, and the
+        // allocation is kept for this thread's next observation.
+        Some(inner) => {
+            inner.end_unique(None, output);
+            let bufs = inner.clear_for_reuse();
+            keep_spare(o, bufs);
+        }
+        None => {
+            if let Some(write) = output {
+                // Other handles live on: capture into a buffer, then set it under the lock.
+                let mut text = spare_string();
+                let json = write(&mut text);
+                o.update(|d| {
+                    d.output = Some(if json {
+                        Captured::Json(text)
+                    } else {
+                        Captured::Text(text)
+                    })
+                });
+            }
+            o.end(None);
+        }
+    }
+}
+
+impl Observation {
+    /// Ends the observation with the output `write` appends to a buffer (given the capture
+    /// limit; it returns whether it wrote JSON). The usual owner writes it straight into the
+    /// recording thread's batch. `write` runs only when the observation records and output
+    /// capture is on.
+    pub(crate) fn finish_with_output(mut self, write: impl FnOnce(usize, &mut String) -> bool) {
+        let State::Live(o) = std::mem::take(&mut self.r.state) else {
+            return;
+        };
+        if !o.core.io_capture_enabled() {
+            return end_owned(o, None);
+        }
+        let limit = o.core.field_limit();
+        let mut write = Some(write);
+        let mut out = |t: &mut String| write.take().is_some_and(|w| w(limit, t));
+        end_owned(o, Some(&mut out));
     }
 }
 

@@ -96,25 +96,18 @@ pub struct Inputs {
 }
 
 impl Inputs {
-    /// Adds one argument; `c` comes from [`Wrap`]'s capture methods.
-    pub fn arg(&mut self, name: &'static str, c: Value) {
-        self.key(name);
+    /// Adds one argument; `key` is its name as a JSON object key with the colon (`"name":`,
+    /// written by `#[observe]` at compile time), `c` comes from [`Wrap`]'s capture methods.
+    pub fn arg(&mut self, key: &'static str, c: Value) {
+        self.key(key);
         c.0.push_json_text(&mut self.buf);
     }
 
-    fn key(&mut self, name: &'static str) {
+    fn key(&mut self, key: &'static str) {
         if self.buf.len() > 1 {
             self.buf.push(',');
         }
-        // Names come from `#[observe]`: Rust identifiers, which JSON never needs to escape.
-        if name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-            self.buf.push('"');
-            self.buf.push_str(name);
-            self.buf.push_str("\":");
-        } else {
-            crate::value::push_json_string(&mut self.buf, name);
-            self.buf.push(':');
-        }
+        self.buf.push_str(key);
     }
 }
 
@@ -129,15 +122,20 @@ pub struct Wrap<'a, T: ?Sized>(pub &'a T);
 pub trait ViaSerialize {
     /// Captures the value.
     fn __lf_capture(&self, limit: usize) -> Value;
-    /// Captures the value as the argument `name` of the input object.
-    fn __lf_capture_arg(&self, name: &'static str, inputs: &mut Inputs);
+    /// Appends the captured value to `out`; true when it is JSON.
+    fn __lf_capture_into(&self, limit: usize, out: &mut String) -> bool;
+    /// Captures the value as an argument of the input object (`key`: see [`Inputs::arg`]).
+    fn __lf_capture_arg(&self, key: &'static str, inputs: &mut Inputs);
 }
 impl<T: serde::Serialize + ?Sized> ViaSerialize for &&Wrap<'_, T> {
     fn __lf_capture(&self, limit: usize) -> Value {
         Value(capture(self.0, limit))
     }
-    fn __lf_capture_arg(&self, name: &'static str, inputs: &mut Inputs) {
-        inputs.key(name);
+    fn __lf_capture_into(&self, limit: usize, out: &mut String) -> bool {
+        crate::value::capture_append(self.0, limit, out)
+    }
+    fn __lf_capture_arg(&self, key: &'static str, inputs: &mut Inputs) {
+        inputs.key(key);
         crate::value::capture_json_into(self.0, inputs.limit, &mut inputs.buf);
     }
 }
@@ -146,10 +144,16 @@ impl<T: serde::Serialize + ?Sized> ViaSerialize for &&Wrap<'_, T> {
 pub trait ViaDebug {
     /// Captures the value.
     fn __lf_capture(&self, limit: usize) -> Value;
-    /// Captures the value as the argument `name` of the input object.
-    fn __lf_capture_arg(&self, name: &'static str, inputs: &mut Inputs) {
+    /// Appends the captured value to `out`; true when it is JSON.
+    fn __lf_capture_into(&self, limit: usize, out: &mut String) -> bool {
+        let v = self.__lf_capture(limit);
+        out.push_str(v.0.as_str());
+        matches!(v.0, Captured::Json(_))
+    }
+    /// Captures the value as an argument of the input object (`key`: see [`Inputs::arg`]).
+    fn __lf_capture_arg(&self, key: &'static str, inputs: &mut Inputs) {
         let v = self.__lf_capture(inputs.limit);
-        inputs.arg(name, v);
+        inputs.arg(key, v);
     }
 }
 impl<T: fmt::Debug + ?Sized> ViaDebug for &Wrap<'_, T> {
@@ -165,10 +169,16 @@ impl<T: fmt::Debug + ?Sized> ViaDebug for &Wrap<'_, T> {
 pub trait ViaTypeName {
     /// Captures the value.
     fn __lf_capture(&self, limit: usize) -> Value;
-    /// Captures the value as the argument `name` of the input object.
-    fn __lf_capture_arg(&self, name: &'static str, inputs: &mut Inputs) {
+    /// Appends the captured value to `out`; true when it is JSON.
+    fn __lf_capture_into(&self, limit: usize, out: &mut String) -> bool {
+        let v = self.__lf_capture(limit);
+        out.push_str(v.0.as_str());
+        matches!(v.0, Captured::Json(_))
+    }
+    /// Captures the value as an argument of the input object (`key`: see [`Inputs::arg`]).
+    fn __lf_capture_arg(&self, key: &'static str, inputs: &mut Inputs) {
         let v = self.__lf_capture(inputs.limit);
-        inputs.arg(name, v);
+        inputs.arg(key, v);
     }
 }
 impl<T: ?Sized> ViaTypeName for Wrap<'_, T> {
@@ -209,6 +219,13 @@ impl<T: ?Sized> ErrViaTypeName for ErrWrap<'_, T> {
     fn __lf_err_text(&self) -> String {
         format!("error of type {}", std::any::type_name::<T>())
     }
+}
+
+/// Ends a sync function's observation with its output: `write` appends it (given the capture
+/// limit) straight into the recording thread's batch, and runs only when output is captured.
+#[inline]
+pub fn finish(obs: Observation, write: impl FnOnce(usize, &mut String) -> bool) {
+    obs.finish_with_output(write);
 }
 
 /// Records a captured output.

@@ -195,6 +195,43 @@ pub(crate) fn capture<T: Serialize + ?Sized>(value: &T, limit: usize) -> Capture
     }
 }
 
+/// [`capture`] appended to `out` (after what it holds) instead of into a new buffer: the
+/// recording thread writes an observed function's output straight into its batch. Returns
+/// whether the appended text is JSON (else plain text: a top-level string, or a marker).
+pub(crate) fn capture_append<T: Serialize + ?Sized>(
+    value: &T,
+    limit: usize,
+    out: &mut String,
+) -> bool {
+    let start = out.len();
+    let mut w = Writer {
+        out: std::mem::take(out),
+        start,
+        depth: 0,
+        limit,
+        total: 0,
+        truncated: false,
+        top_level_text: false,
+    };
+    let r = serialize_guarded(value, &mut w);
+    let (truncated, total, text) = (w.truncated, w.total, w.top_level_text);
+    *out = w.out;
+    match r {
+        Ok(()) if truncated => {
+            out.push_str(&truncation_marker(total, limit));
+            false
+        }
+        Ok(()) => !text,
+        Err(e) => {
+            out.truncate(start);
+            out.push_str("<unserializable: ");
+            out.push_str(&e.0);
+            out.push('>');
+            false
+        }
+    }
+}
+
 /// Appends `value` as JSON (strings quoted) to `buf`, with the same renderings and markers as
 /// [`capture`]; a truncated or failed value becomes a JSON string with its marker, so `buf`
 /// stays valid JSON. No allocation beyond `buf`'s growth.
