@@ -336,6 +336,9 @@ pub(crate) struct ObsData {
     pub usage: Option<UsageDetails>,
     /// Fields most observations never set, kept out of line so the common record stays small.
     pub rare: Option<Box<RareData>>,
+    /// An empty value buffer kept with a reused allocation: the next observation captures its
+    /// input into it (no allocation, no thread-local pool).
+    pub scratch: String,
 }
 
 /// The less common fields of an observation.
@@ -425,51 +428,48 @@ pub(crate) fn spare_string() -> String {
         .unwrap_or_else(|| String::with_capacity(SPARE_STRING_MIN))
 }
 
-/// The value buffers an ended observation gives back for reuse.
-type Buffers = (Option<Captured>, Option<Captured>, Option<String>);
-
 impl ObsInner {
-    /// Empties an ended observation for reuse: drops what it refers to (here, on the thread
-    /// that made it) and returns its value buffers.
-    fn clear_for_reuse(&mut self) -> Buffers {
-        self.attrs = None;
+    /// Readies an ended observation's allocation for reuse: its input buffer becomes the
+    /// scratch buffer of the next observation; an output buffer goes to the thread's pool.
+    /// Everything else is dropped when the allocation is reused (on this thread).
+    fn recycle_buffers(&mut self) {
         let d = self.data.get_mut().unwrap_or_else(|e| e.into_inner());
-        d.rare = None;
-        d.usage = None;
-        d.name = Cow::Borrowed("");
-        (d.input.take(), d.output.take(), d.model.take())
+        if let Some(c) = d.input.take() {
+            let mut b = c.into_string();
+            if b.capacity() <= SPARE_STRING_MAX {
+                b.clear();
+                d.scratch = b;
+            }
+        }
+        if let Some(c) = d.output.take() {
+            keep_string(c.into_string());
+        }
     }
 }
 
-/// Keeps an emptied observation allocation (the caller's only handle) and its buffers for
-/// this thread's next observations.
-fn keep_spare(obs: Arc<ObsInner>, (input, output, model): Buffers) {
+/// Keeps a value buffer in this thread's pool, if it is worth keeping and there is room.
+fn keep_string(mut b: String) {
+    if b.capacity() < SPARE_STRING_MIN || b.capacity() > SPARE_STRING_MAX {
+        return;
+    }
     let _ = SPARES.try_with(|spares| {
-        let Ok(mut spares) = spares.try_borrow_mut() else {
-            return;
-        };
-        let spares = &mut *spares;
-        let mut keep = |b: String| {
-            if b.capacity() >= SPARE_STRING_MIN
-                && b.capacity() <= SPARE_STRING_MAX
-                && spares.strings.len() < SPARE_STRINGS
-            {
-                let mut b = b;
+        if let Ok(mut spares) = spares.try_borrow_mut() {
+            if spares.strings.len() < SPARE_STRINGS {
                 b.clear();
                 spares.strings.push(b);
             }
-        };
-        if let Some(c) = input {
-            keep(c.into_string());
         }
-        if let Some(c) = output {
-            keep(c.into_string());
-        }
-        if let Some(m) = model {
-            keep(m);
-        }
-        if spares.observations.len() < SPARE_OBSERVATIONS {
-            spares.observations.push(obs);
+    });
+}
+
+/// Keeps an ended observation's allocation (the caller's only handle) for this thread's next
+/// observations.
+fn keep_spare(obs: Arc<ObsInner>) {
+    let _ = SPARES.try_with(|spares| {
+        if let Ok(mut spares) = spares.try_borrow_mut() {
+            if spares.observations.len() < SPARE_OBSERVATIONS {
+                spares.observations.push(obs);
+            }
         }
     });
 }
@@ -509,7 +509,9 @@ impl ObsInner {
                 o.parent = parent;
                 o.ty = ty;
                 o.attrs = attrs;
-                *o.data.get_mut().unwrap_or_else(|e| e.into_inner()) = data;
+                let d = o.data.get_mut().unwrap_or_else(|e| e.into_inner());
+                let scratch = std::mem::take(&mut d.scratch);
+                *d = ObsData { scratch, ..data };
                 return a;
             }
         }
@@ -994,8 +996,8 @@ fn end_owned(mut o: Arc<ObsInner>, output: Option<Output<'_>>) {
         // allocation is kept for this thread's next observation.
         Some(inner) => {
             inner.end_unique(None, output);
-            let bufs = inner.clear_for_reuse();
-            keep_spare(o, bufs);
+            inner.recycle_buffers();
+            keep_spare(o);
         }
         None => {
             if let Some(write) = output {
@@ -1105,6 +1107,14 @@ impl ObservationBuilder {
             Pending::Live(o) => {
                 Arc::get_mut(o).map(|o| o.data.get_mut().unwrap_or_else(|e| e.into_inner()))
             }
+            _ => None,
+        }
+    }
+
+    /// The capture limit and the fields, when the observation records and captures values.
+    pub(crate) fn capture_data(&mut self) -> Option<(usize, &mut ObsData)> {
+        match &mut self.pending {
+            Pending::Live(o) if o.core.io_capture_enabled() => self.limit_and_data(),
             _ => None,
         }
     }

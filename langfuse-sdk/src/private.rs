@@ -27,19 +27,17 @@ pub fn start(
     }
     let mut b = crate::observation(ty, name);
     if capture_inputs {
-        if let crate::observation::Pending::Live(o) = &b.pending {
-            if o.core.io_capture_enabled() {
-                let mut i = Inputs {
-                    buf: crate::observation::spare_string(),
-                    limit: o.core.field_limit(),
-                };
-                i.buf.push('{');
-                inputs(&mut i);
-                i.buf.push('}');
-                if let Some(d) = b.data() {
-                    d.input = Some(Captured::Json(i.buf));
-                }
-            }
+        if let Some((limit, d)) = b.capture_data() {
+            // Into the buffer that came with a reused allocation, when there is one.
+            let buf = match std::mem::take(&mut d.scratch) {
+                s if s.capacity() > 0 => s,
+                _ => crate::observation::spare_string(),
+            };
+            let mut i = Inputs { buf, limit };
+            i.buf.push('{');
+            inputs(&mut i);
+            i.buf.push('}');
+            d.input = Some(Captured::Json(i.buf));
         }
     }
     b.start()
