@@ -140,10 +140,9 @@ impl Batch {
             ty,
             attrs,
         } = head;
-        let level = data.level.map_or(0, |l| {
-            LEVELS.iter().position(|x| *x == l).unwrap_or(1) as u8 + 1
-        });
-        let ty_i = TYPES.iter().position(|t| *t == ty).unwrap_or(0) as u8;
+        // Declaration order, which `TYPES` and `LEVELS` follow (checked in a test).
+        let level = data.level.map_or(0, |l| l as u8 + 1);
+        let ty_i = ty as u8;
         let flags = u8::from(parent.is_some())
             | (u8::from(parent.is_some_and(|p| p.1)) << 1)
             | (u8::from(data.usage.is_some()) << 2)
@@ -168,8 +167,9 @@ impl Batch {
         };
         let start = data.start;
         let end = data.end.max(start);
-        // The fixed part is assembled on the stack (constant offsets) and appended at once.
-        let mut h = [0u8; HEADER];
+        // The fixed part and the name's length are assembled on the stack (constant offsets)
+        // and appended at once.
+        let mut h = [0u8; HEADER + 4];
         h[0..4].copy_from_slice(&[ty_i, level, flags, 0]);
         h[4..20].copy_from_slice(&trace_id.to_bytes());
         h[20..28].copy_from_slice(&id.to_bytes());
@@ -179,10 +179,10 @@ impl Batch {
         h[44..52].copy_from_slice(&end.to_le_bytes());
         h[52..56].copy_from_slice(&attrs_i.to_le_bytes());
         h[56..60].copy_from_slice(&rare_i.to_le_bytes());
-        let b = &mut self.bytes;
-        b.reserve(HEADER + 4 + data.name.len() + 64);
-        b.extend_from_slice(&h);
-        put_str(b, &mut self.text, &data.name);
+        h[60..64].copy_from_slice(&(data.name.len() as u32).to_le_bytes());
+        self.bytes.reserve(HEADER + 64);
+        self.bytes.extend_from_slice(&h);
+        self.text.push_str(&data.name);
         self.put_value(&mut data.input);
         match output {
             Some(f) => self.put_output(f),
@@ -192,20 +192,21 @@ impl Batch {
             put_str(&mut self.bytes, &mut self.text, m);
         }
         if let Some(u) = &data.usage {
-            let b = &mut self.bytes;
-            let known = u.known();
-            let mut present = 0u8;
-            for (i, v) in known.iter().enumerate() {
-                if v.is_some() {
-                    present |= 1 << i;
+            // Which of input, output and total are present, those counts, and how many others
+            // follow: assembled on the stack and appended at once.
+            let mut u_head = [0u8; 1 + 3 * 8 + 4];
+            let mut at = 1;
+            for (i, v) in u.known().into_iter().enumerate() {
+                if let Some(v) = v {
+                    u_head[0] |= 1 << i;
+                    u_head[at..at + 8].copy_from_slice(&v.to_le_bytes());
+                    at += 8;
                 }
             }
-            b.push(present);
-            for v in known.into_iter().flatten() {
-                b.extend_from_slice(&v.to_le_bytes());
-            }
             let others = u.others();
-            b.extend_from_slice(&(others.len() as u32).to_le_bytes());
+            u_head[at..at + 4].copy_from_slice(&(others.len() as u32).to_le_bytes());
+            let b = &mut self.bytes;
+            b.extend_from_slice(&u_head[..at + 4]);
             for (k, v) in others {
                 put_str(b, &mut self.text, k);
                 b.extend_from_slice(&v.to_le_bytes());
@@ -489,6 +490,16 @@ mod tests {
 
         b.clear();
         assert!(b.is_empty() && b.records().next().is_none());
+    }
+
+    #[test]
+    fn type_and_level_codes_follow_declaration_order() {
+        for (i, t) in TYPES.iter().enumerate() {
+            assert_eq!(*t as usize, i, "{t:?}");
+        }
+        for (i, l) in LEVELS.iter().enumerate() {
+            assert_eq!(*l as usize, i, "{l:?}");
+        }
     }
 
     #[test]
