@@ -87,31 +87,49 @@ impl Captured {
 fn next_escape(bytes: &[u8], from: usize) -> usize {
     const LO: u64 = 0x0101_0101_0101_0101;
     const HI: u64 = 0x8080_8080_8080_8080;
-    let mut i = from;
-    while let Some(chunk) = bytes.get(i..i + 8) {
+    // High bit of each byte that is below 0x20, equal to '"' or equal to '\\'. Only the lowest
+    // flagged byte is sure to be a match (borrows can flag bytes above it), and that is the
+    // one used.
+    let flags = |chunk: &[u8]| {
         let mut w = [0u8; 8];
         w.copy_from_slice(chunk);
         let w = u64::from_le_bytes(w);
-        // High bit of each byte that is below 0x20, equal to '"' or equal to '\\'. Only the
-        // lowest flagged byte is sure to be a match (borrows can flag bytes above it), and that
-        // is the one used.
         let control = w.wrapping_sub(LO * 0x20) & !w;
         let quote = (w ^ (LO * b'"' as u64)).wrapping_sub(LO) & !(w ^ (LO * b'"' as u64));
         let backslash = (w ^ (LO * b'\\' as u64)).wrapping_sub(LO) & !(w ^ (LO * b'\\' as u64));
-        let m = (control | quote | backslash) & HI;
+        (control | quote | backslash) & HI
+    };
+    let mut i = from;
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let m = flags(chunk);
         if m != 0 {
             return i + (m.trailing_zeros() / 8) as usize;
         }
         i += 8;
     }
-    // The last few bytes one at a time: copying them into a padded word and reading it back
-    // stalled the load on the byte stores (store forwarding fails), a third of this function's
-    // time for short strings.
-    let tail = bytes.get(i..).unwrap_or_default();
-    i + tail
+    let rest = bytes.len().saturating_sub(i);
+    if rest == 0 {
+        return bytes.len().max(i);
+    }
+    // The last few bytes: the word that ends the string, overlapping bytes this call scanned
+    // and found plain (their flags are masked off; being plain, they pass no borrow up), so the
+    // lowest flag left is a true match. Bytes before `from` may be escapes, so the word must
+    // not reach below it. (Copying the tail into a padded word instead stalled the load on the
+    // byte stores: store forwarding fails.)
+    let window = bytes.len().checked_sub(8).filter(|&s| s >= from);
+    if let Some(chunk) = window.and_then(|s| bytes.get(s..)) {
+        let m = flags(chunk) & (u64::MAX << (8 * (8 - rest)));
+        return if m == 0 {
+            bytes.len()
+        } else {
+            bytes.len() - 8 + (m.trailing_zeros() / 8) as usize
+        };
+    }
+    // Shorter than a word: one byte at a time.
+    i + bytes[i..]
         .iter()
         .position(|&b| b < 0x20 || b == b'"' || b == b'\\')
-        .unwrap_or(tail.len())
+        .unwrap_or(rest)
 }
 
 /// The escape sequence of a byte that [`next_escape`] found.
@@ -819,6 +837,22 @@ mod tests {
             }
         }
         cases.push("a\u{1}b\\c\"d\ne".repeat(9));
+        // Strings of every length up to 20 with an escape followed by every ASCII byte, at every
+        // offset: a match passes a borrow to the byte above it in the word arithmetic.
+        for len in 1..=20 {
+            for at in 0..len {
+                for e in [0u8, b'\n', 0x1f, b'"', b'\\'] {
+                    for b in 0u8..0x80 {
+                        let mut v = vec![b'a'; len];
+                        v[at] = e;
+                        if at + 1 < len {
+                            v[at + 1] = b;
+                        }
+                        cases.push(String::from_utf8(v).unwrap());
+                    }
+                }
+            }
+        }
         for s in &cases {
             let mut out = String::new();
             super::push_json_string(&mut out, s);
