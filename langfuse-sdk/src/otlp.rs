@@ -405,15 +405,7 @@ impl Encoder {
 /// Usage details as a JSON object (what `serde_json` writes, without its machinery: this runs
 /// for every generation).
 fn usage_json(u: &crate::observation::UsageDetails, out: &mut String) {
-    out.push('{');
-    let mut first = true;
-    let mut entry = |k: &str, v: u64, out: &mut String| {
-        if !first {
-            out.push(',');
-        }
-        first = false;
-        crate::value::push_json_string(out, k);
-        out.push(':');
+    fn number(v: u64, out: &mut String) {
         let mut digits = [0u8; 20];
         let mut i = digits.len();
         let mut n = v;
@@ -425,15 +417,30 @@ fn usage_json(u: &crate::observation::UsageDetails, out: &mut String) {
                 break;
             }
         }
-        out.extend(digits[i..].iter().map(|&d| d as char));
-    };
-    for k in ["input", "output", "total"] {
-        if let Some(v) = u.get(k) {
-            entry(k, v, out);
+        out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or("0"));
+    }
+    let open = out.len() + 1;
+    out.push('{');
+    // The known keys, already quoted.
+    for (k, v) in ["\"input\":", "\"output\":", "\"total\":"]
+        .into_iter()
+        .zip(u.known())
+    {
+        if let Some(v) = v {
+            if out.len() > open {
+                out.push(',');
+            }
+            out.push_str(k);
+            number(v, out);
         }
     }
     for (k, v) in u.others() {
-        entry(k, *v, out);
+        if out.len() > open {
+            out.push(',');
+        }
+        crate::value::push_json_string(out, k);
+        out.push(':');
+        number(*v, out);
     }
     out.push('}');
 }
