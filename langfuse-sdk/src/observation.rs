@@ -485,10 +485,6 @@ impl ObsInner {
         attrs: Option<Arc<TraceAttributes>>,
         name: Cow<'static, str>,
     ) -> Arc<ObsInner> {
-        let data = ObsData {
-            name,
-            ..Default::default()
-        };
         let spare = SPARES
             .try_with(|s| {
                 s.try_borrow_mut()
@@ -509,9 +505,31 @@ impl ObsInner {
                 o.parent = parent;
                 o.ty = ty;
                 o.attrs = attrs;
+                // Reset in place, keeping the scratch buffer (every field but `scratch`).
                 let d = o.data.get_mut().unwrap_or_else(|e| e.into_inner());
-                let scratch = std::mem::take(&mut d.scratch);
-                *d = ObsData { scratch, ..data };
+                let ObsData {
+                    ended,
+                    level,
+                    name: old_name,
+                    start,
+                    end,
+                    input,
+                    output,
+                    model,
+                    usage,
+                    rare,
+                    scratch: _,
+                } = d;
+                *ended = false;
+                *level = None;
+                *old_name = name;
+                *start = 0;
+                *end = 0;
+                *input = None;
+                *output = None;
+                *model = None;
+                *usage = None;
+                *rare = None;
                 return a;
             }
         }
@@ -522,7 +540,10 @@ impl ObsInner {
             parent,
             ty,
             attrs,
-            data: Mutex::new(data),
+            data: Mutex::new(ObsData {
+                name,
+                ..Default::default()
+            }),
         })
     }
 
