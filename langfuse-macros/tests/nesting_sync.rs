@@ -48,3 +48,34 @@ fn nested_calls_form_one_tree_with_inputs_and_outputs() {
         Some(json!(2))
     );
 }
+
+/// An output whose `Serialize` records an observation of its own: it runs while the SDK
+/// appends the outer observation to the thread's batch.
+struct RecordsWhileSerialized;
+impl serde::Serialize for RecordsWhileSerialized {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        leaf(20);
+        s.serialize_str("serialized")
+    }
+}
+
+#[observe]
+fn returns_reentrant() -> RecordsWhileSerialized {
+    RecordsWhileSerialized
+}
+
+#[test]
+fn an_output_that_records_while_serialized_neither_deadlocks_nor_loses_either() {
+    let h = common::harness();
+    let _ = returns_reentrant();
+    let outer = h.span("returns_reentrant");
+    assert_eq!(
+        outer.attr_str("langfuse.observation.output"),
+        Some("serialized")
+    );
+    // The output is captured after the function's context was left, so what its `Serialize`
+    // records is a root of its own (as it was when outputs were captured into a buffer).
+    let inner = h.span("leaf");
+    assert_eq!(inner.attr_str("langfuse.observation.output"), Some("40"));
+    assert_eq!(h.tree()["leaf"], "-");
+}
