@@ -188,28 +188,11 @@ impl Captured {
 
 /// Captures `value` with at most `limit` bytes of text kept.
 pub(crate) fn capture<T: Serialize + ?Sized>(value: &T, limit: usize) -> Captured {
-    let mut w = Writer {
-        out: crate::observation::spare_string(),
-        start: 0,
-        depth: 0,
-        limit,
-        total: 0,
-        truncated: false,
-        top_level_text: false,
-    };
-    match serialize_guarded(value, &mut w) {
-        Ok(()) => {
-            if w.truncated {
-                let mut s = w.out;
-                s.push_str(&truncation_marker(w.total, limit));
-                Captured::Text(s)
-            } else if w.top_level_text {
-                Captured::Text(w.out)
-            } else {
-                Captured::Json(w.out)
-            }
-        }
-        Err(e) => Captured::Text(format!("<unserializable: {}>", e.0)),
+    let mut out = crate::observation::spare_string();
+    if capture_append(value, limit, &mut out) {
+        Captured::Json(out)
+    } else {
+        Captured::Text(out)
     }
 }
 
@@ -222,15 +205,7 @@ pub(crate) fn capture_append<T: Serialize + ?Sized>(
     out: &mut String,
 ) -> bool {
     let start = out.len();
-    let mut w = Writer {
-        out: std::mem::take(out),
-        start,
-        depth: 0,
-        limit,
-        total: 0,
-        truncated: false,
-        top_level_text: false,
-    };
+    let mut w = Writer::appending(out, 0, limit);
     let r = serialize_guarded(value, &mut w);
     let (truncated, total, text) = (w.truncated, w.total, w.top_level_text);
     *out = w.out;
@@ -255,15 +230,7 @@ pub(crate) fn capture_append<T: Serialize + ?Sized>(
 /// stays valid JSON. No allocation beyond `buf`'s growth.
 pub(crate) fn capture_json_into<T: Serialize + ?Sized>(value: &T, limit: usize, buf: &mut String) {
     let start = buf.len();
-    let mut w = Writer {
-        out: std::mem::take(buf),
-        start,
-        depth: 1,
-        limit,
-        total: 0,
-        truncated: false,
-        top_level_text: false,
-    };
+    let mut w = Writer::appending(buf, 1, limit);
     let r = serialize_guarded(value, &mut w);
     let (truncated, total) = (w.truncated, w.total);
     *buf = w.out;
@@ -365,6 +332,20 @@ struct Writer {
 }
 
 impl Writer {
+    /// A writer that appends to what `out` holds (taken; the caller puts `w.out` back), starting
+    /// at nesting `depth` (0: a top-level value, 1: a value inside the caller's JSON).
+    fn appending(out: &mut String, depth: usize, limit: usize) -> Writer {
+        Writer {
+            start: out.len(),
+            out: std::mem::take(out),
+            depth,
+            limit,
+            total: 0,
+            truncated: false,
+            top_level_text: false,
+        }
+    }
+
     fn push(&mut self, s: &str) {
         self.total += s.len();
         if self.truncated {
