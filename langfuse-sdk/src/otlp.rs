@@ -57,6 +57,18 @@ pub(crate) fn iso(t: SystemTime) -> String {
     dt.to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
 }
 
+/// The rare fields of an observation that has none (not built per span).
+static NO_RARE: RareData = RareData {
+    metadata: Vec::new(),
+    status_message: None,
+    version: None,
+    model_parameters: None,
+    cost: None,
+    completion_start: None,
+    prompt: None,
+    trace: None,
+};
+
 /// Turns records into spans and batches into requests.
 pub(crate) struct Encoder {
     /// The encoded `Resource` and `InstrumentationScope` messages, the same for every request.
@@ -157,8 +169,7 @@ impl Encoder {
     /// (CONTRACT.md §1), to `batch`. Returns the bytes added.
     pub(crate) fn encode_span(&mut self, data: &RecordView<'_>, batch: &mut Vec<u8>) -> usize {
         let (trace_id, id, parent, ty) = (data.trace_id, data.id, data.parent, data.ty);
-        let no_rare = RareData::default();
-        let rare = data.rare.unwrap_or(&no_rare);
+        let rare = data.rare.unwrap_or(&NO_RARE);
         // Trace attributes: propagated ones, overlaid by those set through this observation.
         let merged;
         let trace: &TraceAttributes = match (data.attrs, rare.trace.as_deref()) {
