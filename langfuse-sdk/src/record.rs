@@ -323,15 +323,29 @@ impl<'a> Records<'a> {
     }
 
     fn record(&mut self) -> Option<RecordView<'a>> {
-        let [ty_i, level, flags, _] = self.array::<4>()?;
-        let trace_id = TraceId::from_bytes(self.array()?);
-        let id = ObservationId::from_bytes(self.array()?);
-        let parent_id = ObservationId::from_bytes(self.array()?);
+        // The fixed part, read at once (constant offsets, as `push` wrote it).
+        let h: [u8; HEADER] = self.array()?;
+        let [ty_i, level, flags, _] = [h[0], h[1], h[2], h[3]];
+        let field = |at: usize| -> [u8; 8] {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&h[at..at + 8]);
+            b
+        };
+        let word = |at: usize| -> u32 {
+            let mut b = [0u8; 4];
+            b.copy_from_slice(&h[at..at + 4]);
+            u32::from_le_bytes(b)
+        };
+        let mut t = [0u8; 16];
+        t.copy_from_slice(&h[4..20]);
+        let trace_id = TraceId::from_bytes(t);
+        let id = ObservationId::from_bytes(field(20));
+        let parent_id = ObservationId::from_bytes(field(28));
         let parent = (flags & 1 != 0).then_some((parent_id, flags & 2 != 0));
-        let start = self.u64()?;
-        let end = self.u64()?;
-        let attrs_i = self.u32()?;
-        let rare_i = self.u32()?;
+        let start = u64::from_le_bytes(field(36));
+        let end = u64::from_le_bytes(field(44));
+        let attrs_i = word(52);
+        let rare_i = word(56);
         let name = self.str()?;
         let input = self.value()?;
         let output = self.value()?;
