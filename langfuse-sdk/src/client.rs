@@ -307,10 +307,9 @@ impl Core {
         &self,
         head: crate::observation::Head<'_>,
         data: &mut crate::observation::ObsData,
-        output: Option<crate::record::Output<'_>>,
     ) {
         if let Some(e) = &self.exporter {
-            e.record(head, data, output);
+            e.record(head, data);
         }
     }
 

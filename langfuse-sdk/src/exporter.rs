@@ -269,12 +269,7 @@ impl Exporter {
 
     /// Records an ended observation: appends it to this thread's batch (no I/O, no waiting but
     /// for this thread's own batch lock), handing the batch over when it is full.
-    pub(crate) fn record(
-        &self,
-        head: Head<'_>,
-        data: &mut ObsData,
-        mut output: Option<crate::record::Output<'_>>,
-    ) {
+    pub(crate) fn record(&self, head: Head<'_>, data: &mut ObsData) {
         if self.shared.shutdown_started.load(Ordering::Acquire) {
             self.dropped_closed(1);
             return;
@@ -305,7 +300,7 @@ impl Exporter {
                     self.dropped_closed(1);
                     return true;
                 }
-                st.batch.push(head, data, output.take());
+                st.batch.push(head, data);
                 // Immediate mode (and the console) hands every observation over at once, so a
                 // finished root's request carries everything that ended before it, on any thread.
                 if st.batch.size() >= self.batch_bytes
@@ -325,7 +320,7 @@ impl Exporter {
         if !appended {
             // This thread's batch is gone (the thread is exiting): send this one on its own.
             let mut b = Batch::default();
-            b.push(head, data, output.take());
+            b.push(head, data);
             self.hand_off(Msg::Batch(b));
         }
     }

@@ -12,7 +12,6 @@ use serde::Serialize;
 use crate::client::Core;
 use crate::context::{Context, ContextGuard, Parent, TraceAttributes};
 use crate::ids::{format_traceparent, ObservationId, RemoteParent, TraceId};
-use crate::record::Output;
 use crate::score::Score;
 use crate::value::{capture, Captured};
 
@@ -574,11 +573,11 @@ impl ObsInner {
     pub(crate) fn end(&self, at: Option<SystemTime>) {
         // Appended to this thread's batch while the lock is held: nothing else can change the
         // fields, and the exporter never takes this lock.
-        self.lock().end(&self.core, self.head(), at, None);
+        self.lock().end(&self.core, self.head(), at);
     }
 
     /// [`end`](Self::end) through the only handle: no lock.
-    fn end_unique(&mut self, at: Option<SystemTime>, output: Option<Output<'_>>) {
+    fn end_unique(&mut self, at: Option<SystemTime>) {
         let data = self.data.get_mut().unwrap_or_else(|e| e.into_inner());
         let head = Head {
             trace_id: self.trace_id,
@@ -587,19 +586,13 @@ impl ObsInner {
             ty: self.ty,
             attrs: &self.attrs,
         };
-        data.end(&self.core, head, at, output);
+        data.end(&self.core, head, at);
     }
 }
 
 impl ObsData {
     /// Ends the observation (once; later calls do nothing) and records it.
-    fn end(
-        &mut self,
-        core: &Core,
-        head: Head<'_>,
-        at: Option<SystemTime>,
-        output: Option<Output<'_>>,
-    ) {
+    fn end(&mut self, core: &Core, head: Head<'_>, at: Option<SystemTime>) {
         if self.ended {
             return;
         }
@@ -609,7 +602,7 @@ impl ObsData {
         } else {
             at.map_or_else(crate::clock::now, crate::clock::unix_nanos)
         };
-        core.record(head, self, output);
+        core.record(head, self);
     }
 }
 
@@ -1010,28 +1003,27 @@ impl Drop for Observation {
     }
 }
 
-/// Ends an observation as its owning handle goes away.
-fn end_owned(mut o: Arc<ObsInner>, output: Option<Output<'_>>) {
+/// Ends an observation as its owning handle goes away, with `output` if given.
+fn end_owned(mut o: Arc<ObsInner>, output: Option<Captured>) {
     match Arc::get_mut(&mut o) {
         // The usual case (`#[observe]`, a guard that was not cloned): no lock, and the
         // allocation is kept for this thread's next observation.
         Some(inner) => {
-            inner.end_unique(None, output);
+            if let Some(c) = output {
+                // Ignored if it has ended already (then only its buffer is reused).
+                inner
+                    .data
+                    .get_mut()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .output = Some(c);
+            }
+            inner.end_unique(None);
             inner.recycle_buffers();
             keep_spare(o);
         }
         None => {
-            if let Some(write) = output {
-                // Other handles live on: capture into a buffer, then set it under the lock.
-                let mut text = spare_string();
-                let json = write(&mut text);
-                o.update(|d| {
-                    d.output = Some(if json {
-                        Captured::Json(text)
-                    } else {
-                        Captured::Text(text)
-                    })
-                });
+            if let Some(c) = output {
+                o.update(|d| d.output = Some(c));
             }
             o.end(None);
         }
@@ -1040,20 +1032,22 @@ fn end_owned(mut o: Arc<ObsInner>, output: Option<Output<'_>>) {
 
 impl Observation {
     /// Ends the observation with the output `write` appends to a buffer (given the capture
-    /// limit; it returns whether it wrote JSON). The usual owner writes it straight into the
-    /// recording thread's batch. `write` runs only when the observation records and output
-    /// capture is on.
+    /// limit; it returns whether it wrote JSON). `write` runs only when the observation records
+    /// and output capture is on, and before any of the SDK's locks is taken: the application's
+    /// `Serialize` never runs under a lock the exporter thread also takes.
     pub(crate) fn finish_with_output(mut self, write: impl FnOnce(usize, &mut String) -> bool) {
         let State::Live(o) = std::mem::take(&mut self.r.state) else {
             return;
         };
-        if !o.core.io_capture_enabled() {
-            return end_owned(o, None);
-        }
-        let limit = o.core.field_limit();
-        let mut write = Some(write);
-        let mut out = |t: &mut String| write.take().is_some_and(|w| w(limit, t));
-        end_owned(o, Some(&mut out));
+        let output = o.core.io_capture_enabled().then(|| {
+            let mut text = spare_string();
+            if write(o.core.field_limit(), &mut text) {
+                Captured::Json(text)
+            } else {
+                Captured::Text(text)
+            }
+        });
+        end_owned(o, output);
     }
 }
 

@@ -8,16 +8,12 @@
 //! freeing on the thread that allocated (the allocator's fast path), moves few cache lines
 //! between cores, and holds a queued observation in about a third of the memory.
 
-use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use crate::context::TraceAttributes;
 use crate::ids::{ObservationId, TraceId};
 use crate::observation::{Head, Level, ObsData, ObservationType, RareData, UsageDetails};
 use crate::value::Captured;
-
-/// Writes an observation's output at the end of the batch's text; returns whether it is JSON.
-pub(crate) type Output<'a> = &'a mut dyn FnMut(&mut String) -> bool;
 
 /// Values longer than this are moved into the batch rather than copied.
 const COPY_MAX: usize = 4096;
@@ -130,9 +126,7 @@ impl Batch {
     }
 
     /// Appends an ended observation. Moves its rare fields and large values out of `data`.
-    /// `output`, when given, writes the output straight into the batch (in place of
-    /// `data.output`) and says whether it wrote JSON.
-    pub(crate) fn push(&mut self, head: Head<'_>, data: &mut ObsData, output: Option<Output<'_>>) {
+    pub(crate) fn push(&mut self, head: Head<'_>, data: &mut ObsData) {
         let Head {
             trace_id,
             id,
@@ -184,10 +178,7 @@ impl Batch {
         self.bytes.extend_from_slice(&h);
         self.text.push_str(&data.name);
         self.put_value(&mut data.input);
-        match output {
-            Some(f) => self.put_output(f),
-            None => self.put_value(&mut data.output),
-        }
+        self.put_value(&mut data.output);
         if let Some(m) = &data.model {
             put_str(&mut self.bytes, &mut self.text, m);
         }
@@ -240,24 +231,6 @@ impl Batch {
             self.bytes
                 .extend_from_slice(&(self.large.len() as u32 - 1).to_le_bytes());
         }
-    }
-
-    /// Lets `f` append the output to the text, then records its kind and length.
-    fn put_output(&mut self, f: Output<'_>) {
-        let tag_at = self.bytes.len();
-        self.bytes.push(0);
-        let before = self.text.len();
-        // Capture guards the user's `Serialize` and `Debug` already; this keeps the batch
-        // well formed whatever happens, since a record is half written here.
-        let json = catch_unwind(AssertUnwindSafe(|| f(&mut self.text))).unwrap_or_else(|_| {
-            self.text.truncate(before);
-            self.text.push_str("<unserializable: panicked>");
-            false
-        });
-        let len = self.text.len() - before;
-        self.bytes[tag_at] = 1 + u8::from(json);
-        self.bytes
-            .extend_from_slice(&u32::try_from(len).unwrap_or(u32::MAX).to_le_bytes());
     }
 
     /// The observations in the order they were appended.
@@ -458,13 +431,12 @@ mod tests {
         b.push(
             head(id, Some((p, true)), ObservationType::Generation, &attrs),
             &mut d,
-            None,
         );
         let mut root = ObsData {
             name: Cow::Owned("root".into()),
             ..Default::default()
         };
-        b.push(head(p, None, ObservationType::Span, &None), &mut root, None);
+        b.push(head(p, None, ObservationType::Span, &None), &mut root);
         assert_eq!(b.count, 2);
 
         let rs: Vec<_> = b.records().collect();
@@ -514,48 +486,5 @@ mod tests {
         for (i, l) in LEVELS.iter().enumerate() {
             assert_eq!(*l as usize, i, "{l:?}");
         }
-    }
-
-    #[test]
-    fn outputs_written_in_place_read_back_with_their_kind() {
-        let mut b = Batch::default();
-        let h = |n: u8| Head {
-            trace_id: TraceId::from_bytes([n; 16]),
-            id: ObservationId::from_bytes([n; 8]),
-            parent: None,
-            ty: ObservationType::Span,
-            attrs: &None,
-        };
-        let data = |model: Option<&str>| ObsData {
-            name: Cow::Borrowed("f"),
-            input: Some(Captured::Json("{\"a\":1}".into())),
-            // Replaced by the writer.
-            output: Some(Captured::Text("stale".into())),
-            model: model.map(str::to_string),
-            ..Default::default()
-        };
-        let mut json = |t: &mut String| crate::value::capture_append(&vec![1, 2], 100, t);
-        b.push(h(1), &mut data(Some("m")), Some(&mut json));
-        let mut text = |t: &mut String| crate::value::capture_append("plain", 100, t);
-        b.push(h(2), &mut data(None), Some(&mut text));
-        let mut boom = |t: &mut String| -> bool {
-            t.push_str("half");
-            panic!("writer failed")
-        };
-        b.push(h(3), &mut data(Some("m")), Some(&mut boom));
-        let rs: Vec<_> = b.records().collect();
-        assert_eq!(rs.len(), 3);
-        let out = |i: usize| rs[i].output.map(|v| (v.json, v.text));
-        assert_eq!(out(0), Some((true, "[1,2]")));
-        assert_eq!(out(1), Some((false, "plain")));
-        assert_eq!(out(2), Some((false, "<unserializable: panicked>")));
-        // The fields around the output are intact.
-        for r in &rs {
-            assert_eq!(r.input.map(|v| v.text), Some("{\"a\":1}"));
-        }
-        assert_eq!(
-            (rs[0].model, rs[1].model, rs[2].model),
-            (Some("m"), None, Some("m"))
-        );
     }
 }
