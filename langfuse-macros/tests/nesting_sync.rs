@@ -49,8 +49,8 @@ fn nested_calls_form_one_tree_with_inputs_and_outputs() {
     );
 }
 
-/// An output whose `Serialize` records an observation of its own: it runs while the SDK
-/// appends the outer observation to the thread's batch.
+/// An output whose `Serialize` records an observation of its own: it runs as the SDK ends the
+/// outer observation.
 struct RecordsWhileSerialized;
 impl serde::Serialize for RecordsWhileSerialized {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
