@@ -289,8 +289,8 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
                 #capture_input,
                 |__lf_inputs: &mut #p::Inputs| {
                     #[allow(unused_imports)]
-                    use #p::{ViaDebug as _, ViaSerialize as _, ViaTypeName as _};
-                    #( (&&&#p::Wrap(&#captured)).__lf_capture_arg(#names, __lf_inputs); )*
+                    use #p::{ViaDebug as _, ViaSerialize as _, ViaStr as _, ViaTypeName as _};
+                    #( (&&&&#p::Wrap(&#captured)).__lf_capture_arg(#names, __lf_inputs); )*
                 },
             );
         }
@@ -314,8 +314,8 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             quote! {
                 if #p::capture_output(__lf_o) {
                     #[allow(unused_imports)]
-                    use #p::{ViaDebug as _, ViaSerialize as _, ViaTypeName as _};
-                    #p::set_output(__lf_o, (&&&#p::Wrap(__lf_v)).__lf_capture(#p::limit(__lf_o)));
+                    use #p::{ViaDebug as _, ViaSerialize as _, ViaStr as _, ViaTypeName as _};
+                    #p::set_output(__lf_o, (&&&&#p::Wrap(__lf_v)).__lf_capture(#p::limit(__lf_o)));
                 }
             }
         } else {
@@ -339,16 +339,16 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         }
     };
 
-    // A sync function's end: the output is captured straight into the recording thread's
-    // batch as the observation ends (no buffer, no lock); an `Err` sets level and message.
+    // A sync function's end: the output is captured into a reused buffer as the observation
+    // ends (outside every SDK lock); an `Err` sets level and message.
     let finish_sync = |out_ty: Option<&Type>| -> TokenStream2 {
         let write = |v: TokenStream2| {
             if capture_output {
                 quote! {
                     #p::finish(__lf_obs, |__lf_limit: usize, __lf_buf: &mut ::std::string::String| {
                         #[allow(unused_imports)]
-                        use #p::{ViaDebug as _, ViaSerialize as _, ViaTypeName as _};
-                        (&&&#p::Wrap(#v)).__lf_capture_into(__lf_limit, __lf_buf)
+                        use #p::{ViaDebug as _, ViaSerialize as _, ViaStr as _, ViaTypeName as _};
+                        (&&&&#p::Wrap(#v)).__lf_capture_into(__lf_limit, __lf_buf)
                     })
                 }
             } else {
@@ -451,8 +451,8 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
             let __lf_inner = #p::run_sync(&__lf_obs, move || #block);
             #wrap(#wrapper::new(__lf_obs, __lf_inner, |#item_param, __lf_limit: usize| {
                 #[allow(unused_imports)]
-                use #p::{ViaDebug as _, ViaSerialize as _, ViaTypeName as _};
-                (&&&#p::Wrap(__lf_item)).__lf_capture(__lf_limit)
+                use #p::{ViaDebug as _, ViaSerialize as _, ViaStr as _, ViaTypeName as _};
+                (&&&&#p::Wrap(__lf_item)).__lf_capture(__lf_limit)
             }))
         }
     } else {

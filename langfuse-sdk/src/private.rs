@@ -112,9 +112,90 @@ impl Inputs {
 /// A captured value (opaque to the expansion).
 pub struct Value(pub(crate) Captured);
 
-/// Autoref specialisation: `(&&&Wrap(&x)).__lf_capture(limit)` captures `x` through `Serialize`
-/// when it implements it, else through `Debug`, else as its type name.
+/// Autoref specialisation: `(&&&&Wrap(&x)).__lf_capture(limit)` captures `x` as text when it is
+/// a standard string type, else through `Serialize` when it implements it, else through
+/// `Debug`, else as its type name.
 pub struct Wrap<'a, T: ?Sized>(pub &'a T);
+
+/// Capture of text (`str`, `String`, `&str`, `Cow<str>`, …) without going through `serde`:
+/// prompts and completions are the common case. The result is the same as through
+/// [`ViaSerialize`] (a test checks it): a string that could need truncating takes that path.
+pub trait ViaStr {
+    /// Captures the value.
+    fn __lf_capture(&self, limit: usize) -> Value;
+    /// Appends the captured value to `out`; true when it is JSON (never, for text).
+    fn __lf_capture_into(&self, limit: usize, out: &mut String) -> bool;
+    /// Captures the value as an argument of the input object (`key`: see [`Inputs::arg`]).
+    fn __lf_capture_arg(&self, key: &'static str, inputs: &mut Inputs);
+}
+impl<T: Text + ?Sized> ViaStr for &&&Wrap<'_, T> {
+    fn __lf_capture(&self, limit: usize) -> Value {
+        let s = self.0.text();
+        if s.len() <= limit {
+            let mut out = crate::observation::spare_string();
+            out.push_str(s);
+            Value(Captured::Text(out))
+        } else {
+            Value(capture(s, limit))
+        }
+    }
+    fn __lf_capture_into(&self, limit: usize, out: &mut String) -> bool {
+        let s = self.0.text();
+        if s.len() <= limit {
+            out.push_str(s);
+            false
+        } else {
+            crate::value::capture_append(s, limit, out)
+        }
+    }
+    fn __lf_capture_arg(&self, key: &'static str, inputs: &mut Inputs) {
+        let s = self.0.text();
+        inputs.key(key);
+        // Even with every byte escaped (six bytes at most), it fits: nothing to truncate.
+        if s.len().saturating_mul(6).saturating_add(2) <= inputs.limit {
+            crate::value::push_json_string(&mut inputs.buf, s);
+        } else {
+            crate::value::capture_json_into(s, inputs.limit, &mut inputs.buf);
+        }
+    }
+}
+
+/// Types whose captured form is their text, as `Serialize` writes them (see [`ViaStr`]).
+/// Sealed: implemented here for the standard string types only, whose `Serialize` is
+/// `serialize_str` of that text.
+pub trait Text: sealed::Sealed {
+    /// The text.
+    fn text(&self) -> &str;
+}
+mod sealed {
+    pub trait Sealed {}
+}
+macro_rules! text_types {
+    ($($t:ty),*) => {$(
+        impl sealed::Sealed for $t {}
+        impl Text for $t {
+            #[inline]
+            fn text(&self) -> &str {
+                self
+            }
+        }
+    )*};
+}
+text_types!(str, String, Box<str>, std::borrow::Cow<'_, str>);
+impl<T: Text + ?Sized> sealed::Sealed for &T {}
+impl<T: Text + ?Sized> Text for &T {
+    #[inline]
+    fn text(&self) -> &str {
+        (**self).text()
+    }
+}
+impl<T: Text + ?Sized> sealed::Sealed for &mut T {}
+impl<T: Text + ?Sized> Text for &mut T {
+    #[inline]
+    fn text(&self) -> &str {
+        (**self).text()
+    }
+}
 
 /// Capture through `Serialize`.
 pub trait ViaSerialize {
@@ -220,7 +301,7 @@ impl<T: ?Sized> ErrViaTypeName for ErrWrap<'_, T> {
 }
 
 /// Ends a sync function's observation with its output: `write` appends it (given the capture
-/// limit) straight into the recording thread's batch, and runs only when output is captured.
+/// limit) to a reused buffer, outside every SDK lock, and runs only when output is captured.
 #[inline]
 pub fn finish(obs: Observation, write: impl FnOnce(usize, &mut String) -> bool) {
     obs.finish_with_output(write);
@@ -559,5 +640,66 @@ impl<S: futures_core::Stream, C: FnMut(&S::Item, usize) -> Value> futures_core::
     }
     fn size_hint(&self) -> (usize, Option<usize>) {
         self.inner.size_hint()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::value::{capture_append, capture_json_into};
+    use std::borrow::Cow;
+
+    fn texts() -> Vec<String> {
+        let mut v: Vec<String> = [
+            "",
+            "a",
+            "what is rust?",
+            "say \"hi\"\n\tand \\ leave",
+            "\u{1}\u{1f}\u{7f}",
+            "é漢字🦀 plain after",
+            "🦀🦀🦀🦀🦀",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        v.push("x".repeat(5_000));
+        v.push("\"".repeat(300));
+        v
+    }
+
+    /// The text fast path gives, for every string and limit, exactly what `Serialize` gives:
+    /// as the output, as an argument, and as a stream item.
+    #[test]
+    fn text_capture_is_serializes() {
+        for s in texts() {
+            for limit in [
+                0, 1, 2, 3, 5, 8, 13, 14, 15, 20, 64, 100, 1_000, 4_096, 100_000,
+            ] {
+                let (mut fast, mut slow) = (String::from("pre"), String::from("pre"));
+                let fast_json = (&&&&Wrap(&s)).__lf_capture_into(limit, &mut fast);
+                let slow_json = capture_append(s.as_str(), limit, &mut slow);
+                assert_eq!((fast_json, &fast), (slow_json, &slow), "{s:?} at {limit}");
+
+                let mut a = Inputs {
+                    buf: String::from("{"),
+                    limit,
+                };
+                (&&&&Wrap(&s.as_str())).__lf_capture_arg("\"q\":", &mut a);
+                (&&&&Wrap(&Cow::Borrowed(s.as_str()))).__lf_capture_arg("\"r\":", &mut a);
+                let mut b = String::from("{\"q\":");
+                capture_json_into(s.as_str(), limit, &mut b);
+                b.push_str(",\"r\":");
+                capture_json_into(s.as_str(), limit, &mut b);
+                assert_eq!(a.buf, b, "{s:?} at {limit}");
+                let whole = format!("{}}}", a.buf);
+                assert!(
+                    serde_json::from_str::<serde_json::Value>(&whole).is_ok(),
+                    "{whole}"
+                );
+
+                let fast = (&&&&Wrap(&s.clone().into_boxed_str())).__lf_capture(limit);
+                assert_eq!(fast.0, crate::value::capture(s.as_str(), limit), "{s:?}");
+            }
+        }
     }
 }
