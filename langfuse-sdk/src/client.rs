@@ -303,6 +303,7 @@ impl Core {
     }
 
     /// Records an ended observation for the exporter.
+    #[inline]
     pub(crate) fn record(
         &self,
         head: crate::observation::Head<'_>,

@@ -577,6 +577,7 @@ impl ObsInner {
     }
 
     /// [`end`](Self::end) through the only handle: no lock.
+    #[inline]
     fn end_unique(&mut self, at: Option<SystemTime>) {
         let data = self.data.get_mut().unwrap_or_else(|e| e.into_inner());
         let head = Head {
@@ -592,6 +593,7 @@ impl ObsInner {
 
 impl ObsData {
     /// Ends the observation (once; later calls do nothing) and records it.
+    #[inline]
     fn end(&mut self, core: &Core, head: Head<'_>, at: Option<SystemTime>) {
         if self.ended {
             return;
@@ -1004,6 +1006,7 @@ impl Drop for Observation {
 }
 
 /// Ends an observation as its owning handle goes away, with `output` if given.
+#[inline]
 fn end_owned(mut o: Arc<ObsInner>, output: Option<Captured>) {
     match Arc::get_mut(&mut o) {
         // The usual case (`#[observe]`, a guard that was not cloned): no lock, and the
