@@ -79,3 +79,38 @@ fn updates_ids_url_and_scores() {
     assert_eq!(r["body"]["traceId"], trace_id);
     assert!(r["body"].get("observationId").is_none());
 }
+
+#[observe(as_type = "generation")]
+fn gen_with_model(model: Option<&str>) {
+    if let Some(m) = model {
+        langfuse_sdk::current_observation().set_model(m);
+    }
+}
+
+/// Observations on one thread reuse each other's allocation (and the model name's buffer):
+/// nothing set on one shows up on the next.
+#[test]
+fn a_reused_allocation_carries_nothing_over() {
+    let h = common::harness();
+    let models = [
+        Some("gpt-4o-mini"),
+        None,
+        Some("m2"),
+        Some("a-much-longer-model-name"),
+        None,
+    ];
+    for m in models {
+        gen_with_model(m);
+    }
+    let got: Vec<Option<String>> = h
+        .spans()
+        .iter()
+        .filter(|s| s.name() == "gen_with_model")
+        .map(|s| {
+            s.attr_str("langfuse.observation.model.name")
+                .map(str::to_string)
+        })
+        .collect();
+    let want: Vec<Option<String>> = models.iter().map(|m| m.map(str::to_string)).collect();
+    assert_eq!(got, want);
+}

@@ -392,7 +392,7 @@ impl Client {
             Some(tools) => obs.set_input(&json!({ "messages": req.messages, "tools": tools })),
             None => obs.set_input(&req.messages),
         };
-        obs.set_model(req.model.clone());
+        obs.set_model(&req.model);
         let params = req.model_parameters();
         if !params.is_empty() {
             obs.set_model_parameters(&params);
@@ -501,7 +501,7 @@ impl Client {
                     .unwrap_or_else(|| "embedding".into()),
             );
             if o.is_recording() {
-                o.set_input(&req.input).set_model(req.model.clone());
+                o.set_input(&req.input).set_model(&req.model);
             }
             o
         });
@@ -517,7 +517,7 @@ impl Client {
             match &result {
                 Ok(r) => {
                     if !r.model.is_empty() {
-                        obs.set_model(r.model.clone());
+                        obs.set_model(&r.model);
                     }
                     obs.set_output(&json!({
                         "embeddings": r.data.len(),
@@ -579,7 +579,7 @@ fn record_response(obs: &Observation, r: &ChatResponse) {
         return;
     }
     if !r.model.is_empty() {
-        obs.set_model(r.model.clone());
+        obs.set_model(&r.model);
     }
     if r.choices.len() == 1 {
         obs.set_output(&r.choices[0].message);

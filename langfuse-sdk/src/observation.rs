@@ -338,6 +338,8 @@ pub(crate) struct ObsData {
     /// An empty value buffer kept with a reused allocation: the next observation captures its
     /// input into it (no allocation, no thread-local pool).
     pub scratch: String,
+    /// The last model name's buffer, kept with a reused allocation for the next `set_model`.
+    pub model_spare: String,
 }
 
 /// The less common fields of an observation.
@@ -355,6 +357,16 @@ pub(crate) struct RareData {
 }
 
 impl ObsData {
+    /// Sets the model name, into the buffer it already has or the spare one.
+    pub(crate) fn set_model(&mut self, m: &str) {
+        let mut b = match self.model.take() {
+            Some(b) => b,
+            None => std::mem::take(&mut self.model_spare),
+        };
+        b.clear();
+        b.push_str(m);
+        self.model = Some(b);
+    }
     pub(crate) fn rare(&mut self) -> &mut RareData {
         self.rare.get_or_insert_with(Default::default)
     }
@@ -518,6 +530,7 @@ impl ObsInner {
                     usage,
                     rare,
                     scratch: _,
+                    model_spare,
                 } = d;
                 *ended = false;
                 *level = None;
@@ -526,7 +539,9 @@ impl ObsInner {
                 *end = 0;
                 *input = None;
                 *output = None;
-                *model = None;
+                if let Some(m) = model.take() {
+                    *model_spare = m;
+                }
                 *usage = None;
                 *rare = None;
                 return a;
@@ -815,11 +830,13 @@ impl ObservationRef {
     }
 
     /// Sets the model name of a generation.
+    ///
+    /// Takes the name by reference: it is copied into a buffer the observation's reused
+    /// allocation keeps, so setting it does not allocate.
     #[inline]
-    pub fn set_model(&self, model: impl Into<String>) -> &Self {
+    pub fn set_model(&self, model: impl AsRef<str>) -> &Self {
         if let State::Live(o) = &self.state {
-            let m = model.into();
-            o.update(|d| d.model = Some(m));
+            o.update(|d| d.set_model(model.as_ref()));
         }
         self
     }
@@ -1234,9 +1251,9 @@ impl ObservationBuilder {
     }
 
     /// Model name (generations).
-    pub fn model(mut self, m: impl Into<String>) -> Self {
+    pub fn model(mut self, m: impl AsRef<str>) -> Self {
         if let Some(d) = self.data() {
-            d.model = Some(m.into());
+            d.set_model(m.as_ref());
         }
         self
     }
