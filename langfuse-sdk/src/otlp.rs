@@ -22,8 +22,8 @@ use crate::observation::{Level, MetaEntry, RareData};
 use crate::record::{RecordView, ValueRef};
 use crate::value::{prefix_at_boundary, split_marker, truncation_marker, Captured};
 use crate::wire::{
-    attr_bool, attr_int, attr_str, attr_str_array, delimited_len, put_bytes, put_delimited_header,
-    put_fixed32, put_fixed64, put_status, put_varint, REQUEST_RESOURCE_SPANS,
+    attr_bool_k, attr_int, attr_str, attr_str_array, attr_str_k, delimited_len, key, put_bytes,
+    put_delimited_header, put_fixed32, put_fixed64, put_status, put_varint, REQUEST_RESOURCE_SPANS,
     RESOURCE_SPANS_RESOURCE, RESOURCE_SPANS_SCOPE_SPANS, SCOPE_SPANS_SCOPE, SCOPE_SPANS_SPANS,
     SPAN_END, SPAN_FLAGS, SPAN_KIND, SPAN_NAME, SPAN_PARENT_SPAN_ID, SPAN_SPAN_ID, SPAN_START,
     SPAN_TRACE_ID,
@@ -209,13 +209,13 @@ impl Encoder {
         }
 
         if let Some(v) = &trace.name {
-            attr_str(b, &["langfuse.trace.name"], v);
+            attr_str_k(b, key!("langfuse.trace.name"), v);
         }
         if let Some(v) = &trace.user_id {
-            attr_str(b, &["user.id"], v);
+            attr_str_k(b, key!("user.id"), v);
         }
         if let Some(v) = &trace.session_id {
-            attr_str(b, &["session.id"], v);
+            attr_str_k(b, key!("session.id"), v);
         }
         if !trace.tags.is_empty() {
             let tags: Vec<&str> = trace.tags.iter().map(String::as_str).collect();
@@ -244,30 +244,30 @@ impl Encoder {
         }
         let b = &mut self.scratch;
         if let Some(p) = trace.public {
-            attr_bool(b, &["langfuse.trace.public"], p);
+            attr_bool_k(b, key!("langfuse.trace.public"), p);
         }
         if let Some(c) = &trace.input {
             let v = self.mask_value(c.as_value_ref());
-            attr_str(&mut self.scratch, &["langfuse.trace.input"], &v);
+            attr_str_k(&mut self.scratch, key!("langfuse.trace.input"), &v);
         }
         if let Some(c) = &trace.output {
             let v = self.mask_value(c.as_value_ref());
-            attr_str(&mut self.scratch, &["langfuse.trace.output"], &v);
+            attr_str_k(&mut self.scratch, key!("langfuse.trace.output"), &v);
         }
         let b = &mut self.scratch;
         if let Some(v) = &input {
-            attr_str(b, &["langfuse.observation.input"], v);
+            attr_str_k(b, key!("langfuse.observation.input"), v);
         }
         if let Some(m) = data.model {
-            attr_str(b, &["langfuse.observation.model.name"], m);
+            attr_str_k(b, key!("langfuse.observation.model.name"), m);
         }
         if let Some(u) = data.usage.as_ref().filter(|u| !u.is_empty()) {
             let mut t = std::mem::take(&mut self.text);
             t.clear();
             usage_json(u, &mut t);
-            attr_str(
+            attr_str_k(
                 &mut self.scratch,
-                &["langfuse.observation.usage_details"],
+                key!("langfuse.observation.usage_details"),
                 &t,
             );
             self.text = t;
@@ -275,12 +275,12 @@ impl Encoder {
         let b = &mut self.scratch;
         if let Some(c) = rare.cost.as_ref().filter(|c| !c.is_empty()) {
             let t = serde_json::to_string(c).unwrap_or_default();
-            attr_str(b, &["langfuse.observation.cost_details"], &t);
+            attr_str_k(b, key!("langfuse.observation.cost_details"), &t);
         }
         if let Some(p) = &rare.model_parameters {
-            attr_str(
+            attr_str_k(
                 b,
-                &["langfuse.observation.model.parameters"],
+                key!("langfuse.observation.model.parameters"),
                 &p.to_json_text(),
             );
         }
@@ -288,33 +288,37 @@ impl Encoder {
             attr_str(b, &["langfuse.observation.metadata.", k], v);
         }
         if let Some(l) = data.level {
-            attr_str(b, &["langfuse.observation.level"], l.as_str());
+            attr_str_k(b, key!("langfuse.observation.level"), l.as_str());
         }
         if let Some(m) = &rare.status_message {
-            attr_str(b, &["langfuse.observation.status_message"], m);
+            attr_str_k(b, key!("langfuse.observation.status_message"), m);
         }
         if let Some(v) = rare.version.as_ref().or(trace.version.as_ref()) {
-            attr_str(b, &["langfuse.version"], v);
+            attr_str_k(b, key!("langfuse.version"), v);
         }
         if let Some(t) = rare.completion_start {
-            attr_str(b, &["langfuse.observation.completion_start_time"], &iso(t));
+            attr_str_k(
+                b,
+                key!("langfuse.observation.completion_start_time"),
+                &iso(t),
+            );
         }
         if let Some((name, version)) = &rare.prompt {
-            attr_str(b, &["langfuse.observation.prompt.name"], name);
+            attr_str_k(b, key!("langfuse.observation.prompt.name"), name);
             attr_int(b, &["langfuse.observation.prompt.version"], *version as i64);
         }
-        attr_str(b, &["langfuse.observation.type"], ty.as_str());
+        attr_str_k(b, key!("langfuse.observation.type"), ty.as_str());
         if let Some(v) = &output {
-            attr_str(b, &["langfuse.observation.output"], v);
+            attr_str_k(b, key!("langfuse.observation.output"), v);
         }
         if let Some(e) = trace.environment.as_ref().or(self.environment.as_ref()) {
-            attr_str(b, &["langfuse.environment"], e);
+            attr_str_k(b, key!("langfuse.environment"), e);
         }
         if let Some(r) = trace.release.as_ref().or(self.release.as_ref()) {
-            attr_str(b, &["langfuse.release"], r);
+            attr_str_k(b, key!("langfuse.release"), r);
         }
         if parent.is_none() {
-            attr_bool(b, &["langfuse.internal.is_app_root"], true);
+            attr_bool_k(b, key!("langfuse.internal.is_app_root"), true);
         }
         let error = (data.level == Some(Level::Error))
             .then(|| rare.status_message.as_deref().unwrap_or(""));
