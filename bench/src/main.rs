@@ -609,6 +609,14 @@ fn main() {
         run_sink(args.iter().any(|a| a == "--stall"));
         return;
     }
+    if args.iter().any(|a| a == "--stalled") {
+        let secs = std::env::var("BENCH_STALL_SECS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(10);
+        stalled("what is rust?", secs);
+        return;
+    }
     if let Some(i) = args.iter().position(|a| a == "--profile") {
         profile(args.get(i + 1).map(String::as_str).unwrap_or(""));
         return;
@@ -739,7 +747,12 @@ fn main() {
         return;
     }
 
-    // 3. stalled server
+    stalled(q, stall_secs);
+}
+
+/// A stalled server (accepts, never answers) at full call rate: memory, drops, `flush(5 s)`.
+/// `langfuse-bench --stalled` runs it alone.
+fn stalled(q: &str, stall_secs: u64) {
     let sink = Sink::start(true);
     let lf = Langfuse::builder()
         .public_key("pk-lf-bench")
@@ -749,6 +762,7 @@ fn main() {
         .unwrap();
     let g = langfuse_sdk::init_with(lf.clone());
     let threads_before = threads();
+    let rss_before = rss_mb();
     let t0 = Instant::now();
     let mut max_rss: f64 = 0.0;
     let mut calls_made = 0u64;
@@ -766,11 +780,13 @@ fn main() {
     println!();
     println!("stalled server (accepts, never answers) for {stall_secs} s at full call rate, default queue bounds (1 000 000 items, 128 MiB):");
     println!(
-        "  observations created {}, enqueued {}, dropped (counted) {}, RSS max {:.0} MB, threads {}",
+        "  observations created {}, enqueued {}, dropped (counted) {}, RSS {:.0} MB before, max {:.0} MB (+{:.0} MB), threads {}",
         calls_made * 2,
         st.enqueued,
         st.dropped,
+        rss_before,
         max_rss,
+        max_rss - rss_before,
         threads_before
     );
     println!(

@@ -74,7 +74,6 @@ pub(crate) struct Encoder {
     /// The encoded `Resource` and `InstrumentationScope` messages, the same for every request.
     resource: Vec<u8>,
     scope: Vec<u8>,
-    scratch: Vec<u8>,
     /// Reused text buffer (usage details).
     text: String,
     no_trace: TraceAttributes,
@@ -112,7 +111,6 @@ impl Encoder {
                 ..Default::default()
             }
             .encode_to_vec(),
-            scratch: Vec::with_capacity(1024),
             text: String::with_capacity(128),
             no_trace: TraceAttributes::default(),
             environment: cfg.environment.clone(),
@@ -189,8 +187,16 @@ impl Encoder {
         let mut metadata = self.metadata(&rare.metadata);
         self.size_guard(&mut input, &mut output, &mut metadata);
 
-        let b = &mut self.scratch;
-        b.clear();
+        // The span is written in place, after its field key and a two-byte length (spans of
+        // 128 to 16 383 bytes, the usual size), which is filled in at the end.
+        let before = batch.len();
+        batch.extend_from_slice(&[
+            (SCOPE_SPANS_SPANS << 3) as u8 | prost::encoding::WireType::LengthDelimited as u8,
+            0,
+            0,
+        ]);
+        let body = batch.len();
+        let b = &mut *batch;
         put_bytes(b, SPAN_TRACE_ID, &trace_id.to_bytes());
         put_bytes(b, SPAN_SPAN_ID, &id.to_bytes());
         if let Some((p, _)) = parent {
@@ -237,24 +243,24 @@ impl Encoder {
                         .collect::<Vec<_>>(),
                 ),
             };
-            let b = &mut self.scratch;
+            let b = &mut *batch;
             for (k, v) in m {
                 attr_str(b, &["langfuse.trace.metadata.", &k], &v);
             }
         }
-        let b = &mut self.scratch;
+        let b = &mut *batch;
         if let Some(p) = trace.public {
             attr_bool_k(b, key!("langfuse.trace.public"), p);
         }
         if let Some(c) = &trace.input {
             let v = self.mask_value(c.as_value_ref());
-            attr_str_k(&mut self.scratch, key!("langfuse.trace.input"), &v);
+            attr_str_k(&mut *batch, key!("langfuse.trace.input"), &v);
         }
         if let Some(c) = &trace.output {
             let v = self.mask_value(c.as_value_ref());
-            attr_str_k(&mut self.scratch, key!("langfuse.trace.output"), &v);
+            attr_str_k(&mut *batch, key!("langfuse.trace.output"), &v);
         }
-        let b = &mut self.scratch;
+        let b = &mut *batch;
         if let Some(v) = &input {
             attr_str_k(b, key!("langfuse.observation.input"), v);
         }
@@ -265,14 +271,10 @@ impl Encoder {
             let mut t = std::mem::take(&mut self.text);
             t.clear();
             usage_json(u, &mut t);
-            attr_str_k(
-                &mut self.scratch,
-                key!("langfuse.observation.usage_details"),
-                &t,
-            );
+            attr_str_k(&mut *batch, key!("langfuse.observation.usage_details"), &t);
             self.text = t;
         }
-        let b = &mut self.scratch;
+        let b = &mut *batch;
         if let Some(c) = rare.cost.as_ref().filter(|c| !c.is_empty()) {
             let t = serde_json::to_string(c).unwrap_or_default();
             attr_str_k(b, key!("langfuse.observation.cost_details"), &t);
@@ -329,8 +331,16 @@ impl Encoder {
         };
         put_fixed32(b, SPAN_FLAGS, flags);
 
-        let before = batch.len();
-        put_bytes(batch, SCOPE_SPANS_SPANS, &self.scratch);
+        let len = batch.len() - body;
+        if (0x80..0x4000).contains(&len) {
+            batch[body - 2] = len as u8 | 0x80;
+            batch[body - 1] = (len >> 7) as u8;
+        } else {
+            // Shorter or longer: the length takes one byte, or three or more.
+            let mut framed = Vec::with_capacity(10);
+            prost::encoding::encode_varint(len as u64, &mut framed);
+            batch.splice(body - 2..body, framed);
+        }
         batch.len() - before
     }
 
@@ -1040,6 +1050,144 @@ mod tests {
             usage_json(&u, &mut t);
             assert_eq!(t, serde_json::to_string(&u).unwrap());
         }
+    }
+
+    /// Spans are written in place with a two-byte length; shorter (under 128 bytes) and longer
+    /// (16 KB and more) spans are re-framed. Every size decodes to the span that was recorded.
+    #[test]
+    fn spans_of_every_size_are_framed() {
+        use crate::ids::{ObservationId, TraceId};
+        use crate::observation::{Head, ObsData, ObservationType};
+        use crate::record::{Batch, ValueRef};
+        use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+        use prost::Message;
+        let mut enc = Encoder::new(&crate::config::LangfuseBuilder::default().cfg);
+        let sizes = [
+            0, 1, 10, 40, 60, 100, 16_000, 16_300, 16_400, 20_000, 2_100_000,
+        ];
+        let (mut batch, mut n) = (Vec::new(), 0);
+        for (i, &len) in sizes.iter().enumerate() {
+            let attrs = None;
+            let head = Head {
+                trace_id: TraceId::from_bytes([i as u8 + 1; 16]),
+                id: ObservationId::from_bytes([i as u8 + 1; 8]),
+                parent: None,
+                ty: ObservationType::Span,
+                attrs: &attrs,
+            };
+            let mut d = ObsData {
+                name: std::borrow::Cow::Borrowed(if len == 0 { "" } else { "s" }),
+                start: 0,
+                end: 0,
+                ..Default::default()
+            };
+            let mut b = Batch::default();
+            b.push(head, &mut d);
+            for mut rec in b.records() {
+                let text = "x".repeat(len);
+                if len > 0 {
+                    rec.input = Some(ValueRef {
+                        json: false,
+                        text: &text,
+                    });
+                }
+                let before = batch.len();
+                let added = enc.encode_span(&rec, &mut batch);
+                n += 1;
+                assert_eq!(added, batch.len() - before);
+            }
+        }
+        let bytes = enc.request(&batch);
+        let req = ExportTraceServiceRequest::decode(&bytes[..]).unwrap();
+        // Canonical: byte for byte what prost writes for the decoded request.
+        assert!(req.encode_to_vec() == bytes, "not prost's encoding");
+        let spans = &req.resource_spans[0].scope_spans[0].spans;
+        assert_eq!(spans.len(), n);
+        for (i, (s, &len)) in spans.iter().zip(&sizes).enumerate() {
+            assert_eq!(s.span_id, vec![i as u8 + 1; 8], "span {i}");
+            let input = s
+                .attributes
+                .iter()
+                .find(|a| a.key == "langfuse.observation.input")
+                .map(|a| format!("{:?}", a.value));
+            assert_eq!(input.is_some(), len > 0, "span {i}");
+            if len > 0 && len <= 100_000 {
+                assert!(input.unwrap().contains(&"x".repeat(len)), "span {i}");
+            }
+        }
+        // Lengths of one, two and three bytes were all written.
+        let lens: Vec<usize> = spans.iter().map(|s| s.encoded_len()).collect();
+        assert!(lens.iter().any(|&l| l < 0x80), "{lens:?}");
+        assert!(
+            lens.iter().any(|&l| (0x80..0x4000).contains(&l)),
+            "{lens:?}"
+        );
+        assert!(lens.iter().any(|&l| l >= 0x4000), "{lens:?}");
+    }
+
+    /// Not a test: a fixed amount of the exporter's work (the benchmark's two-level workload,
+    /// 200 000 spans read from batches, encoded into 2048-span requests and gzipped), for
+    /// `valgrind --tool=callgrind`, whose counts then do not depend on thread timing:
+    /// `cargo test --release -p langfuse-sdk --lib exporter_work -- --ignored`.
+    #[test]
+    #[ignore]
+    fn exporter_work() {
+        use crate::ids::{ObservationId, TraceId};
+        use crate::observation::{Head, ObsData, ObservationType, UsageDetails};
+        use crate::record::Batch;
+        use crate::value::Captured;
+        let mut enc = Encoder::new(&crate::config::LangfuseBuilder::default().cfg);
+        let mut gzip = Gzip::new();
+        let (mut spans, mut out, mut sent) = (0, Vec::new(), 0usize);
+        let attrs = None;
+        while spans < 200_000 {
+            let mut b = Batch::default();
+            for i in 0..200u64 {
+                let t = TraceId::from_bytes([(i % 251) as u8 + 1; 16]);
+                let root = ObservationId::from_bytes([(i % 241) as u8 + 1; 8]);
+                let mut gen = ObsData {
+                    name: "llm".into(),
+                    start: 1_795_795_978_683_581_374 + i * 1000,
+                    end: 1_795_795_978_683_581_374 + i * 1000 + 400,
+                    input: Some(Captured::Json("{\"prompt\":\"what is rust?\"}".into())),
+                    output: Some(Captured::Text("ok".into())),
+                    model: Some("gpt-4o-mini".into()),
+                    usage: Some(UsageDetails::new().input(12).output(2).total(14)),
+                    ..Default::default()
+                };
+                let head = |id, parent, ty| Head {
+                    trace_id: t,
+                    id,
+                    parent,
+                    ty,
+                    attrs: &attrs,
+                };
+                let gen_id = ObservationId::from_bytes([(i % 239) as u8 + 2; 8]);
+                b.push(
+                    head(gen_id, Some((root, false)), ObservationType::Generation),
+                    &mut gen,
+                );
+                let mut span = ObsData {
+                    name: "handle".into(),
+                    start: 1_795_795_978_683_581_000 + i * 1000,
+                    end: 1_795_795_978_683_581_000 + i * 1000 + 900,
+                    input: Some(Captured::Json("{\"req\":\"what is rust?\"}".into())),
+                    output: Some(Captured::Text("ok".into())),
+                    ..Default::default()
+                };
+                b.push(head(root, None, ObservationType::Span), &mut span);
+            }
+            for rec in b.records() {
+                enc.encode_span(&rec, &mut out);
+                spans += 1;
+                if spans % 2048 == 0 {
+                    let prefix = enc.request_prefix(out.len());
+                    sent += gzip.compress(&[&prefix, &out]).map_or(0, |z| z.len());
+                    out.clear();
+                }
+            }
+        }
+        assert!(sent > 0);
     }
 
     #[test]
