@@ -22,11 +22,11 @@ use crate::observation::{Level, MetaEntry, RareData};
 use crate::record::{RecordView, ValueRef};
 use crate::value::{prefix_at_boundary, split_marker, truncation_marker, Captured};
 use crate::wire::{
-    attr_bool_k, attr_int, attr_str, attr_str_array, attr_str_k, delimited_len, key, put_bytes,
-    put_delimited_header, put_fixed32, put_fixed64, put_status, put_varint, REQUEST_RESOURCE_SPANS,
-    RESOURCE_SPANS_RESOURCE, RESOURCE_SPANS_SCOPE_SPANS, SCOPE_SPANS_SCOPE, SCOPE_SPANS_SPANS,
-    SPAN_END, SPAN_FLAGS, SPAN_KIND, SPAN_NAME, SPAN_PARENT_SPAN_ID, SPAN_SPAN_ID, SPAN_START,
-    SPAN_TRACE_ID,
+    attr_bool_k, attr_int, attr_str, attr_str_array, attr_str_k, delimited_len, key, put_array,
+    put_bytes, put_delimited_header, put_fixed32, put_fixed64, put_status, put_varint,
+    REQUEST_RESOURCE_SPANS, RESOURCE_SPANS_RESOURCE, RESOURCE_SPANS_SCOPE_SPANS, SCOPE_SPANS_SCOPE,
+    SCOPE_SPANS_SPANS, SPAN_END, SPAN_FLAGS, SPAN_KIND, SPAN_NAME, SPAN_PARENT_SPAN_ID,
+    SPAN_SPAN_ID, SPAN_START, SPAN_TRACE_ID,
 };
 
 /// The SDK's version, sent as `x-langfuse-sdk-version` and the scope version.
@@ -197,10 +197,10 @@ impl Encoder {
         ]);
         let body = batch.len();
         let b = &mut *batch;
-        put_bytes(b, SPAN_TRACE_ID, &trace_id.to_bytes());
-        put_bytes(b, SPAN_SPAN_ID, &id.to_bytes());
+        put_array(b, SPAN_TRACE_ID, &trace_id.to_bytes());
+        put_array(b, SPAN_SPAN_ID, &id.to_bytes());
         if let Some((p, _)) = parent {
-            put_bytes(b, SPAN_PARENT_SPAN_ID, &p.to_bytes());
+            put_array(b, SPAN_PARENT_SPAN_ID, &p.to_bytes());
         }
         if !data.name.is_empty() {
             put_bytes(b, SPAN_NAME, data.name.as_bytes());
@@ -430,39 +430,45 @@ impl Encoder {
 /// Usage details as a JSON object (what `serde_json` writes, without its machinery: this runs
 /// for every generation).
 fn usage_json(u: &crate::observation::UsageDetails, out: &mut String) {
+    #[inline]
     fn number(v: u64, out: &mut String) {
+        if v < 10 {
+            out.push((b'0' + v as u8) as char);
+            return;
+        }
         let mut digits = [0u8; 20];
         let mut i = digits.len();
         let mut n = v;
-        loop {
+        while n > 0 {
             i -= 1;
             digits[i] = b'0' + (n % 10) as u8;
             n /= 10;
-            if n == 0 {
-                break;
-            }
         }
-        out.push_str(std::str::from_utf8(&digits[i..]).unwrap_or("0"));
+        // ASCII digits: one byte each.
+        out.extend(digits[i..].iter().map(|&d| d as char));
     }
-    let open = out.len() + 1;
     out.push('{');
-    // The known keys, already quoted.
-    for (k, v) in ["\"input\":", "\"output\":", "\"total\":"]
-        .into_iter()
-        .zip(u.known())
-    {
+    // The known keys, already quoted, each a fixed-size copy.
+    let [input, output, total] = u.known();
+    let mut first = true;
+    let mut known = |k: &'static str, v: Option<u64>, out: &mut String| {
         if let Some(v) = v {
-            if out.len() > open {
+            if !first {
                 out.push(',');
             }
+            first = false;
             out.push_str(k);
             number(v, out);
         }
-    }
+    };
+    known("\"input\":", input, out);
+    known("\"output\":", output, out);
+    known("\"total\":", total, out);
     for (k, v) in u.others() {
-        if out.len() > open {
+        if !first {
             out.push(',');
         }
+        first = false;
         crate::value::push_json_string(out, k);
         out.push(':');
         number(*v, out);
@@ -1045,7 +1051,20 @@ mod tests {
                 .output(u64::MAX)
                 .with("input_cached_tokens", 7)
                 .with("odd \"key\"", 1),
-        ] {
+            UsageDetails::new()
+                .with("only_other", 10)
+                .with("second", 99),
+            UsageDetails::new(),
+        ]
+        .into_iter()
+        .chain(
+            [9, 10, 99, 100, 101, 65_535, 1_000_000, 10_u64.pow(19)].map(|n| {
+                UsageDetails::new()
+                    .input(n)
+                    .total(n + 1)
+                    .with("input_cached_tokens", n - 1)
+            }),
+        ) {
             let mut t = String::new();
             usage_json(&u, &mut t);
             assert_eq!(t, serde_json::to_string(&u).unwrap());

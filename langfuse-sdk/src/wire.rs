@@ -79,16 +79,45 @@ pub(crate) fn put_varint(buf: &mut Vec<u8>, tag: u32, v: u64) {
     encode_varint(v, buf);
 }
 
+/// A fixed-size bytes field (ids): key and length, then the bytes, each one fixed-size copy.
+#[inline]
+pub(crate) fn put_array<const N: usize>(buf: &mut Vec<u8>, tag: u32, bytes: &[u8; N]) {
+    if tag < 16 && N < 0x80 {
+        buf.extend_from_slice(&[(tag << 3) as u8 | WireType::LengthDelimited as u8, N as u8]);
+        buf.extend_from_slice(bytes);
+    } else {
+        put_bytes(buf, tag, bytes);
+    }
+}
+
 #[inline]
 pub(crate) fn put_fixed64(buf: &mut Vec<u8>, tag: u32, v: u64) {
-    encode_key(tag, WireType::SixtyFourBit, buf);
-    buf.extend_from_slice(&v.to_le_bytes());
+    if tag < 16 {
+        // One-byte key: key and value in one fixed-size copy.
+        let mut a = [0u8; 9];
+        a[0] = (tag << 3) as u8 | WireType::SixtyFourBit as u8;
+        a[1..].copy_from_slice(&v.to_le_bytes());
+        buf.extend_from_slice(&a);
+    } else {
+        encode_key(tag, WireType::SixtyFourBit, buf);
+        buf.extend_from_slice(&v.to_le_bytes());
+    }
 }
 
 #[inline]
 pub(crate) fn put_fixed32(buf: &mut Vec<u8>, tag: u32, v: u32) {
-    encode_key(tag, WireType::ThirtyTwoBit, buf);
-    buf.extend_from_slice(&v.to_le_bytes());
+    if (16..2048).contains(&tag) {
+        // Two-byte key (span flags are field 16).
+        let k = tag << 3 | WireType::ThirtyTwoBit as u32;
+        let mut a = [0u8; 6];
+        a[0] = k as u8 | 0x80;
+        a[1] = (k >> 7) as u8;
+        a[2..].copy_from_slice(&v.to_le_bytes());
+        buf.extend_from_slice(&a);
+    } else {
+        encode_key(tag, WireType::ThirtyTwoBit, buf);
+        buf.extend_from_slice(&v.to_le_bytes());
+    }
 }
 
 /// Writes the status message (always present, as the official exporters send it).
@@ -327,8 +356,8 @@ mod tests {
     fn hand_encoded_span_decodes_to_the_generated_struct() {
         for err in [None, Some(""), Some("boom")] {
             let mut buf = Vec::new();
-            put_bytes(&mut buf, SPAN_TRACE_ID, &[7; 16]);
-            put_bytes(&mut buf, SPAN_SPAN_ID, &[8; 8]);
+            put_array(&mut buf, SPAN_TRACE_ID, &[7; 16]);
+            put_array(&mut buf, SPAN_SPAN_ID, &[8; 8]);
             put_bytes(&mut buf, SPAN_PARENT_SPAN_ID, &[9; 8]);
             put_bytes(&mut buf, SPAN_NAME, "näme".as_bytes());
             put_varint(&mut buf, SPAN_KIND, 1);
