@@ -194,15 +194,28 @@ fn put_len(buf: &mut Vec<u8>, n: usize) {
 /// [`attr_str`] (a test checks it), with fewer steps.
 #[inline]
 pub(crate) fn attr_str_k<const N: usize>(buf: &mut Vec<u8>, key: &[u8; N], v: &str) {
+    const ATTR: u8 = (SPAN_ATTRIBUTES << 3) as u8 | WireType::LengthDelimited as u8;
+    const VALUE: u8 = (KV_VALUE << 3) as u8 | WireType::LengthDelimited as u8;
+    const STRING: u8 = (ANY_STRING << 3) as u8 | WireType::LengthDelimited as u8;
+    if N + v.len() + 5 < 0x80 {
+        // Every length fits in one byte (the usual attribute): framing in fixed-size copies.
+        let (any, kv) = (2 + v.len(), N + 4 + v.len());
+        buf.reserve(2 + kv);
+        buf.extend_from_slice(&[ATTR, kv as u8]);
+        buf.extend_from_slice(key);
+        buf.extend_from_slice(&[VALUE, any as u8, STRING, v.len() as u8]);
+        buf.extend_from_slice(v.as_bytes());
+        return;
+    }
     let any = 1 + encoded_len_varint(v.len() as u64) + v.len();
     let kv = N + 1 + encoded_len_varint(any as u64) + any;
     buf.reserve(1 + encoded_len_varint(kv as u64) + kv);
-    buf.push((SPAN_ATTRIBUTES << 3) as u8 | WireType::LengthDelimited as u8);
+    buf.push(ATTR);
     put_len(buf, kv);
     buf.extend_from_slice(key);
-    buf.push((KV_VALUE << 3) as u8 | WireType::LengthDelimited as u8);
+    buf.push(VALUE);
     put_len(buf, any);
-    buf.push((ANY_STRING << 3) as u8 | WireType::LengthDelimited as u8);
+    buf.push(STRING);
     put_len(buf, v.len());
     buf.extend_from_slice(v.as_bytes());
 }
