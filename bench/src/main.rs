@@ -196,7 +196,8 @@ fn count_spans(mut req: &[u8]) -> Option<u64> {
                     continue;
                 }
                 let (mut trace_id, mut span_id, mut name) = (false, false, false);
-                while !span.is_empty() {
+                // Until the ids and the name are found (the span's length framed it already).
+                while !(span.is_empty() || trace_id && span_id && name) {
                     let (f, _, v) = next_field(&mut span)?;
                     match f {
                         1 => trace_id = v.len() == 16,
@@ -328,9 +329,25 @@ fn gunzip(body: &[u8]) -> Option<Vec<u8>> {
         return Some(out);
     }
     let (deflated, trailer) = body[10..].split_at(body.len() - 18);
-    flate2::read::DeflateDecoder::new(deflated)
-        .read_to_end(&mut out)
-        .ok()?;
+    // Inflated into the vector's spare capacity (`read_to_end` would zero it first).
+    let mut z = flate2::Decompress::new(false);
+    loop {
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity().max(1 << 16));
+        }
+        let at = z.total_in() as usize;
+        match z
+            .decompress_vec(&deflated[at..], &mut out, flate2::FlushDecompress::Finish)
+            .ok()?
+        {
+            flate2::Status::StreamEnd => break,
+            flate2::Status::Ok | flate2::Status::BufError => {
+                if z.total_in() as usize == at && out.len() < out.capacity() {
+                    return None; // no progress: truncated
+                }
+            }
+        }
+    }
     let crc = u32::from_le_bytes(trailer[..4].try_into().ok()?);
     let size = u32::from_le_bytes(trailer[4..].try_into().ok()?);
     (crc32fast::hash(&out) == crc && size == out.len() as u32).then_some(out)
