@@ -81,14 +81,15 @@ fn updates_ids_url_and_scores() {
 }
 
 #[observe(as_type = "generation")]
-fn gen_with_model(model: Option<&str>) {
+fn gen_with_model(model: Option<&str>) -> String {
     if let Some(m) = model {
         langfuse_sdk::current_observation().set_model(m);
     }
+    format!("answer for {}", model.unwrap_or("none"))
 }
 
-/// Observations on one thread reuse each other's allocation (and the model name's buffer):
-/// nothing set on one shows up on the next.
+/// Observations on one thread reuse each other's allocation (and the buffers of the model
+/// name, the input and the output): nothing set on one shows up on the next.
 #[test]
 fn a_reused_allocation_carries_nothing_over() {
     let h = common::harness();
@@ -102,15 +103,23 @@ fn a_reused_allocation_carries_nothing_over() {
     for m in models {
         gen_with_model(m);
     }
-    let got: Vec<Option<String>> = h
-        .spans()
+    let spans = h.spans();
+    let spans: Vec<_> = spans
         .iter()
         .filter(|s| s.name() == "gen_with_model")
-        .map(|s| {
-            s.attr_str("langfuse.observation.model.name")
-                .map(str::to_string)
-        })
         .collect();
-    let want: Vec<Option<String>> = models.iter().map(|m| m.map(str::to_string)).collect();
-    assert_eq!(got, want);
+    assert_eq!(spans.len(), models.len());
+    for (s, m) in spans.iter().zip(models) {
+        assert_eq!(s.attr_str("langfuse.observation.model.name"), m);
+        let text = m.unwrap_or("none");
+        assert_eq!(
+            s.attr_str("langfuse.observation.output"),
+            Some(format!("answer for {text}").as_str())
+        );
+        let input = serde_json::json!({ "model": m }).to_string();
+        assert_eq!(
+            s.attr_str("langfuse.observation.input"),
+            Some(input.as_str())
+        );
+    }
 }

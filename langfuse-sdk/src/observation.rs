@@ -338,6 +338,8 @@ pub(crate) struct ObsData {
     /// An empty value buffer kept with a reused allocation: the next observation captures its
     /// input into it (no allocation, no thread-local pool).
     pub scratch: String,
+    /// The same for the output: the last output's buffer, emptied.
+    pub scratch_out: String,
     /// The last model name's buffer, kept with a reused allocation for the next `set_model`.
     pub model_spare: String,
 }
@@ -440,20 +442,25 @@ pub(crate) fn spare_string() -> String {
 }
 
 impl ObsInner {
-    /// Readies an ended observation's allocation for reuse: its input buffer becomes the
-    /// scratch buffer of the next observation; an output buffer goes to the thread's pool.
-    /// Everything else is dropped when the allocation is reused (on this thread).
+    /// Readies an ended observation's allocation for reuse: its input and output buffers
+    /// become the scratch buffers of the next observation (a buffer whose place is taken goes
+    /// to the thread's pool). Everything else is dropped when the allocation is reused (on this
+    /// thread).
     fn recycle_buffers(&mut self) {
         let d = self.data.get_mut().unwrap_or_else(|e| e.into_inner());
-        if let Some(c) = d.input.take() {
-            let mut b = c.into_string();
-            if b.capacity() <= SPARE_STRING_MAX {
-                b.clear();
-                d.scratch = b;
+        for (value, scratch) in [
+            (&mut d.input, &mut d.scratch),
+            (&mut d.output, &mut d.scratch_out),
+        ] {
+            if let Some(c) = value.take() {
+                let mut b = c.into_string();
+                if scratch.capacity() == 0 && b.capacity() <= SPARE_STRING_MAX {
+                    b.clear();
+                    *scratch = b;
+                } else {
+                    keep_string(b);
+                }
             }
-        }
-        if let Some(c) = d.output.take() {
-            keep_string(c.into_string());
         }
     }
 }
@@ -516,7 +523,7 @@ impl ObsInner {
                 o.parent = parent;
                 o.ty = ty;
                 o.attrs = attrs;
-                // Reset in place, keeping the scratch buffer (every field but `scratch`).
+                // Reset in place, keeping the scratch buffers (every field but those).
                 let d = o.data.get_mut().unwrap_or_else(|e| e.into_inner());
                 let ObsData {
                     ended,
@@ -530,6 +537,7 @@ impl ObsInner {
                     usage,
                     rare,
                     scratch: _,
+                    scratch_out: _,
                     model_spare,
                 } = d;
                 *ended = false;
@@ -1056,11 +1064,24 @@ impl Observation {
     /// and output capture is on, and before any of the SDK's locks is taken: the application's
     /// `Serialize` never runs under a lock the exporter thread also takes.
     pub(crate) fn finish_with_output(mut self, write: impl FnOnce(usize, &mut String) -> bool) {
-        let State::Live(o) = std::mem::take(&mut self.r.state) else {
+        let State::Live(mut o) = std::mem::take(&mut self.r.state) else {
             return;
         };
         let output = o.core.io_capture_enabled().then(|| {
-            let mut text = spare_string();
+            // The buffer that came with a reused allocation (the usual, unshared case).
+            let mut text = match Arc::get_mut(&mut o) {
+                Some(inner) => std::mem::take(
+                    &mut inner
+                        .data
+                        .get_mut()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .scratch_out,
+                ),
+                None => String::new(),
+            };
+            if text.capacity() == 0 {
+                text = spare_string();
+            }
             if write(o.core.field_limit(), &mut text) {
                 Captured::Json(text)
             } else {
