@@ -412,10 +412,7 @@ impl Drop for Sink {
 /// times and nothing else, for `valgrind --tool=callgrind` or `perf record`.
 fn profile(variant: &str) {
     let q = "what is rust?";
-    let n: u64 = std::env::var("BENCH_PROFILE_CALLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
+    let n = env_u64("BENCH_PROFILE_CALLS", 100_000);
     // BENCH_PROFILE_STALL=1: the sink never answers, so the exporter stays idle and the calling
     // thread is measured alone (records wait in the queue).
     let stall = std::env::var_os("BENCH_PROFILE_STALL").is_some();
@@ -620,6 +617,14 @@ fn enabled_run(
     }
 }
 
+/// A number from the environment, or `d`.
+fn env_u64(k: &str, d: u64) -> u64 {
+    std::env::var(k)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(d)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     if args.iter().any(|a| a == "--sink") {
@@ -627,23 +632,13 @@ fn main() {
         return;
     }
     if args.iter().any(|a| a == "--stalled") {
-        let secs = std::env::var("BENCH_STALL_SECS")
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(10);
-        stalled("what is rust?", secs);
+        stalled("what is rust?", env_u64("BENCH_STALL_SECS", 10));
         return;
     }
     if let Some(i) = args.iter().position(|a| a == "--profile") {
         profile(args.get(i + 1).map(String::as_str).unwrap_or(""));
         return;
     }
-    let env_u64 = |k: &str, d: u64| {
-        std::env::var(k)
-            .ok()
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(d)
-    };
     let calls = env_u64("BENCH_CALLS", 200_000); // two observations per call
     let micro = env_u64("BENCH_MICRO", 2_000_000);
     let stall_secs = env_u64("BENCH_STALL_SECS", 10);

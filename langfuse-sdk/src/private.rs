@@ -670,7 +670,7 @@ mod tests {
     /// The text fast path gives, for every string and limit, exactly what `Serialize` gives:
     /// as the output, as an argument, and as a stream item.
     #[test]
-    fn text_capture_is_serializes() {
+    fn text_capture_equals_serialize() {
         for s in texts() {
             for limit in [
                 0, 1, 2, 3, 5, 8, 13, 14, 15, 20, 64, 100, 1_000, 4_096, 100_000,

@@ -180,6 +180,12 @@ macro_rules! key {
 }
 pub(crate) use key;
 
+// Field keys (one byte each) of an attribute written by the `_k` functions.
+const ATTR: u8 = (SPAN_ATTRIBUTES << 3) as u8 | WireType::LengthDelimited as u8;
+const VALUE: u8 = (KV_VALUE << 3) as u8 | WireType::LengthDelimited as u8;
+const STRING: u8 = (ANY_STRING << 3) as u8 | WireType::LengthDelimited as u8;
+const BOOL: u8 = (ANY_BOOL << 3) as u8 | WireType::Varint as u8;
+
 /// Appends a varint whose value is usually below 128 (lengths of small fields).
 #[inline(always)]
 fn put_len(buf: &mut Vec<u8>, n: usize) {
@@ -194,9 +200,6 @@ fn put_len(buf: &mut Vec<u8>, n: usize) {
 /// [`attr_str`] (a test checks it), with fewer steps.
 #[inline]
 pub(crate) fn attr_str_k<const N: usize>(buf: &mut Vec<u8>, key: &[u8; N], v: &str) {
-    const ATTR: u8 = (SPAN_ATTRIBUTES << 3) as u8 | WireType::LengthDelimited as u8;
-    const VALUE: u8 = (KV_VALUE << 3) as u8 | WireType::LengthDelimited as u8;
-    const STRING: u8 = (ANY_STRING << 3) as u8 | WireType::LengthDelimited as u8;
     if N + v.len() + 5 < 0x80 {
         // Every length fits in one byte (the usual attribute): framing in fixed-size copies.
         let (any, kv) = (2 + v.len(), N + 4 + v.len());
@@ -226,15 +229,10 @@ pub(crate) fn attr_bool_k<const N: usize>(buf: &mut Vec<u8>, key: &[u8; N], v: b
     // KeyValue { key, value: AnyValue { bool_value } }: the value is 4 bytes framed.
     let kv = N + 4;
     buf.reserve(2 + kv);
-    buf.push((SPAN_ATTRIBUTES << 3) as u8 | WireType::LengthDelimited as u8);
+    buf.push(ATTR);
     put_len(buf, kv);
     buf.extend_from_slice(key);
-    buf.extend_from_slice(&[
-        (KV_VALUE << 3) as u8 | WireType::LengthDelimited as u8,
-        2,
-        (ANY_BOOL << 3) as u8 | WireType::Varint as u8,
-        u8::from(v),
-    ]);
+    buf.extend_from_slice(&[VALUE, 2, BOOL, u8::from(v)]);
 }
 
 /// A string attribute.
