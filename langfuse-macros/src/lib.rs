@@ -465,16 +465,20 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         let start = start_with(quote!(start_sync));
         quote! {
             // Tracing off: one relaxed load, then the body and nothing else. Inside an
-            // unsampled trace: one more thread-local read, then the body.
+            // unsampled trace: one more thread-local read, then the body. Starting an
+            // unsampled trace: the id drawn, the trace made current, then the body.
             let __lf_obs = if #p::enabled() {
                 #start
                 __lf_obs
             } else {
-                ::core::option::Option::None
+                #p::SyncStart::Plain
             };
             let __lf_body = #closure;
-            let ::core::option::Option::Some(__lf_obs) = __lf_obs else {
-                return #p::call(__lf_body);
+            let __lf_obs = match __lf_obs {
+                #p::SyncStart::Observe(__lf_obs) => __lf_obs,
+                // Nothing to record: the body as it is.
+                #p::SyncStart::Plain => return #p::call(__lf_body),
+                #p::SyncStart::StartedUnsampled => return #p::run_unsampled(__lf_body),
             };
             #statics
             let __lf_out = #p::run_sync(&__lf_obs, __lf_body);

@@ -59,7 +59,7 @@ impl Drop for Owner {
     fn drop(&mut self) {
         let core = &self.core;
         if core.recording {
-            crate::RECORDING_CLIENTS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            crate::RECORDING.fetch_sub(crate::ONE_CLIENT, std::sync::atomic::Ordering::Relaxed);
         }
         // Deliver what is queued, unless someone already shut down (and chose the timeout).
         if let Some(e) = core.exporter.as_ref().filter(|e| !e.shutdown_requested()) {
@@ -138,7 +138,13 @@ impl Langfuse {
         };
         let exporter = recording.then(|| Exporter::start(cfg.clone()));
         if recording {
-            crate::RECORDING_CLIENTS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let sampling = if sample_bound.is_some() {
+                crate::SAMPLING
+            } else {
+                0
+            };
+            crate::RECORDING.fetch_add(crate::ONE_CLIENT, std::sync::atomic::Ordering::Relaxed);
+            crate::RECORDING.fetch_or(sampling, std::sync::atomic::Ordering::Relaxed);
         }
         diag::debug(|| format!("Langfuse client started: {cfg:?}"));
         Langfuse::wrap(Core {
@@ -277,6 +283,16 @@ impl Langfuse {
 impl Core {
     pub(crate) fn io_capture_enabled(&self) -> bool {
         self.recording && self.cfg.io_capture
+    }
+
+    /// The id of a new trace when this client does not sample it (the id is drawn). `None`
+    /// when it is sampled (the id is left for [`plan`](Self::plan) to draw: the same one), when
+    /// this client keeps every trace, or when it records nothing.
+    #[inline]
+    pub(crate) fn draw_unsampled_root(&self) -> Option<TraceId> {
+        let b = self.sample_bound.filter(|_| self.recording)?;
+        let t = TraceId::random_if(|t| t.low_u64() >= b);
+        (t.low_u64() >= b).then_some(t)
     }
 
     pub(crate) fn is_sampled(&self, trace_id: TraceId) -> bool {

@@ -491,6 +491,44 @@ pub(crate) fn current_is_unsampled() -> bool {
         .unwrap_or(false)
 }
 
+/// True when no observation is current (a new observation starts a trace).
+#[inline]
+pub(crate) fn current_is_empty() -> bool {
+    CURRENT
+        .try_with(|c| {
+            c.try_borrow()
+                .is_ok_and(|c| matches!(c.parent, Parent::None))
+        })
+        .unwrap_or(false)
+}
+
+/// Makes the unsampled trace `t` current on a thread that has no current observation, for a
+/// sync call that started it (undone by [`leave_unsampled_root`]). False, with nothing
+/// changed, when the context is in use or has an observation.
+#[inline]
+pub(crate) fn enter_unsampled_root(t: TraceId) -> bool {
+    CURRENT
+        .try_with(|c| match c.try_borrow_mut() {
+            Ok(mut c) if matches!(c.parent, Parent::None) => {
+                c.parent = Parent::Unsampled(t);
+                true
+            }
+            _ => false,
+        })
+        .unwrap_or(false)
+}
+
+/// Undoes [`enter_unsampled_root`]: no observation is current again.
+#[inline]
+pub(crate) fn leave_unsampled_root() {
+    // Whatever the body left current is dropped after the borrow ends.
+    let _left = CURRENT.try_with(|c| {
+        c.try_borrow_mut()
+            .ok()
+            .map(|mut c| std::mem::take(&mut c.parent))
+    });
+}
+
 /// Runs `f` with the thread's current context, without cloning it. `None` (and `f` not run)
 /// while the thread is exiting or the context is being replaced re-entrantly.
 #[inline]

@@ -50,14 +50,41 @@ impl TraceId {
         loop {
             let hi = next_u64();
             let lo = next_u64();
-            let mut b = [0u8; 16];
-            b[..8].copy_from_slice(&hi.to_be_bytes());
-            b[8..].copy_from_slice(&lo.to_be_bytes());
-            if b != [0; 16] {
-                return TraceId(b);
+            if hi | lo != 0 {
+                return TraceId::from_parts(hi, lo);
             }
         }
     }
+    /// The id [`TraceId::random`] returns next on this thread; drawn (so the next one differs)
+    /// only when `take` says so.
+    pub(crate) fn random_if(take: impl FnOnce(&TraceId) -> bool) -> Self {
+        RNG.try_with(|c| {
+            // `random`'s draws, from a copy of the state.
+            let mut s = c.get();
+            loop {
+                let (s1, hi) = splitmix(s);
+                let (s2, lo) = splitmix(s1);
+                s = s2;
+                if hi | lo != 0 {
+                    let t = TraceId::from_parts(hi, lo);
+                    if take(&t) {
+                        c.set(s);
+                    }
+                    return t;
+                }
+            }
+        })
+        // The thread is exiting: `random` seeds afresh; there is nothing to keep.
+        .unwrap_or_else(|_| TraceId::random())
+    }
+
+    fn from_parts(hi: u64, lo: u64) -> Self {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&hi.to_be_bytes());
+        b[8..].copy_from_slice(&lo.to_be_bytes());
+        TraceId(b)
+    }
+
     /// The lower 8 bytes as a big-endian number, the part OpenTelemetry's ratio sampler looks at.
     pub(crate) fn low_u64(&self) -> u64 {
         let mut b = [0u8; 8];
@@ -280,21 +307,24 @@ fn seed() -> u64 {
     h.finish()
 }
 
+/// One step of SplitMix64: the next state and its output.
+#[inline]
+fn splitmix(s: u64) -> (u64, u64) {
+    let s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    let mut z = s;
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    (s, z ^ (z >> 31))
+}
+
 /// Next pseudo-random number of this thread's generator (SplitMix64).
 pub(crate) fn next_u64() -> u64 {
-    let step = |s: u64| {
-        let s = s.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = s;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (s, z ^ (z >> 31))
-    };
     RNG.try_with(|c| {
-        let (s, z) = step(c.get());
+        let (s, z) = splitmix(c.get());
         c.set(s);
         z
     })
-    .unwrap_or_else(|_| step(seed()).1)
+    .unwrap_or_else(|_| splitmix(seed()).1)
 }
 
 #[cfg(test)]

@@ -140,13 +140,25 @@ fn with_global_core<R>(f: impl FnOnce(&Arc<Core>) -> R) -> Option<R> {
         .ok()
         .flatten()
 }
-/// How many recording clients exist; when none, observed functions skip everything.
-pub(crate) static RECORDING_CLIENTS: AtomicUsize = AtomicUsize::new(0);
+/// Twice the number of recording clients, plus [`SAMPLING`]: one word, so that `#[observe]`
+/// learns both from one load. When no client records, observed functions skip everything.
+pub(crate) static RECORDING: AtomicUsize = AtomicUsize::new(0);
+/// Set (for good) once a recording client samples (a rate below 1): only then does a sync
+/// observed call that starts a trace decide its sampling first.
+pub(crate) const SAMPLING: usize = 1;
+/// One recording client in [`RECORDING`].
+pub(crate) const ONE_CLIENT: usize = 2;
+
+/// [`RECORDING`]'s value.
+#[inline(always)]
+pub(crate) fn recording_state() -> usize {
+    RECORDING.load(Ordering::Relaxed)
+}
 
 /// True when any client records: the one-load fast path of `#[observe]` when tracing is off.
 #[inline]
 pub(crate) fn any_recording() -> bool {
-    RECORDING_CLIENTS.load(Ordering::Relaxed) > 0
+    recording_state() >= ONE_CLIENT
 }
 static GLOBAL_ON: AtomicBool = AtomicBool::new(false);
 
@@ -206,6 +218,20 @@ pub fn observation(
             .unwrap_or_else(|| ObservationBuilder::noop(ty)),
     })
     .unwrap_or_else(|| ObservationBuilder::noop(ty))
+}
+
+/// For a sync observed call that starts a trace (no observation is current; otherwise `None`):
+/// when the global client does not sample the trace, makes it current at once (the call
+/// records nothing) and returns whether that worked. `None` when the trace is sampled or there
+/// is nothing to decide: the full path then starts the observation, and draws the same trace
+/// id (a sampled id is only peeked here).
+#[inline(never)]
+pub(crate) fn sample_root() -> Option<bool> {
+    if !context::current_is_empty() {
+        return None;
+    }
+    let t = with_global_core(|c| c.draw_unsampled_root()).flatten()?;
+    Some(context::enter_unsampled_root(t))
 }
 
 /// Flushes the global client.

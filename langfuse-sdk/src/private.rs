@@ -25,6 +25,17 @@ pub fn start(
             r: ObservationRef::noop(),
         };
     }
+    start_recording(ty, name, capture_inputs, inputs)
+}
+
+/// [`start`] once a client is known to record.
+#[inline(always)]
+fn start_recording(
+    ty: ObservationType,
+    name: &'static str,
+    capture_inputs: bool,
+    inputs: impl FnOnce(&mut Inputs),
+) -> Observation {
     let mut b = crate::observation(ty, name);
     if capture_inputs {
         if let Some((limit, d)) = b.capture_data() {
@@ -43,21 +54,61 @@ pub fn start(
     b.start()
 }
 
-/// [`start`] for a sync function whose body runs at once, in the caller's context. `None` when
-/// there is nothing to record: tracing is off, or the caller is inside an unsampled trace (its
-/// context already makes the body's children unsampled, so there is nothing to enter; the
-/// common case of a deep unsampled trace). The expansion then runs the body as it is.
+/// How `#[observe]` on a sync function begins: [`start_sync`]'s answer.
+pub enum SyncStart {
+    /// The body runs in this observation.
+    Observe(Observation),
+    /// Nothing is recorded: the body runs as it is.
+    Plain,
+    /// The call started an unsampled trace, now current: the body runs through
+    /// [`run_unsampled`], which leaves the trace afterwards.
+    StartedUnsampled,
+}
+
+/// Runs the body of a call that started an unsampled trace (see
+/// [`SyncStart::StartedUnsampled`]), then leaves that trace, also when the body panics.
+#[inline(always)]
+pub fn run_unsampled<R>(body: impl FnOnce() -> R) -> R {
+    let _scope = UnsampledRoot;
+    body()
+}
+
+struct UnsampledRoot;
+
+impl Drop for UnsampledRoot {
+    #[inline]
+    fn drop(&mut self) {
+        crate::context::leave_unsampled_root();
+    }
+}
+
+/// [`start`] for a sync function whose body runs at once, in the caller's context. The
+/// expansion runs the body as it is when there is nothing to record:
+/// - [`SyncStart::Plain`]: tracing is off, or the caller is inside an unsampled trace (its
+///   context already makes the body's children unsampled: the common case of a deep unsampled
+///   trace);
+/// - [`SyncStart::StartedUnsampled`]: the call starts a trace that is not sampled, made current
+///   without an observation (no builder, no context guard: the cost of an unsampled trace).
 #[inline]
 pub fn start_sync(
     ty: ObservationType,
     name: &'static str,
     capture_inputs: bool,
     inputs: impl FnOnce(&mut Inputs),
-) -> Option<Observation> {
-    if !crate::any_recording() || crate::context::current_is_unsampled() {
-        return None;
+) -> SyncStart {
+    let recording = crate::recording_state();
+    if recording < crate::ONE_CLIENT || crate::context::current_is_unsampled() {
+        return SyncStart::Plain;
     }
-    Some(start(ty, name, capture_inputs, inputs))
+    if recording & crate::SAMPLING != 0 {
+        match crate::sample_root() {
+            Some(true) => return SyncStart::StartedUnsampled,
+            // Not sampled, but the context could not be changed: nothing to leave.
+            Some(false) => return SyncStart::Plain,
+            None => {}
+        }
+    }
+    SyncStart::Observe(start_recording(ty, name, capture_inputs, inputs))
 }
 
 /// The `Retry-After` header of a response (seconds or an HTTP date), capped at an hour: shared
