@@ -123,3 +123,41 @@ fn a_reused_allocation_carries_nothing_over() {
         );
     }
 }
+
+static KEPT: std::sync::Mutex<Option<langfuse_sdk::ObservationRef>> = std::sync::Mutex::new(None);
+
+/// Keeps a handle to its own observation after it returns.
+#[observe(as_type = "generation")]
+fn keeps_its_handle(x: u32) -> u32 {
+    let o = langfuse_sdk::current_observation();
+    o.set_model("m-1");
+    *KEPT.lock().unwrap() = Some(o);
+    x + 1
+}
+
+#[test]
+fn a_handle_kept_past_the_end_changes_nothing_recorded() {
+    let h = common::harness();
+    assert_eq!(keeps_its_handle(41), 42);
+    // The observation ended as the function returned, with its input, output and fields,
+    // although it was not the only handle (the shared path, which takes the lock).
+    let s = h.span("keeps_its_handle");
+    assert_eq!(
+        s.attr_json("langfuse.observation.input"),
+        Some(json!({"x": 41}))
+    );
+    assert_eq!(s.attr_json("langfuse.observation.output"), Some(json!(42)));
+    assert_eq!(s.attr_str("langfuse.observation.model.name"), Some("m-1"));
+    // Updates after the end are ignored, and nothing is recorded twice.
+    KEPT.lock().unwrap().take().unwrap().set_model("m-2");
+    let spans = h.spans();
+    let same: Vec<_> = spans
+        .iter()
+        .filter(|s| s.name() == "keeps_its_handle")
+        .collect();
+    assert_eq!(same.len(), 1);
+    assert_eq!(
+        same[0].attr_str("langfuse.observation.model.name"),
+        Some("m-1")
+    );
+}

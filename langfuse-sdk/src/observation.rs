@@ -1067,28 +1067,44 @@ impl Observation {
         let State::Live(mut o) = std::mem::take(&mut self.r.state) else {
             return;
         };
-        let output = o.core.io_capture_enabled().then(|| {
-            // The buffer that came with a reused allocation (the usual, unshared case).
-            let mut text = match Arc::get_mut(&mut o) {
-                Some(inner) => std::mem::take(
-                    &mut inner
-                        .data
-                        .get_mut()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .scratch_out,
-                ),
-                None => String::new(),
-            };
+        let capture = |core: &Core, mut text: String| {
             if text.capacity() == 0 {
                 text = spare_string();
             }
-            if write(o.core.field_limit(), &mut text) {
+            if write(core.field_limit(), &mut text) {
                 Captured::Json(text)
             } else {
                 Captured::Text(text)
             }
-        });
-        end_owned(o, output);
+        };
+        match Arc::get_mut(&mut o) {
+            // The usual case, as in `end_owned`, with one uniqueness check for both: the output
+            // goes into the buffer that came with the reused allocation, and no lock is taken.
+            // (Nothing else can reach the observation while `write` runs: this is its only
+            // handle.)
+            Some(inner) => {
+                if inner.core.io_capture_enabled() {
+                    let d = inner.data.get_mut().unwrap_or_else(|e| e.into_inner());
+                    let c = capture(&inner.core, std::mem::take(&mut d.scratch_out));
+                    // Ignored if it has ended already (then only its buffer is reused).
+                    inner
+                        .data
+                        .get_mut()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .output = Some(c);
+                }
+                inner.end_unique(None);
+                inner.recycle_buffers();
+                keep_spare(o);
+            }
+            None => {
+                let output = o
+                    .core
+                    .io_capture_enabled()
+                    .then(|| capture(&o.core, String::new()));
+                end_owned(o, output);
+            }
+        }
     }
 }
 
@@ -1163,14 +1179,6 @@ impl ObservationBuilder {
             Pending::Live(o) => {
                 Arc::get_mut(o).map(|o| o.data.get_mut().unwrap_or_else(|e| e.into_inner()))
             }
-            _ => None,
-        }
-    }
-
-    /// The capture limit and the fields, when the observation records and captures values.
-    pub(crate) fn capture_data(&mut self) -> Option<(usize, &mut ObsData)> {
-        match &mut self.pending {
-            Pending::Live(o) if o.core.io_capture_enabled() => self.limit_and_data(),
             _ => None,
         }
     }
@@ -1332,6 +1340,27 @@ impl ObservationBuilder {
         }
     }
 
+    /// Starts the observation after `capture` has written its input (given the capture limit;
+    /// run only when the observation records and captures values): what `#[observe]` does,
+    /// with one uniqueness check of the allocation for both.
+    pub(crate) fn start_capturing(self, capture: impl FnOnce(usize, &mut ObsData)) -> Observation {
+        let mut o = match self.pending {
+            Pending::Live(o) => o,
+            _ => return self.start(),
+        };
+        if let Some(i) = Arc::get_mut(&mut o) {
+            let (io, limit) = (i.core.io_capture_enabled(), i.core.field_limit());
+            let d = i.data.get_mut().unwrap_or_else(|e| e.into_inner());
+            if io {
+                capture(limit, d);
+            }
+            if d.start == 0 {
+                d.start = crate::clock::now();
+            }
+        }
+        Self::started(self.ty, o)
+    }
+
     fn start_live(ty: ObservationType, mut o: Arc<ObsInner>) -> Observation {
         if let Some(i) = Arc::get_mut(&mut o) {
             let d = i.data.get_mut().unwrap_or_else(|e| e.into_inner());
@@ -1339,6 +1368,11 @@ impl ObservationBuilder {
                 d.start = crate::clock::now();
             }
         }
+        Self::started(ty, o)
+    }
+
+    /// The started observation, its start time set.
+    fn started(ty: ObservationType, o: Arc<ObsInner>) -> Observation {
         let obs = Observation {
             r: ObservationRef {
                 state: State::Live(o),

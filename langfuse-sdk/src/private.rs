@@ -36,22 +36,22 @@ fn start_recording(
     capture_inputs: bool,
     inputs: impl FnOnce(&mut Inputs),
 ) -> Observation {
-    let mut b = crate::observation(ty, name);
-    if capture_inputs {
-        if let Some((limit, d)) = b.capture_data() {
-            // Into the buffer that came with a reused allocation, when there is one.
-            let buf = match std::mem::take(&mut d.scratch) {
-                s if s.capacity() > 0 => s,
-                _ => crate::observation::spare_string(),
-            };
-            let mut i = Inputs { buf, limit };
-            i.buf.push('{');
-            inputs(&mut i);
-            i.buf.push('}');
-            d.input = Some(Captured::Json(i.buf));
-        }
+    let b = crate::observation(ty, name);
+    if !capture_inputs {
+        return b.start();
     }
-    b.start()
+    b.start_capturing(|limit, d| {
+        // Into the buffer that came with a reused allocation, when there is one.
+        let buf = match std::mem::take(&mut d.scratch) {
+            s if s.capacity() > 0 => s,
+            _ => crate::observation::spare_string(),
+        };
+        let mut i = Inputs { buf, limit };
+        i.buf.push('{');
+        inputs(&mut i);
+        i.buf.push('}');
+        d.input = Some(Captured::Json(i.buf));
+    })
 }
 
 /// How `#[observe]` on a sync function begins: [`start_sync`]'s answer.
