@@ -541,6 +541,7 @@ impl Worker {
                         self.drain_available(&mut inbox).await;
                         self.sweep(false).await;
                         self.send_all(true).await;
+                        self.settle().await;
                         let failed = self.shared.counters.failed.load(Ordering::Acquire) - failed_before;
                         let _ = ack.send(failed);
                     }
@@ -574,12 +575,17 @@ impl Worker {
         }
         self.sweep(true).await;
         self.send_all(true).await;
+        self.settle().await;
         diag::debug(|| format!("exporter stopped: {:?}", self.shared.counters.snapshot()));
     }
 
     /// Collects what the recording threads hold, and sends what waited long enough.
     async fn on_tick(&mut self) {
         crate::clock::sync();
+        // A finished request's outcome is counted now rather than at the next send.
+        if matches!(&self.dest, Dest::Http(h) if h.traces_done()) {
+            self.settle().await;
+        }
         self.sweep(false).await;
         if self
             .oldest
@@ -705,6 +711,13 @@ impl Worker {
         }
     }
 
+    /// Waits for the request in flight (if any) and counts its outcome.
+    async fn settle(&mut self) {
+        if let Dest::Http(http) = &mut self.dest {
+            http.finish_traces(&self.shared).await;
+        }
+    }
+
     async fn send_all(&mut self, force: bool) {
         self.send_spans(force).await;
         self.send_scores().await;
@@ -734,14 +747,9 @@ impl Worker {
             Dest::Http(http) => {
                 if n > 0 {
                     let prefix = self.encoder.request_prefix(self.batch.len());
-                    let delivered = http
-                        .send_traces(&prefix, &self.batch, &self.shared, &self.cfg)
+                    // Counted exported or failed when it finishes (see `settle`).
+                    http.start_traces(&prefix, &self.batch, n, &self.shared, &self.cfg)
                         .await;
-                    if delivered {
-                        c.exported.fetch_add(n, Ordering::Relaxed);
-                    } else {
-                        c.failed.fetch_add(n, Ordering::Relaxed);
-                    }
                 }
             }
         }
@@ -769,7 +777,7 @@ impl Worker {
                 c.exported.fetch_add(n, Ordering::Relaxed);
             }
             Dest::Http(http) => {
-                let failed = http.send_scores(events, &self.shared, &self.cfg).await;
+                let failed = http.send_scores(events, &self.shared).await;
                 c.exported.fetch_add(n - failed, Ordering::Relaxed);
                 c.failed.fetch_add(failed, Ordering::Relaxed);
             }

@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::io::Write as _;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
@@ -495,14 +496,29 @@ fn run_mask(m: &MaskFn, v: serde_json::Value) -> Option<serde_json::Value> {
 
 /// Sends OTLP and score requests with retries.
 pub(crate) struct HttpSink {
-    client: reqwest::Client,
-    traces_url: String,
+    poster: Poster,
+    traces_url: Arc<str>,
     ingestion_url: String,
-    headers: HeaderMap,
-    warned_status: std::collections::HashSet<u16>,
     /// Set after a failed delivery until one succeeds: an outage warns once, not per batch.
     failing: bool,
     gzip: Gzip,
+    /// The OTLP request being delivered (by a task of the exporter's runtime) while the
+    /// exporter encodes the next one, and how many spans it carries.
+    in_flight: Option<(tokio::task::JoinHandle<PostResult>, u64)>,
+}
+
+/// A delivery's outcome: the status and body, or why it failed.
+type PostResult = Result<(u16, String), String>;
+
+/// What a request needs, cheap to clone into the task that delivers it.
+#[derive(Clone)]
+struct Poster {
+    client: reqwest::Client,
+    headers: HeaderMap,
+    /// Statuses already warned about (a refusal warns once per status).
+    warned_status: Arc<Mutex<std::collections::HashSet<u16>>>,
+    timeout: Duration,
+    max_retries: u32,
 }
 
 /// Gzip with one deflate state reused across requests: a new compressor per batch would
@@ -609,24 +625,32 @@ impl HttpSink {
             ));
         }
         Ok(HttpSink {
-            client,
-            traces_url: format!("{}/api/public/otel/v1/traces", cfg.base_url),
+            poster: Poster {
+                client,
+                headers,
+                warned_status: Default::default(),
+                timeout: cfg.timeout,
+                max_retries: cfg.max_retries,
+            },
+            traces_url: format!("{}/api/public/otel/v1/traces", cfg.base_url).into(),
             ingestion_url: format!("{}/api/public/ingestion", cfg.base_url),
-            headers,
-            warned_status: Default::default(),
             failing: false,
             gzip: Gzip::new(),
+            in_flight: None,
         })
     }
 
-    /// Sends one OTLP request; true when delivered.
-    pub(crate) async fn send_traces(
+    /// Starts delivering one OTLP request of `spans` spans (compressed here, sent by a task of
+    /// the exporter's runtime), once the request before it is finished: the exporter encodes
+    /// the next request while the server handles this one, instead of waiting for its answer.
+    pub(crate) async fn start_traces(
         &mut self,
         prefix: &[u8],
         batch: &[u8],
-        shared: &Shared,
+        spans: u64,
+        shared: &Arc<Shared>,
         cfg: &Config,
-    ) -> bool {
+    ) {
         let (payload, gzip) = if cfg.gzip {
             match self.gzip.compress(&[prefix, batch]) {
                 Some(z) => (z, true),
@@ -635,12 +659,42 @@ impl HttpSink {
         } else {
             ([prefix, batch].concat(), false)
         };
-        let url = self.traces_url.clone();
-        let r = self
-            .post(&url, payload, "application/x-protobuf", gzip, shared, cfg)
-            .await;
+        // One request at a time on the wire: its connection is free again for the next.
+        self.finish_traces(shared).await;
+        let (poster, url, task_shared) =
+            (self.poster.clone(), self.traces_url.clone(), shared.clone());
+        let task = tokio::spawn(async move {
+            poster
+                .post(&url, payload, "application/x-protobuf", gzip, &task_shared)
+                .await
+        });
+        self.in_flight = Some((task, spans));
+        // Let the task write the request before this thread goes back to encoding.
+        tokio::task::yield_now().await;
+    }
+
+    /// Waits for the request in flight, if any, and counts its spans exported or failed.
+    pub(crate) async fn finish_traces(&mut self, shared: &Shared) {
+        let Some((task, spans)) = self.in_flight.take() else {
+            return;
+        };
+        let r = task
+            .await
+            .unwrap_or_else(|e| Err(format!("the request's task failed: {e}")));
         self.outcome(r.as_ref().err().map(String::as_str));
-        r.is_ok()
+        let c = &shared.counters;
+        if r.is_ok() {
+            c.exported.fetch_add(spans, Ordering::Relaxed);
+        } else {
+            c.failed.fetch_add(spans, Ordering::Relaxed);
+        }
+    }
+
+    /// True when a request is in flight and has finished (its outcome not counted yet).
+    pub(crate) fn traces_done(&self) -> bool {
+        self.in_flight
+            .as_ref()
+            .is_some_and(|(t, _)| t.is_finished())
     }
 
     /// Sends score events; returns how many failed.
@@ -648,15 +702,14 @@ impl HttpSink {
         &mut self,
         events: Vec<serde_json::Value>,
         shared: &Shared,
-        cfg: &Config,
     ) -> u64 {
         let n = events.len() as u64;
         let body = serde_json::json!({ "batch": events })
             .to_string()
             .into_bytes();
-        let url = self.ingestion_url.clone();
         match self
-            .post(&url, body, "application/json", false, shared, cfg)
+            .poster
+            .post(&self.ingestion_url, body, "application/json", false, shared)
             .await
         {
             Ok((status, text)) => {
@@ -699,17 +752,18 @@ impl HttpSink {
             _ => {}
         }
     }
+}
 
+impl Poster {
     async fn post(
-        &mut self,
+        &self,
         url: &str,
         body: Vec<u8>,
         content_type: &'static str,
         gzip: bool,
         shared: &Shared,
-        cfg: &Config,
-    ) -> Result<(u16, String), String> {
-        let budget = cfg.timeout * (cfg.max_retries + 1) + Duration::from_secs(30);
+    ) -> PostResult {
+        let budget = self.timeout * (self.max_retries + 1) + Duration::from_secs(30);
         let batch_deadline = Instant::now() + budget;
         let mut attempt: u32 = 0;
         loop {
@@ -718,7 +772,7 @@ impl HttpSink {
             if now >= deadline {
                 return Err("gave up: out of time (shutdown deadline or retry budget)".into());
             }
-            let timeout = cfg.timeout.min(deadline - now);
+            let timeout = self.timeout.min(deadline - now);
             let mut req = self
                 .client
                 .post(url)
@@ -764,7 +818,12 @@ impl HttpSink {
                                 _ => "",
                             }
                         );
-                        if self.warned_status.insert(status) {
+                        let first = self
+                            .warned_status
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .insert(status);
+                        if first {
                             diag::warn(&format!("Langfuse refused a request, not retrying: {msg}"));
                         }
                         Attempt::Fail(msg)
@@ -776,8 +835,8 @@ impl HttpSink {
                 Attempt::Done(status, text) => return Ok((status, text)),
                 Attempt::Fail(m) => return Err(m),
                 Attempt::Retry(reason, retry_after) => {
-                    if attempt >= cfg.max_retries {
-                        return Err(format!("{reason} (after {} retries)", cfg.max_retries));
+                    if attempt >= self.max_retries {
+                        return Err(format!("{reason} (after {} retries)", self.max_retries));
                     }
                     let wait = retry_after
                         .map(|d| d.min(Duration::from_secs(60)))

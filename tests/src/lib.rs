@@ -76,6 +76,8 @@ struct State {
     seen: usize,
     faults: VecDeque<Fault>,
     hold: bool,
+    /// Connections accepted.
+    connections: usize,
     /// Answer for ingestion requests (default: 207 with every event a success).
     score_errors: Vec<usize>,
 }
@@ -157,6 +159,7 @@ impl CaptureServer {
                 let Ok((stream, _)) = listener.accept().await else {
                     continue;
                 };
+                inner.state.lock().unwrap().connections += 1;
                 let inner = inner.clone();
                 tokio::spawn(async move {
                     let _ = serve(stream, inner).await;
@@ -209,6 +212,11 @@ impl CaptureServer {
     /// Requests answered 2xx, in order.
     pub fn requests(&self) -> Vec<Captured> {
         self.inner.state.lock().unwrap().requests.clone()
+    }
+
+    /// Connections accepted so far.
+    pub fn connections(&self) -> usize {
+        self.inner.state.lock().unwrap().connections
     }
 
     /// Waits (on a condition, not a sleep) until `n` requests have arrived, whatever their fate.
