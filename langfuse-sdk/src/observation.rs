@@ -551,7 +551,10 @@ impl ObsInner {
                     *model_spare = m;
                 }
                 *usage = None;
-                *rare = None;
+                // Checked here: the drop is a call even when there is nothing to drop.
+                if rare.is_some() {
+                    *rare = None;
+                }
                 return a;
             }
         }
