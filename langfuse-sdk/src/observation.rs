@@ -602,6 +602,19 @@ impl ObsInner {
         self.lock().end(&self.core, self.head(), at);
     }
 
+    /// Ends the observation through its only handle, with `output` if given (ignored if it
+    /// has ended already: then only the buffer is reused), and empties its buffers for reuse.
+    fn finish_unique(&mut self, output: Option<Captured>) {
+        if let Some(c) = output {
+            self.data
+                .get_mut()
+                .unwrap_or_else(|e| e.into_inner())
+                .output = Some(c);
+        }
+        self.end_unique(None);
+        self.recycle_buffers();
+    }
+
     /// [`end`](Self::end) through the only handle: no lock.
     #[inline]
     fn end_unique(&mut self, at: Option<SystemTime>) {
@@ -1040,16 +1053,7 @@ fn end_owned(mut o: Arc<ObsInner>, output: Option<Captured>) {
         // The usual case (`#[observe]`, a guard that was not cloned): no lock, and the
         // allocation is kept for this thread's next observation.
         Some(inner) => {
-            if let Some(c) = output {
-                // Ignored if it has ended already (then only its buffer is reused).
-                inner
-                    .data
-                    .get_mut()
-                    .unwrap_or_else(|e| e.into_inner())
-                    .output = Some(c);
-            }
-            inner.end_unique(None);
-            inner.recycle_buffers();
+            inner.finish_unique(output);
             keep_spare(o);
         }
         None => {
@@ -1086,18 +1090,11 @@ impl Observation {
             // (Nothing else can reach the observation while `write` runs: this is its only
             // handle.)
             Some(inner) => {
-                if inner.core.io_capture_enabled() {
+                let output = inner.core.io_capture_enabled().then(|| {
                     let d = inner.data.get_mut().unwrap_or_else(|e| e.into_inner());
-                    let c = capture(&inner.core, std::mem::take(&mut d.scratch_out));
-                    // Ignored if it has ended already (then only its buffer is reused).
-                    inner
-                        .data
-                        .get_mut()
-                        .unwrap_or_else(|e| e.into_inner())
-                        .output = Some(c);
-                }
-                inner.end_unique(None);
-                inner.recycle_buffers();
+                    capture(&inner.core, std::mem::take(&mut d.scratch_out))
+                });
+                inner.finish_unique(output);
                 keep_spare(o);
             }
             None => {
