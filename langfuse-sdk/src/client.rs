@@ -138,13 +138,10 @@ impl Langfuse {
         };
         let exporter = recording.then(|| Exporter::start(cfg.clone()));
         if recording {
-            let sampling = if sample_bound.is_some() {
-                crate::SAMPLING
-            } else {
-                0
-            };
             crate::RECORDING.fetch_add(crate::ONE_CLIENT, std::sync::atomic::Ordering::Relaxed);
-            crate::RECORDING.fetch_or(sampling, std::sync::atomic::Ordering::Relaxed);
+            if sample_bound.is_some() {
+                crate::RECORDING.fetch_or(crate::SAMPLING, std::sync::atomic::Ordering::Relaxed);
+            }
         }
         diag::debug(|| format!("Langfuse client started: {cfg:?}"));
         Langfuse::wrap(Core {
