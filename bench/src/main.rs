@@ -635,21 +635,20 @@ fn main() {
         stalled("what is rust?", env_u64("BENCH_STALL_SECS", 10));
         return;
     }
-    if args.iter().any(|a| a == "--burst") {
-        // The burst run alone (for comparing builds): one line.
-        let r = enabled_run(
-            "1 producer, burst",
-            env_u64("BENCH_CALLS", 200_000),
-            1,
-            "what is rust?",
-            true,
-            None,
-        );
-        println!(
-            "burst: calling-thread CPU {:.0} ns/obs, total CPU {:.0} ns/obs, {:.0} obs/s end to end, {} of {} delivered",
-            r.calling_cpu_ns, r.total_cpu_ns, r.per_sec, r.delivered, r.observations
-        );
-        return;
+    for (flag, label, pace) in [
+        ("--burst", "1 producer, burst", None),
+        ("--paced", "1 producer, paced at 200k obs/s", Some(100_000)),
+    ] {
+        if args.iter().any(|a| a == flag) {
+            // One enabled run alone (for comparing builds): one line.
+            let calls = env_u64("BENCH_CALLS", 200_000);
+            let r = enabled_run(label, calls, 1, "what is rust?", true, pace);
+            println!(
+                "{label}: calling-thread CPU {:.0} ns/obs, total CPU {:.0} ns/obs, {:.0} obs/s end to end, {} of {} delivered",
+                r.calling_cpu_ns, r.total_cpu_ns, r.per_sec, r.delivered, r.observations
+            );
+            return;
+        }
     }
     if let Some(i) = args.iter().position(|a| a == "--profile") {
         profile(args.get(i + 1).map(String::as_str).unwrap_or(""));
