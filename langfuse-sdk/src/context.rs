@@ -480,26 +480,25 @@ pub(crate) fn enter_parent(parent: Parent) -> ContextGuard {
     g
 }
 
+/// `f` of the thread's current parent; false while the thread is exiting or the context is
+/// being replaced.
+#[inline]
+fn current_parent_is(f: impl FnOnce(&Parent) -> bool) -> bool {
+    CURRENT
+        .try_with(|c| c.try_borrow().is_ok_and(|c| f(&c.parent)))
+        .unwrap_or(false)
+}
+
 /// True when the current observation belongs to an unsampled trace.
 #[inline]
 pub(crate) fn current_is_unsampled() -> bool {
-    CURRENT
-        .try_with(|c| {
-            c.try_borrow()
-                .is_ok_and(|c| matches!(c.parent, Parent::Unsampled(_)))
-        })
-        .unwrap_or(false)
+    current_parent_is(|p| matches!(p, Parent::Unsampled(_)))
 }
 
 /// True when no observation is current (a new observation starts a trace).
 #[inline]
 pub(crate) fn current_is_empty() -> bool {
-    CURRENT
-        .try_with(|c| {
-            c.try_borrow()
-                .is_ok_and(|c| matches!(c.parent, Parent::None))
-        })
-        .unwrap_or(false)
+    current_parent_is(|p| matches!(p, Parent::None))
 }
 
 /// Makes the unsampled trace `t` current on a thread that has no current observation, for a

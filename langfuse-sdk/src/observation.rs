@@ -1022,6 +1022,12 @@ impl Observation {
     pub fn as_ref(&self) -> ObservationRef {
         self.r.clone()
     }
+
+    fn from_state(state: State) -> Observation {
+        Observation {
+            r: ObservationRef { state },
+        }
+    }
 }
 
 impl Deref for Observation {
@@ -1330,14 +1336,7 @@ impl ObservationBuilder {
     /// Starts the observation. Events end at once (zero duration).
     #[inline]
     pub fn start(self) -> Observation {
-        let state = match self.pending {
-            Pending::Noop => State::Noop,
-            Pending::Unsampled(t) => State::Unsampled(t),
-            Pending::Live(o) => return Self::start_live(self.ty, o),
-        };
-        Observation {
-            r: ObservationRef { state },
-        }
+        self.start_capturing(|_, _| {})
     }
 
     /// Starts the observation after `capture` has written its input (given the capture limit;
@@ -1345,8 +1344,9 @@ impl ObservationBuilder {
     /// with one uniqueness check of the allocation for both.
     pub(crate) fn start_capturing(self, capture: impl FnOnce(usize, &mut ObsData)) -> Observation {
         let mut o = match self.pending {
+            Pending::Noop => return Observation::from_state(State::Noop),
+            Pending::Unsampled(t) => return Observation::from_state(State::Unsampled(t)),
             Pending::Live(o) => o,
-            _ => return self.start(),
         };
         if let Some(i) = Arc::get_mut(&mut o) {
             let (io, limit) = (i.core.io_capture_enabled(), i.core.field_limit());
@@ -1358,27 +1358,8 @@ impl ObservationBuilder {
                 d.start = crate::clock::now();
             }
         }
-        Self::started(self.ty, o)
-    }
-
-    fn start_live(ty: ObservationType, mut o: Arc<ObsInner>) -> Observation {
-        if let Some(i) = Arc::get_mut(&mut o) {
-            let d = i.data.get_mut().unwrap_or_else(|e| e.into_inner());
-            if d.start == 0 {
-                d.start = crate::clock::now();
-            }
-        }
-        Self::started(ty, o)
-    }
-
-    /// The started observation, its start time set.
-    fn started(ty: ObservationType, o: Arc<ObsInner>) -> Observation {
-        let obs = Observation {
-            r: ObservationRef {
-                state: State::Live(o),
-            },
-        };
-        if ty == ObservationType::Event {
+        let obs = Observation::from_state(State::Live(o));
+        if self.ty == ObservationType::Event {
             obs.end();
         }
         obs
