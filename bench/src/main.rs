@@ -89,6 +89,25 @@ fn thread_cpu_time() -> Duration {
         .map(Duration::from_nanos)
         .unwrap_or_else(|| proc_ticks("/proc/thread-self/stat"))
 }
+/// CPU time of this process's exporter threads (`langfuse-exporter`), in nanoseconds.
+fn exporter_cpu_time() -> Duration {
+    let mut ns = 0;
+    for t in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let p = t.path();
+        let comm = std::fs::read_to_string(p.join("comm")).unwrap_or_default();
+        if comm.trim_end() == "langfuse-export" {
+            ns += std::fs::read_to_string(p.join("schedstat"))
+                .ok()
+                .and_then(|s| s.split_whitespace().next()?.parse::<u64>().ok())
+                .unwrap_or(0);
+        }
+    }
+    Duration::from_nanos(ns)
+}
 fn status_kb(key: &str) -> f64 {
     let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     s.lines()
@@ -513,6 +532,7 @@ struct RunResult {
     calling_ns: f64,
     calling_cpu_ns: f64,
     total_cpu_ns: f64,
+    exporter_cpu_ns: f64,
     per_sec: f64,
     wire_bytes: f64,
     delivered: u64,
@@ -550,6 +570,7 @@ fn enabled_run(
     .unwrap();
     let g = langfuse_sdk::init_with(lf.clone());
     let cpu0 = cpu_time();
+    let exporter0 = exporter_cpu_time();
     let t0 = Instant::now();
     let input = Arc::new(input.to_string());
     let handles: Vec<_> = (0..producers)
@@ -595,6 +616,7 @@ fn enabled_run(
     let flushed = lf.flush(Duration::from_secs(300));
     let total = t0.elapsed();
     let cpu = cpu_time() - cpu0;
+    let exporter_cpu = exporter_cpu_time().saturating_sub(exporter0);
     let stats = lf.stats();
     drop(g);
     let observations = calls_per_thread * producers as u64 * 2;
@@ -605,6 +627,7 @@ fn enabled_run(
         calling_ns: wall.as_nanos() as f64 / observations as f64,
         calling_cpu_ns: tcpu.as_nanos() as f64 / observations as f64,
         total_cpu_ns: cpu.as_nanos() as f64 / observations as f64,
+        exporter_cpu_ns: exporter_cpu.as_nanos() as f64 / observations as f64,
         per_sec: observations as f64 / total.as_secs_f64(),
         wire_bytes: bytes as f64 / delivered.max(1) as f64,
         delivered,
@@ -644,8 +667,8 @@ fn main() {
             let calls = env_u64("BENCH_CALLS", 200_000);
             let r = enabled_run(label, calls, 1, "what is rust?", true, pace);
             println!(
-                "{label}: calling-thread CPU {:.0} ns/obs, total CPU {:.0} ns/obs, {:.0} obs/s end to end, {} of {} delivered",
-                r.calling_cpu_ns, r.total_cpu_ns, r.per_sec, r.delivered, r.observations
+                "{label}: calling-thread CPU {:.0} ns/obs, exporter thread {:.0}, total CPU {:.0} ns/obs, {:.0} obs/s end to end, {:.1} B/obs on the wire, {} of {} delivered",
+                r.calling_cpu_ns, r.exporter_cpu_ns, r.total_cpu_ns, r.per_sec, r.wire_bytes, r.delivered, r.observations
             );
             return;
         }
