@@ -494,7 +494,7 @@ struct Worker {
     dest: Dest,
     encoder: otlp::Encoder,
     /// Encoded `ScopeSpans.spans` entries waiting to be sent.
-    batch: Vec<u8>,
+    batch: otlp::Spans,
     batch_spans: usize,
     scores: Vec<serde_json::Value>,
     oldest: Option<Instant>,
@@ -522,7 +522,7 @@ impl Worker {
             rx,
             ctrl_rx,
             dest,
-            batch: Vec::with_capacity(64 * 1024),
+            batch: otlp::Spans::default(),
             batch_spans: 0,
             scores: Vec::new(),
             oldest: None,
@@ -729,14 +729,14 @@ impl Worker {
         let c = &self.shared.counters;
         match &mut self.dest {
             Dest::Console(console) => {
-                let spans = decode_spans(&self.encoder.request(&self.batch));
+                let spans = decode_spans(&self.encoder.request(&self.batch.bytes));
                 let printed = console.add(spans, force);
                 c.exported.fetch_add(printed, Ordering::Relaxed);
             }
             #[cfg(feature = "testing")]
             Dest::Memory(m) => {
                 if n > 0 {
-                    let bytes = self.encoder.request(&self.batch);
+                    let bytes = self.encoder.request(&self.batch.bytes);
                     match ExportTraceServiceRequest::decode(&bytes[..]) {
                         Ok(req) => m.push_spans(req),
                         Err(e) => diag::warn(&format!("encoded spans do not decode: {e}")),
@@ -754,9 +754,8 @@ impl Worker {
             }
         }
         self.batch.clear();
-        if self.batch.capacity() > 4 * self.cfg.max_batch_bytes.max(1 << 20) {
-            self.batch = Vec::with_capacity(64 * 1024);
-        }
+        self.batch
+            .shrink_past(4 * self.cfg.max_batch_bytes.max(1 << 20));
     }
 
     async fn send_scores(&mut self) {

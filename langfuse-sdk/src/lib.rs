@@ -54,6 +54,7 @@ mod client;
 mod clock;
 mod config;
 mod context;
+mod deflate;
 mod diag;
 mod error;
 mod exporter;

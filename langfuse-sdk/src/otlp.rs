@@ -17,6 +17,7 @@ use reqwest::header::{HeaderMap, HeaderValue};
 
 use crate::config::{Config, MaskFn};
 use crate::context::TraceAttributes;
+use crate::deflate::{Gzip, Opaque};
 use crate::diag;
 use crate::exporter::{backoff_sleep, cap_passed, effective_deadline, Shared};
 use crate::observation::{Level, MetaEntry, RareData};
@@ -71,6 +72,49 @@ static NO_RARE: RareData = RareData {
 };
 
 /// Turns records into spans and batches into requests.
+/// Encoded spans on their way into a request, and where their ids and times are (which lets
+/// gzip pass over them quickly, see [`crate::deflate`]).
+#[derive(Default, Clone)]
+pub(crate) struct Spans {
+    pub bytes: Vec<u8>,
+    pub ids: Vec<Opaque>,
+}
+
+impl Spans {
+    pub(crate) fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+        self.ids.clear();
+    }
+
+    /// Gives back buffers grown past `max` bytes (after an unusually large request).
+    pub(crate) fn shrink_past(&mut self, max: usize) {
+        if self.bytes.capacity() > max {
+            *self = Spans::default();
+            self.bytes.reserve(64 * 1024);
+        }
+    }
+
+    /// Splits off the spans from byte `at` (a span boundary) on.
+    pub(crate) fn split_off(&mut self, at: usize) -> Spans {
+        let first_moved = self.ids.partition_point(|o| (o.start as usize) < at);
+        Spans {
+            bytes: self.bytes.split_off(at),
+            ids: self
+                .ids
+                .drain(first_moved..)
+                .map(|o| Opaque {
+                    start: o.start - at as u32,
+                    ..o
+                })
+                .collect(),
+        }
+    }
+}
+
 pub(crate) struct Encoder {
     /// The encoded `Resource` and `InstrumentationScope` messages, the same for every request.
     resource: Vec<u8>,
@@ -165,8 +209,9 @@ impl Encoder {
     }
 
     /// Appends one record, as a `ScopeSpans.spans` entry with Langfuse's attributes
-    /// (CONTRACT.md §1), to `batch`. Returns the bytes added.
-    pub(crate) fn encode_span(&mut self, data: &RecordView<'_>, batch: &mut Vec<u8>) -> usize {
+    /// (CONTRACT.md §1), to `spans`. Returns the bytes added.
+    pub(crate) fn encode_span(&mut self, data: &RecordView<'_>, spans: &mut Spans) -> usize {
+        let Spans { bytes: batch, ids } = spans;
         let (trace_id, id, parent, ty) = (data.trace_id, data.id, data.parent, data.ty);
         let rare = data.rare.unwrap_or(&NO_RARE);
         // Trace attributes: propagated ones, overlaid by those set through this observation.
@@ -198,21 +243,29 @@ impl Encoder {
         ]);
         let body = batch.len();
         let b = &mut *batch;
+        // Where the ids are, for gzip: random bytes that can only repeat as a whole.
+        let ids_before = ids.len();
         put_array(b, SPAN_TRACE_ID, &trace_id.to_bytes());
+        ids.push(Opaque::id(b.len(), 16));
         put_array(b, SPAN_SPAN_ID, &id.to_bytes());
+        ids.push(Opaque::id(b.len(), 8));
         if let Some((p, _)) = parent {
             put_array(b, SPAN_PARENT_SPAN_ID, &p.to_bytes());
+            ids.push(Opaque::id(b.len(), 8));
         }
         if !data.name.is_empty() {
             put_bytes(b, SPAN_NAME, data.name.as_bytes());
         }
         put_varint(b, SPAN_KIND, 1); // SPAN_KIND_INTERNAL
         let (start, end) = (data.start, data.end);
+        // A time's two low bytes (65 µs) differ from span to span: gzip need not look there.
         if start != 0 {
             put_fixed64(b, SPAN_START, start);
+            ids.push(Opaque::noise(b.len() - 6, 2));
         }
         if end != 0 {
             put_fixed64(b, SPAN_END, end);
+            ids.push(Opaque::noise(b.len() - 6, 2));
         }
 
         if let Some(v) = &trace.name {
@@ -340,7 +393,12 @@ impl Encoder {
             // Shorter or longer: the length takes one byte, or three or more.
             let mut framed = Vec::with_capacity(10);
             prost::encoding::encode_varint(len as u64, &mut framed);
+            // The ids written above move with the bytes after the length.
+            let framed_len = framed.len() as u32;
             batch.splice(body - 2..body, framed);
+            for o in &mut ids[ids_before..] {
+                o.start = o.start + framed_len - 2;
+            }
         }
         batch.len() - before
     }
@@ -521,61 +579,6 @@ struct Poster {
     max_retries: u32,
 }
 
-/// Gzip with one deflate state reused across requests: a new compressor per batch would
-/// allocate and clear its tables every time.
-pub(crate) struct Gzip {
-    deflate: flate2::Compress,
-}
-
-impl Gzip {
-    pub(crate) fn new() -> Gzip {
-        Gzip {
-            // Raw deflate (no zlib header): the gzip framing is written here.
-            deflate: flate2::Compress::new(flate2::Compression::fast(), false),
-        }
-    }
-
-    /// The gzip member (RFC 1952) of the concatenated parts; `None` if deflate failed.
-    pub(crate) fn compress(&mut self, parts: &[&[u8]]) -> Option<Vec<u8>> {
-        let total: usize = parts.iter().map(|p| p.len()).sum();
-        let mut out = Vec::with_capacity(total / 3 + 64);
-        // Header: magic, deflate, no flags, no mtime, no extra flags, OS unknown.
-        out.extend_from_slice(&[0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 255]);
-        self.deflate.reset();
-        let mut crc = crc32fast::Hasher::new();
-        for (i, part) in parts.iter().enumerate() {
-            crc.update(part);
-            let last = i + 1 == parts.len();
-            let flush = if last {
-                flate2::FlushCompress::Finish
-            } else {
-                flate2::FlushCompress::None
-            };
-            let mut input: &[u8] = part;
-            loop {
-                if out.capacity() - out.len() < 1024 {
-                    out.reserve(out.capacity().max(4096));
-                }
-                let before_in = self.deflate.total_in();
-                let status = self.deflate.compress_vec(input, &mut out, flush).ok()?;
-                let used = (self.deflate.total_in() - before_in) as usize;
-                input = &input[used..];
-                match status {
-                    flate2::Status::StreamEnd => break,
-                    _ if input.is_empty() && !last => break,
-                    _ => {}
-                }
-            }
-        }
-        if parts.is_empty() {
-            return None;
-        }
-        out.extend_from_slice(&crc.finalize().to_le_bytes());
-        out.extend_from_slice(&(total as u32).to_le_bytes());
-        Some(out)
-    }
-}
-
 enum Attempt {
     Done(u16, String),
     Retry(String, Option<Duration>),
@@ -635,7 +638,7 @@ impl HttpSink {
             traces_url: format!("{}/api/public/otel/v1/traces", cfg.base_url).into(),
             ingestion_url: format!("{}/api/public/ingestion", cfg.base_url),
             failing: false,
-            gzip: Gzip::new(),
+            gzip: Gzip::default(),
             in_flight: None,
         })
     }
@@ -646,18 +649,15 @@ impl HttpSink {
     pub(crate) async fn start_traces(
         &mut self,
         prefix: &[u8],
-        batch: &[u8],
+        batch: &Spans,
         spans: u64,
         shared: &Arc<Shared>,
         cfg: &Config,
     ) {
         let (payload, gzip) = if cfg.gzip {
-            match self.gzip.compress(&[prefix, batch]) {
-                Some(z) => (z, true),
-                None => ([prefix, batch].concat(), false),
-            }
+            (self.gzip.compress(prefix, &batch.bytes, &batch.ids), true)
         } else {
-            ([prefix, batch].concat(), false)
+            ([prefix, &batch.bytes].concat(), false)
         };
         // One request at a time on the wire: its connection is free again for the next.
         self.finish_traces(shared).await;
@@ -1143,7 +1143,7 @@ mod tests {
         let sizes = [
             0, 1, 10, 40, 60, 100, 16_000, 16_300, 16_400, 20_000, 2_100_000,
         ];
-        let (mut batch, mut n) = (Vec::new(), 0);
+        let (mut batch, mut n) = (Spans::default(), 0);
         for (i, &len) in sizes.iter().enumerate() {
             let attrs = None;
             let head = Head {
@@ -1175,7 +1175,35 @@ mod tests {
                 assert_eq!(added, batch.len() - before);
             }
         }
-        let bytes = enc.request(&batch);
+        // The ids' positions, as gzip gets them, moved with spans that were re-framed.
+        assert_eq!(batch.ids.len(), 2 * n);
+        for (i, o) in batch.ids.iter().enumerate() {
+            let (start, len) = (o.start as usize, o.len as usize);
+            let want = vec![i as u8 / 2 + 1; if i % 2 == 0 { 16 } else { 8 }];
+            assert_eq!(batch.bytes[start..start + len], want[..], "id {i}");
+        }
+        // gzip, told where they are, gives back the request.
+        let gunzip = |z: &[u8]| {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(z), &mut out).unwrap();
+            out
+        };
+        let mut gzip = Gzip::default();
+        let prefix = enc.request_prefix(batch.len());
+        let z = gzip.compress(&prefix, &batch.bytes, &batch.ids);
+        assert!(gunzip(&z) == [&prefix[..], &batch.bytes].concat());
+        // Positions survive a split at a span boundary (the size limit splits requests).
+        let mut head = batch.clone();
+        let at = head.ids[6].start as usize - 3;
+        let tail = head.split_off(at);
+        assert_eq!((head.ids.len(), tail.ids.len()), (6, 2 * n - 6));
+        assert_eq!(tail.ids[0].start, 3);
+        assert_eq!(tail.bytes[3..19], [4; 16]);
+        for part in [head, tail] {
+            let z = gzip.compress(b"prefix", &part.bytes, &part.ids);
+            assert!(gunzip(&z) == [&b"prefix"[..], &part.bytes].concat());
+        }
+        let bytes = enc.request(&batch.bytes);
         let req = ExportTraceServiceRequest::decode(&bytes[..]).unwrap();
         // Canonical: byte for byte what prost writes for the decoded request.
         assert!(req.encode_to_vec() == bytes, "not prost's encoding");
@@ -1215,8 +1243,8 @@ mod tests {
         use crate::record::Batch;
         use crate::value::Captured;
         let mut enc = Encoder::new(&crate::config::LangfuseBuilder::default().cfg);
-        let mut gzip = Gzip::new();
-        let (mut spans, mut out, mut sent) = (0, Vec::new(), 0usize);
+        let mut gzip = Gzip::default();
+        let (mut spans, mut out, mut sent) = (0, Spans::default(), 0usize);
         let attrs = None;
         while spans < 200_000 {
             let mut b = Batch::default();
@@ -1260,34 +1288,12 @@ mod tests {
                 spans += 1;
                 if spans % 2048 == 0 {
                     let prefix = enc.request_prefix(out.len());
-                    sent += gzip.compress(&[&prefix, &out]).map_or(0, |z| z.len());
+                    sent += gzip.compress(&prefix, &out.bytes, &out.ids).len();
                     out.clear();
                 }
             }
         }
         assert!(sent > 0);
-    }
-
-    #[test]
-    fn gzip_round_trips_and_reuses_its_state() {
-        use std::io::Read as _;
-        let mut g = Gzip::new();
-        let big: Vec<u8> = (0..200_000u32)
-            .flat_map(|i| (i % 251).to_le_bytes())
-            .collect();
-        for parts in [
-            vec![&b"hello "[..], &b"world"[..]],
-            vec![&b""[..], &big[..]],
-            vec![&big[..1000], &big[1000..]],
-            vec![&b"x"[..]],
-        ] {
-            let z = g.compress(&parts).unwrap();
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(&z[..])
-                .read_to_end(&mut out)
-                .unwrap();
-            assert_eq!(out, parts.concat());
-        }
     }
 
     #[test]
