@@ -71,7 +71,6 @@ static NO_RARE: RareData = RareData {
     trace: None,
 };
 
-/// Turns records into spans and batches into requests.
 /// Encoded spans on their way into a request, and where their ids and times are (which lets
 /// gzip pass over them quickly, see [`crate::deflate`]).
 #[derive(Default, Clone)]
@@ -115,6 +114,7 @@ impl Spans {
     }
 }
 
+/// Turns records into spans and batches into requests.
 pub(crate) struct Encoder {
     /// The encoded `Resource` and `InstrumentationScope` messages, the same for every request.
     resource: Vec<u8>,
