@@ -18,6 +18,31 @@ pub fn traceparent(data: &[u8]) {
     let _ = s.parse::<crate::ObservationId>();
 }
 
+/// Gzips a request made from `data` and checks that `gunzip` gives it back. The first byte is
+/// the prefix's length; then a count of id ranges (at most 32), five bytes each (start as `u16`,
+/// length, whether to probe, unused), describe ranges of the rest, which is the spans.
+pub fn gzip(data: &[u8], gunzip: impl Fn(&[u8]) -> Vec<u8>) {
+    let (&prefix_len, rest) = data.split_first().unwrap_or((&0, &[]));
+    let (&count, mut rest) = rest.split_first().unwrap_or((&0, &[]));
+    let mut ids = Vec::new();
+    for _ in 0..count.min(32) {
+        let Some((r, tail)) = rest.split_first_chunk::<5>() else {
+            break;
+        };
+        ids.push(crate::deflate::Opaque {
+            start: u32::from(u16::from_le_bytes([r[0], r[1]])),
+            len: u32::from(r[2]),
+            probe: r[3] & 1 == 1,
+        });
+        rest = tail;
+    }
+    // The compressor expects ranges in increasing order, as the encoder writes them.
+    ids.sort_by_key(|o| o.start);
+    let (prefix, spans) = rest.split_at(usize::from(prefix_len).min(rest.len()));
+    let z = crate::deflate::Gzip::default().compress(prefix, spans, &ids);
+    assert!(gunzip(&z) == rest, "gzip gives back what it compressed");
+}
+
 /// Reads the environment from `data` (one value per line, in a fixed order of variables); the
 /// result must always build.
 pub fn env(data: &[u8]) {

@@ -57,3 +57,15 @@ fn env_config_corpus() {
 fn capture_encode_corpus() {
     replay("capture_encode", langfuse_sdk::fuzz::capture_and_encode);
 }
+
+#[test]
+fn gzip_corpus() {
+    replay("gzip", |data| {
+        langfuse_sdk::fuzz::gzip(data, |z| {
+            let mut out = Vec::new();
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(z), &mut out)
+                .expect("valid gzip");
+            out
+        })
+    });
+}
