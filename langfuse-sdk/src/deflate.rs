@@ -59,13 +59,13 @@ impl Opaque {
 pub(crate) struct Gzip {
     /// The low 16 bits of the position of the last four-byte sequence with each hash. Entries
     /// are never cleared: a candidate is only a guess, and its bytes are compared.
-    table: Box<[u16]>,
+    table: Box<[u16; 1 << HASH_BITS]>,
 }
 
 impl Default for Gzip {
     fn default() -> Self {
         Gzip {
-            table: vec![0; 1 << HASH_BITS].into_boxed_slice(),
+            table: Box::new([0; 1 << HASH_BITS]),
         }
     }
 }
@@ -264,7 +264,13 @@ impl Gzip {
 
     /// Writes the tokens for `d`.
     fn run(&mut self, d: &[u8], ids: &[Opaque], bits: &mut Bits) {
-        let table = &mut self.table[..];
+        let table = &mut *self.table;
+        // The pending bits in locals (registers), apart from the output they spill into.
+        let out = &mut bits.out;
+        let mut acc = Pending {
+            acc: bits.acc,
+            n: bits.n,
+        };
         let len = d.len();
         let mut i = 0;
         let mut next = 0;
@@ -285,13 +291,13 @@ impl Gzip {
                 }
                 range_at = next_start(next);
                 if !probe {
-                    literals(&d[i..end], bits);
+                    acc.literals(&d[i..end], out);
                     i = end;
                     continue;
                 }
             }
             let Some(w) = read4(d, i) else {
-                literals(&d[i..end], bits);
+                acc.literals(&d[i..end], out);
                 i = end;
                 continue;
             };
@@ -305,33 +311,46 @@ impl Gzip {
                     let l = MIN_MATCH + common(d, c + MIN_MATCH, i + MIN_MATCH, max - MIN_MATCH);
                     let lb = LENGTHS[l];
                     let (db, db_len) = distance_bits(dist);
-                    bits.put(lb & 0xff_ffff, lb >> 24);
-                    bits.put(db, db_len);
+                    acc.put(lb & 0xff_ffff, lb >> 24, out);
+                    acc.put(db, db_len, out);
                     i += l;
                     continue;
                 }
             }
-            literals(&d[i..end], bits);
+            acc.literals(&d[i..end], out);
             i = end;
         }
+        (bits.acc, bits.n) = (acc.acc, acc.n);
     }
 }
 
-/// Writes `d` as literals.
-#[inline(always)]
-fn literals(d: &[u8], bits: &mut Bits) {
-    let (mut acc, mut n) = (bits.acc, bits.n);
-    for &b in d {
-        let lit = LITERALS[b as usize];
-        acc |= u64::from(lit & 0xffff) << n;
-        n += lit >> 16;
-        if n >= 32 {
-            bits.out.extend_from_slice(&(acc as u32).to_le_bytes());
-            acc >>= 32;
-            n -= 32;
+/// Bits not yet written out, kept in locals by [`Gzip::run`].
+struct Pending {
+    acc: u64,
+    n: u32,
+}
+
+impl Pending {
+    /// Appends the low `len` bits of `v` (`len` ≤ 32), spilling whole words into `out`.
+    #[inline(always)]
+    fn put(&mut self, v: u32, len: u32, out: &mut Vec<u8>) {
+        self.acc |= u64::from(v) << self.n;
+        self.n += len;
+        if self.n >= 32 {
+            out.extend_from_slice(&(self.acc as u32).to_le_bytes());
+            self.acc >>= 32;
+            self.n -= 32;
         }
     }
-    (bits.acc, bits.n) = (acc, n);
+
+    /// Writes `d` as literals.
+    #[inline(always)]
+    fn literals(&mut self, d: &[u8], out: &mut Vec<u8>) {
+        for &b in d {
+            let lit = LITERALS[b as usize];
+            self.put(lit & 0xffff, lit >> 16, out);
+        }
+    }
 }
 
 #[cfg(test)]
