@@ -70,37 +70,40 @@ impl Default for Gzip {
     }
 }
 
-/// Bits written least significant first, as deflate packs them.
+/// Bits not yet written out, least significant first as deflate packs them; whole words
+/// spill into the output.
+#[derive(Clone, Copy, Default)]
 struct Bits {
-    out: Vec<u8>,
     acc: u64,
     n: u32,
 }
 
 impl Bits {
-    /// Starts a block with the fixed code, the last of the stream (BFINAL = 1, BTYPE = 01),
-    /// after the bytes in `out`.
-    fn block(out: Vec<u8>) -> Bits {
-        let mut b = Bits { out, acc: 0, n: 0 };
-        b.put(0b011, 3);
-        b
-    }
-
     /// Appends the low `len` bits of `v` (`len` ≤ 32).
     #[inline(always)]
-    fn put(&mut self, v: u32, len: u32) {
+    fn put(&mut self, v: u32, len: u32, out: &mut Vec<u8>) {
         self.acc |= u64::from(v) << self.n;
         self.n += len;
         if self.n >= 32 {
-            self.out.extend_from_slice(&(self.acc as u32).to_le_bytes());
+            out.extend_from_slice(&(self.acc as u32).to_le_bytes());
             self.acc >>= 32;
             self.n -= 32;
         }
     }
-    /// Pads to a byte boundary.
-    fn pad(&mut self) {
+
+    /// Writes `d` as literals.
+    #[inline(always)]
+    fn literals(&mut self, d: &[u8], out: &mut Vec<u8>) {
+        for &b in d {
+            let lit = LITERALS[b as usize];
+            self.put(lit & 0xffff, lit >> 16, out);
+        }
+    }
+
+    /// Writes what is left, padded to a byte boundary.
+    fn pad(&mut self, out: &mut Vec<u8>) {
         while self.n > 0 {
-            self.out.push(self.acc as u8);
+            out.push(self.acc as u8);
             self.acc >>= 8;
             self.n = self.n.saturating_sub(8);
         }
@@ -248,12 +251,13 @@ impl Gzip {
             out.extend_from_slice(&(!n).to_le_bytes());
             out.extend_from_slice(chunk);
         }
-        let mut bits = Bits::block(out);
-        self.run(d, ids, &mut bits);
+        // One block with the fixed code, the last of the stream: BFINAL = 1, BTYPE = 01.
+        let mut bits = Bits::default();
+        bits.put(0b011, 3, &mut out);
+        bits = self.run(d, ids, bits, &mut out);
         let (eob, eob_len) = fixed_code(256);
-        bits.put(eob, eob_len);
-        bits.pad();
-        let mut out = bits.out;
+        bits.put(eob, eob_len, &mut out);
+        bits.pad(&mut out);
         let mut crc = crc32fast::Hasher::new();
         crc.update(prefix);
         crc.update(d);
@@ -262,15 +266,10 @@ impl Gzip {
         out
     }
 
-    /// Writes the tokens for `d`.
-    fn run(&mut self, d: &[u8], ids: &[Opaque], bits: &mut Bits) {
+    /// Writes the tokens for `d` after `bits`; returns the bits left pending. (They are passed
+    /// by value so that they stay in registers.)
+    fn run(&mut self, d: &[u8], ids: &[Opaque], mut acc: Bits, out: &mut Vec<u8>) -> Bits {
         let table = &mut *self.table;
-        // The pending bits in locals (registers), apart from the output they spill into.
-        let out = &mut bits.out;
-        let mut acc = Pending {
-            acc: bits.acc,
-            n: bits.n,
-        };
         let len = d.len();
         let mut i = 0;
         let mut next = 0;
@@ -320,36 +319,7 @@ impl Gzip {
             acc.literals(&d[i..end], out);
             i = end;
         }
-        (bits.acc, bits.n) = (acc.acc, acc.n);
-    }
-}
-
-/// Bits not yet written out, kept in locals by [`Gzip::run`].
-struct Pending {
-    acc: u64,
-    n: u32,
-}
-
-impl Pending {
-    /// Appends the low `len` bits of `v` (`len` ≤ 32), spilling whole words into `out`.
-    #[inline(always)]
-    fn put(&mut self, v: u32, len: u32, out: &mut Vec<u8>) {
-        self.acc |= u64::from(v) << self.n;
-        self.n += len;
-        if self.n >= 32 {
-            out.extend_from_slice(&(self.acc as u32).to_le_bytes());
-            self.acc >>= 32;
-            self.n -= 32;
-        }
-    }
-
-    /// Writes `d` as literals.
-    #[inline(always)]
-    fn literals(&mut self, d: &[u8], out: &mut Vec<u8>) {
-        for &b in d {
-            let lit = LITERALS[b as usize];
-            self.put(lit & 0xffff, lit >> 16, out);
-        }
+        acc
     }
 }
 
