@@ -452,7 +452,7 @@ mod tests {
                             d.push(x);
                         }
                     } else {
-                        d.extend(std::iter::repeat_n(b, n));
+                        d.resize(d.len() + n, b);
                         d.push(n as u8);
                     }
                 }
