@@ -1183,11 +1183,7 @@ mod tests {
             assert_eq!(batch.bytes[start..start + len], want[..], "id {i}");
         }
         // gzip, told where they are, gives back the request.
-        let gunzip = |z: &[u8]| {
-            let mut out = Vec::new();
-            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(z), &mut out).unwrap();
-            out
-        };
+        use crate::deflate::tests::gunzip;
         let mut gzip = Gzip::default();
         let prefix = enc.request_prefix(batch.len());
         let z = gzip.compress(&prefix, &batch.bytes, &batch.ids);

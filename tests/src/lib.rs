@@ -18,6 +18,13 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+/// The bytes a gzip body holds (what the SDK's gzip writer wrote, decoded by `flate2`).
+pub fn gunzip(body: &[u8]) -> std::io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    flate2::read::GzDecoder::new(body).read_to_end(&mut out)?;
+    Ok(out)
+}
 use tokio::sync::Notify;
 
 /// What the server does with one request.
@@ -344,9 +351,7 @@ async fn serve(mut stream: TcpStream, inner: Arc<Inner>) -> std::io::Result<()> 
             .iter()
             .any(|(k, v)| k == "content-encoding" && v.contains("gzip"));
         let body = if gz {
-            let mut out = Vec::new();
-            flate2::read::GzDecoder::new(&raw_body[..]).read_to_end(&mut out)?;
-            out
+            gunzip(&raw_body)?
         } else {
             raw_body.clone()
         };

@@ -61,11 +61,6 @@ fn capture_encode_corpus() {
 #[test]
 fn gzip_corpus() {
     replay("gzip", |data| {
-        langfuse_sdk::fuzz::gzip(data, |z| {
-            let mut out = Vec::new();
-            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(z), &mut out)
-                .expect("valid gzip");
-            out
-        })
+        langfuse_sdk::fuzz::gzip(data, |z| langfuse_tests::gunzip(z).expect("valid gzip"))
     });
 }
