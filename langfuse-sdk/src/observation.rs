@@ -243,6 +243,10 @@ impl UsageDetails {
     pub(crate) fn others(&self) -> &[(String, u64)] {
         &self.0.other
     }
+    /// The counts other than input, output and total, taken out (`None` when there are none).
+    pub(crate) fn take_others(&mut self) -> Option<Vec<(String, u64)>> {
+        (!self.0.other.is_empty()).then(|| std::mem::take(&mut self.0.other))
+    }
     pub(crate) fn merge(&mut self, other: UsageDetails) {
         self.0.merge(other.0);
     }

@@ -1,8 +1,8 @@
 //! The compact form in which ended observations travel to the exporter thread.
 //!
 //! When an observation ends, the recording thread appends its fields to a [`Batch`] of its own:
-//! ids, times and small values are copied into one byte buffer; trace attributes, the rarely
-//! used fields and large values are moved, not copied. The exporter thread reads the batch back
+//! ids, times, counts and lengths as one fixed-size record, small values copied into one text
+//! buffer; trace attributes, the rarely used fields and large values are moved, not copied. The exporter thread reads the batch back
 //! and encodes the OTLP spans from it (masking, size limits, protobuf, gzip and HTTP all happen
 //! there). Compared with queueing each observation's allocation, this keeps allocation and
 //! freeing on the thread that allocated (the allocator's fast path), moves few cache lines
@@ -18,16 +18,42 @@ use crate::value::Captured;
 /// Values longer than this are moved into the batch rather than copied.
 const COPY_MAX: usize = 4096;
 const NONE: u32 = u32::MAX;
-/// Bytes of a record's fixed part: type, level, flags, padding, trace id, id, parent id, start,
-/// end, attributes index, rare-fields index.
-const HEADER: usize = 4 + 16 + 8 + 8 + 8 + 8 + 4 + 4;
+
+/// One recorded observation's fixed fields, as the recording thread writes them: one struct
+/// written at once (its strings go to [`Batch::text`], in order, their lengths here).
+#[derive(Clone, Copy)]
+struct Rec {
+    trace_id: TraceId,
+    id: ObservationId,
+    /// Zeros for a root (see `flags`).
+    parent: ObservationId,
+    start: u64,
+    end: u64,
+    /// Input, output and total tokens (present where `usage` has the bit).
+    counts: [u64; 3],
+    /// Lengths in `text` of the name, the input, the output and the model; for a moved value,
+    /// its index in `large`.
+    lens: [u32; 4],
+    attrs: u32,
+    rare: u32,
+    /// Index in `others` of the other usage keys, or `NONE`.
+    others: u32,
+    ty: u8,
+    level: u8,
+    /// Bit 0: has a parent; 1: the parent is remote; 2: has usage; 3: has a model.
+    flags: u8,
+    /// 0 for none; 1 (text) or 2 (JSON) copied into `text`; 3 or 4 moved into `large`.
+    kinds: [u8; 2],
+    /// Which of `counts` are present (bits 0 to 2).
+    usage: u8,
+}
 
 /// Observations recorded by one thread, on their way to the exporter.
 #[derive(Default)]
 pub(crate) struct Batch {
-    bytes: Vec<u8>,
-    /// The records' strings, in order (their lengths are in `bytes`): kept apart so they are
-    /// valid UTF-8 by construction and need no checking when read back.
+    recs: Vec<Rec>,
+    /// The records' strings, in order (their lengths are in the records): kept apart so they
+    /// are valid UTF-8 by construction and need no checking when read back.
     text: String,
     attrs: Vec<Arc<TraceAttributes>>,
     // Boxed: the box is moved out of the observation as it is, not copied.
@@ -35,6 +61,8 @@ pub(crate) struct Batch {
     rare: Vec<Box<RareData>>,
     large: Vec<String>,
     large_bytes: usize,
+    /// Usage keys other than input, output and total (rare), moved out of the observation.
+    others: Vec<Vec<(String, u64)>>,
     /// Observations in the batch.
     pub count: u32,
 }
@@ -80,18 +108,19 @@ const LEVELS: [Level; 4] = [Level::Debug, Level::Default, Level::Warning, Level:
 impl Batch {
     /// An empty batch whose buffers hold about `bytes` without growing.
     pub(crate) fn with_capacity(bytes: usize) -> Batch {
+        let rec = std::mem::size_of::<Rec>();
         Batch {
-            // Fixed fields take a little more room than strings in small observations.
-            bytes: Vec::with_capacity(bytes / 8 * 5),
-            text: String::with_capacity(bytes / 8 * 3),
+            // Small observations hold about a third as much text as their fixed fields.
+            recs: Vec::with_capacity(bytes / 4 * 3 / rec),
+            text: String::with_capacity(bytes / 4),
             ..Default::default()
         }
     }
 
-    /// Estimated memory the batch's observations hold (their bytes, moved values and rare
-    /// fields), counted against the queue's memory bound.
+    /// Estimated memory the batch's observations hold (their fields, text, moved values and
+    /// rare fields), counted against the queue's memory bound.
     pub(crate) fn size(&self) -> usize {
-        self.bytes.len()
+        self.recs.len() * std::mem::size_of::<Rec>()
             + self.text.len()
             + self.large_bytes
             + self.rare.len() * (std::mem::size_of::<RareData>() + 256)
@@ -102,12 +131,13 @@ impl Batch {
     /// bound is checked against.
     pub(crate) fn mem(&self) -> usize {
         std::mem::size_of::<Batch>()
-            + self.bytes.capacity()
+            + self.recs.capacity() * std::mem::size_of::<Rec>()
             + self.text.capacity()
             + self.large_bytes
             + self.rare.len() * (std::mem::size_of::<RareData>() + 256)
             + self.attrs.capacity() * 8
             + self.large.capacity() * std::mem::size_of::<String>()
+            + self.others.len() * 256
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -116,12 +146,13 @@ impl Batch {
 
     /// Empties the batch for reuse, keeping its buffer.
     pub(crate) fn clear(&mut self) {
-        self.bytes.clear();
+        self.recs.clear();
         self.text.clear();
         self.attrs.clear();
         self.rare.clear();
         self.large.clear();
         self.large_bytes = 0;
+        self.others.clear();
         self.count = 0;
     }
 
@@ -134,14 +165,7 @@ impl Batch {
             ty,
             attrs,
         } = head;
-        // Declaration order, which `TYPES` and `LEVELS` follow (checked in a test).
-        let level = data.level.map_or(0, |l| l as u8 + 1);
-        let ty_i = ty as u8;
-        let flags = u8::from(parent.is_some())
-            | (u8::from(parent.is_some_and(|p| p.1)) << 1)
-            | (u8::from(data.usage.is_some()) << 2)
-            | (u8::from(data.model.is_some()) << 3);
-        let attrs_i = match attrs {
+        let attrs = match attrs {
             None => NONE,
             Some(a) => match self.attrs.last() {
                 // Consecutive observations usually share their attributes.
@@ -152,85 +176,76 @@ impl Batch {
                 }
             },
         };
-        let rare_i = match data.rare.take() {
+        let rare = match data.rare.take() {
             None => NONE,
             Some(r) => {
                 self.rare.push(r);
                 self.rare.len() as u32 - 1
             }
         };
-        let start = data.start;
-        let end = data.end.max(start);
-        // The fixed part and the name's length are assembled on the stack (constant offsets)
-        // and appended at once.
-        let mut h = [0u8; HEADER + 4];
-        h[0..4].copy_from_slice(&[ty_i, level, flags, 0]);
-        h[4..20].copy_from_slice(&trace_id.to_bytes());
-        h[20..28].copy_from_slice(&id.to_bytes());
-        // Always present (zeros for a root), so the header has a fixed size.
-        h[28..36].copy_from_slice(&parent.map_or([0; 8], |(p, _)| p.to_bytes()));
-        h[36..44].copy_from_slice(&start.to_le_bytes());
-        h[44..52].copy_from_slice(&end.to_le_bytes());
-        h[52..56].copy_from_slice(&attrs_i.to_le_bytes());
-        h[56..60].copy_from_slice(&rare_i.to_le_bytes());
-        h[60..64].copy_from_slice(&(data.name.len() as u32).to_le_bytes());
-        self.bytes.reserve(HEADER + 64);
-        self.bytes.extend_from_slice(&h);
+        // In the order the reader takes them: name, input, output, model.
+        let name_len = data.name.len() as u32;
         self.text.push_str(&data.name);
-        self.put_value(&mut data.input);
-        self.put_value(&mut data.output);
-        if let Some(m) = &data.model {
-            put_str(&mut self.bytes, &mut self.text, m);
+        let (in_kind, in_len) = self.value(&mut data.input);
+        let (out_kind, out_len) = self.value(&mut data.output);
+        let model = data.model.as_deref();
+        let mut rec = Rec {
+            trace_id,
+            id,
+            parent: parent.map_or(ObservationId::from_bytes([0; 8]), |p| p.0),
+            start: data.start,
+            end: data.end.max(data.start),
+            counts: [0; 3],
+            lens: [name_len, in_len, out_len, 0],
+            attrs,
+            rare,
+            others: NONE,
+            ty: ty as u8,
+            // Declaration order, which `TYPES` and `LEVELS` follow (checked in a test).
+            level: data.level.map_or(0, |l| l as u8 + 1),
+            flags: u8::from(parent.is_some())
+                | (u8::from(parent.is_some_and(|p| p.1)) << 1)
+                | (u8::from(data.usage.is_some()) << 2)
+                | (u8::from(model.is_some()) << 3),
+            kinds: [in_kind, out_kind],
+            usage: 0,
+        };
+        if let Some(m) = model {
+            self.text.push_str(m);
+            rec.lens[3] = m.len() as u32;
         }
-        if let Some(u) = &data.usage {
-            // Which of input, output and total are present, those counts, and how many others
-            // follow: assembled on the stack and appended at once.
-            let mut u_head = [0u8; 1 + 3 * 8 + 4];
-            let mut at = 1;
+        if let Some(u) = &mut data.usage {
             for (i, v) in u.known().into_iter().enumerate() {
                 if let Some(v) = v {
-                    u_head[0] |= 1 << i;
-                    u_head[at..at + 8].copy_from_slice(&v.to_le_bytes());
-                    at += 8;
+                    rec.usage |= 1 << i;
+                    rec.counts[i] = v;
                 }
             }
-            let others = u.others();
-            u_head[at..at + 4].copy_from_slice(&(others.len() as u32).to_le_bytes());
-            let b = &mut self.bytes;
-            b.extend_from_slice(&u_head[..at + 4]);
-            for (k, v) in others {
-                put_str(b, &mut self.text, k);
-                b.extend_from_slice(&v.to_le_bytes());
+            if let Some(o) = u.take_others() {
+                self.others.push(o);
+                rec.others = self.others.len() as u32 - 1;
             }
         }
+        self.recs.push(rec);
         self.count += 1;
     }
 
-    fn put_value(&mut self, v: &mut Option<Captured>) {
-        let (json, len) = match v.as_ref() {
-            None => {
-                self.bytes.push(0);
-                return;
-            }
-            Some(c) => (matches!(c, Captured::Json(_)), c.len()),
-        };
-        if len <= COPY_MAX {
-            self.bytes.push(1 + u8::from(json));
-            put_str(
-                &mut self.bytes,
-                &mut self.text,
-                v.as_ref().map_or("", |c| c.as_str()),
-            );
-        } else if let Some(c) = v.take() {
-            let s = match c {
-                Captured::Text(s) | Captured::Json(s) => s,
-            };
-            self.large_bytes += s.capacity();
-            self.large.push(s);
-            self.bytes.push(3 + u8::from(json));
-            self.bytes
-                .extend_from_slice(&(self.large.len() as u32 - 1).to_le_bytes());
+    /// Copies a value into `text` (or moves a large one into `large`): its kind and its length
+    /// (or index), as [`Rec`] keeps them.
+    #[inline]
+    fn value(&mut self, v: &mut Option<Captured>) -> (u8, u32) {
+        let Some(c) = v.as_ref() else { return (0, 0) };
+        let json = u8::from(matches!(c, Captured::Json(_)));
+        let s = c.as_str();
+        if s.len() <= COPY_MAX {
+            self.text.push_str(s);
+            return (1 + json, s.len() as u32);
         }
+        let Some(c) = v.take() else { return (0, 0) };
+        let s = c.into_string();
+        self.large_bytes += s.capacity();
+        self.large.push(s);
+        (3 + json, self.large.len() as u32 - 1)
     }
 
     /// The observations in the order they were appended.
@@ -243,11 +258,6 @@ impl Batch {
     }
 }
 
-fn put_str(b: &mut Vec<u8>, text: &mut String, s: &str) {
-    b.extend_from_slice(&(s.len() as u32).to_le_bytes());
-    text.push_str(s);
-}
-
 /// Reads a batch back. Yields `None` early only if the batch is malformed, which would be a bug.
 pub(crate) struct Records<'a> {
     batch: &'a Batch,
@@ -256,22 +266,8 @@ pub(crate) struct Records<'a> {
 }
 
 impl<'a> Records<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let s = self.batch.bytes.get(self.at..self.at.checked_add(n)?)?;
-        self.at += n;
-        Some(s)
-    }
-    fn array<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.take(N)?.try_into().ok()
-    }
-    fn u32(&mut self) -> Option<u32> {
-        self.array().map(u32::from_le_bytes)
-    }
-    fn u64(&mut self) -> Option<u64> {
-        self.array().map(u64::from_le_bytes)
-    }
-    fn str(&mut self) -> Option<&'a str> {
-        let n = self.u32()? as usize;
+    fn str(&mut self, n: u32) -> Option<&'a str> {
+        let n = n as usize;
         let s = self
             .batch
             .text
@@ -279,93 +275,69 @@ impl<'a> Records<'a> {
         self.text_at += n;
         Some(s)
     }
-    fn value(&mut self) -> Option<Option<ValueRef<'a>>> {
-        let kind = self.take(1)?[0];
+    fn value(&mut self, kind: u8, len: u32) -> Option<Option<ValueRef<'a>>> {
         Some(match kind {
             0 => None,
             1 | 2 => Some(ValueRef {
                 json: kind == 2,
-                text: self.str()?,
+                text: self.str(len)?,
             }),
             3 | 4 => Some(ValueRef {
                 json: kind == 4,
-                text: self.batch.large.get(self.u32()? as usize)?.as_str(),
+                text: self.batch.large.get(len as usize)?.as_str(),
             }),
             _ => return None,
         })
     }
 
     fn record(&mut self) -> Option<RecordView<'a>> {
-        // The fixed part, read at once (constant offsets, as `push` wrote it).
-        let h: [u8; HEADER] = self.array()?;
-        let [ty_i, level, flags, _] = [h[0], h[1], h[2], h[3]];
-        let field = |at: usize| -> [u8; 8] {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&h[at..at + 8]);
-            b
-        };
-        let word = |at: usize| -> u32 {
-            let mut b = [0u8; 4];
-            b.copy_from_slice(&h[at..at + 4]);
-            u32::from_le_bytes(b)
-        };
-        let mut t = [0u8; 16];
-        t.copy_from_slice(&h[4..20]);
-        let trace_id = TraceId::from_bytes(t);
-        let id = ObservationId::from_bytes(field(20));
-        let parent_id = ObservationId::from_bytes(field(28));
-        let parent = (flags & 1 != 0).then_some((parent_id, flags & 2 != 0));
-        let start = u64::from_le_bytes(field(36));
-        let end = u64::from_le_bytes(field(44));
-        let attrs_i = word(52);
-        let rare_i = word(56);
-        let name = self.str()?;
-        let input = self.value()?;
-        let output = self.value()?;
-        let model = if flags & 8 != 0 {
-            Some(self.str()?)
-        } else {
-            None
-        };
-        let usage = if flags & 4 != 0 {
-            let present = self.take(1)?[0];
-            let mut known = [None; 3];
-            for (i, v) in known.iter_mut().enumerate() {
-                if present & (1 << i) != 0 {
-                    *v = Some(self.u64()?);
-                }
-            }
-            let mut others = Vec::new();
-            for _ in 0..self.u32()? {
-                let k = self.str()?;
-                others.push((k.to_string(), self.u64()?));
-            }
-            Some(UsageDetails::from_parts(known, others))
+        let r = *self.batch.recs.get(self.at)?;
+        self.at += 1;
+        let name = self.str(r.lens[0])?;
+        let input = self.value(r.kinds[0], r.lens[1])?;
+        let output = self.value(r.kinds[1], r.lens[2])?;
+        let model = if r.flags & 8 != 0 {
+            Some(self.str(r.lens[3])?)
         } else {
             None
         };
         let batch = self.batch;
+        let usage = if r.flags & 4 != 0 {
+            let mut known = [None; 3];
+            for (i, v) in known.iter_mut().enumerate() {
+                if r.usage & (1 << i) != 0 {
+                    *v = Some(r.counts[i]);
+                }
+            }
+            let others = match r.others {
+                NONE => Vec::new(),
+                i => batch.others.get(i as usize)?.clone(),
+            };
+            Some(UsageDetails::from_parts(known, others))
+        } else {
+            None
+        };
         Some(RecordView {
-            trace_id,
-            id,
-            parent,
-            ty: *TYPES.get(ty_i as usize)?,
-            level: match level {
+            trace_id: r.trace_id,
+            id: r.id,
+            parent: (r.flags & 1 != 0).then_some((r.parent, r.flags & 2 != 0)),
+            ty: *TYPES.get(r.ty as usize)?,
+            level: match r.level {
                 0 => None,
                 l => Some(*LEVELS.get(l as usize - 1)?),
             },
-            start,
-            end,
+            start: r.start,
+            end: r.end,
             name,
             input,
             output,
             model,
             usage,
-            attrs: match attrs_i {
+            attrs: match r.attrs {
                 NONE => None,
                 i => Some(&**batch.attrs.get(i as usize)?),
             },
-            rare: match rare_i {
+            rare: match r.rare {
                 NONE => None,
                 i => Some(&**batch.rare.get(i as usize)?),
             },
@@ -376,13 +348,13 @@ impl<'a> Records<'a> {
 impl<'a> Iterator for Records<'a> {
     type Item = RecordView<'a>;
     fn next(&mut self) -> Option<RecordView<'a>> {
-        if self.at >= self.batch.bytes.len() {
+        if self.at >= self.batch.recs.len() {
             return None;
         }
         let r = self.record();
         if r.is_none() {
             // Unreadable: stop here rather than read garbage (the caller counts the rest).
-            self.at = self.batch.bytes.len();
+            self.at = self.batch.recs.len();
         }
         r
     }
