@@ -11,7 +11,7 @@ use crate::diag;
 use crate::error::Error;
 use crate::exporter::{Exporter, Stats};
 use crate::ids::{ObservationId, TraceId};
-use crate::observation::{ObsInner, ObservationBuilder, ObservationType};
+use crate::observation::{ObsData, ObsInner, Observation, ObservationBuilder, ObservationType};
 use crate::score::Score;
 
 /// A Langfuse client: starts observations and scores, and owns the exporter thread.
@@ -327,19 +327,18 @@ impl Core {
         }
     }
 
-    /// Decides where a new observation goes (trace, parent, sampling) and, when it is recorded,
-    /// allocates it: its one allocation, which later travels through the queue as it is.
-    pub(crate) fn plan(
-        self: &Arc<Self>,
-        ty: ObservationType,
-        name: Cow<'static, str>,
+    /// Where a new observation goes: its trace, its parent, and whether it is recorded (`None`
+    /// when this client records nothing).
+    #[inline]
+    fn place(
+        &self,
         ctx: &Context,
         trace_id: Option<TraceId>,
-    ) -> ObservationBuilder {
+    ) -> Option<(TraceId, Option<(ObservationId, bool)>, bool)> {
         if !self.recording {
-            return ObservationBuilder::noop(ty);
+            return None;
         }
-        let (trace_id, parent, sampled) = match (&ctx.parent, trace_id) {
+        Some(match (&ctx.parent, trace_id) {
             (_, Some(t)) => (t, None, self.is_sampled(t)),
             (Parent::Live(o), None) => (o.trace_id, Some((o.id, false)), true),
             (Parent::Unsampled(t), None) => (*t, None, false),
@@ -352,19 +351,71 @@ impl Core {
                 let t = TraceId::random();
                 (t, None, self.is_sampled(t))
             }
-        };
-        if !sampled {
-            return ObservationBuilder::unsampled(ty, trace_id);
+        })
+    }
+
+    /// Decides where a new observation goes (trace, parent, sampling) and, when it is recorded,
+    /// allocates it: its one allocation, which later travels through the queue as it is.
+    #[inline]
+    pub(crate) fn plan(
+        self: &Arc<Self>,
+        ty: ObservationType,
+        name: Cow<'static, str>,
+        ctx: &Context,
+        trace_id: Option<TraceId>,
+    ) -> ObservationBuilder {
+        match self.place(ctx, trace_id) {
+            None => ObservationBuilder::noop(ty),
+            Some((t, _, false)) => ObservationBuilder::unsampled(ty, t),
+            Some((t, parent, true)) => {
+                let obs = ObsInner::new(
+                    self,
+                    t,
+                    ObservationId::random(),
+                    parent,
+                    ty,
+                    ctx.attrs.clone(),
+                    name,
+                    |_| {},
+                );
+                ObservationBuilder::live(ty, obs)
+            }
         }
-        let obs = ObsInner::new(
-            self,
-            trace_id,
-            ObservationId::random(),
-            parent,
-            ty,
-            ctx.attrs.clone(),
-            name,
-        );
-        ObservationBuilder::live(ty, obs)
+    }
+
+    /// [`plan`](Self::plan) and start at once, for `#[observe]`: `capture` writes the input
+    /// (given the capture limit; run only when values are captured) and the start time is read,
+    /// while the new allocation is still this call's alone (one uniqueness check for all).
+    #[inline]
+    pub(crate) fn start_observed(
+        self: &Arc<Self>,
+        ty: ObservationType,
+        name: &'static str,
+        ctx: &Context,
+        capture: impl FnOnce(usize, &mut ObsData),
+    ) -> Observation {
+        match self.place(ctx, None) {
+            None => Observation::noop(),
+            Some((t, _, false)) => Observation::unsampled(t),
+            Some((t, parent, true)) => {
+                let (io, limit) = (self.io_capture_enabled(), self.field_limit());
+                let obs = ObsInner::new(
+                    self,
+                    t,
+                    ObservationId::random(),
+                    parent,
+                    ty,
+                    ctx.attrs.clone(),
+                    Cow::Borrowed(name),
+                    |d| {
+                        if io {
+                            capture(limit, d);
+                        }
+                        d.start = crate::clock::now();
+                    },
+                );
+                Observation::live(ty, obs)
+            }
+        }
     }
 }

@@ -221,6 +221,23 @@ pub fn observation(
     .unwrap_or_else(|| ObservationBuilder::noop(ty))
 }
 
+/// [`observation`] and `start` at once, for `#[observe]`: see [`Core::start_observed`].
+#[inline]
+pub(crate) fn start_observed(
+    ty: ObservationType,
+    name: &'static str,
+    capture: impl FnOnce(usize, &mut observation::ObsData),
+) -> Observation {
+    context::with_current(|ctx| match &ctx.parent {
+        context::Parent::Live(o) => o.core.start_observed(ty, name, ctx, capture),
+        // Children of an unsampled observation are unsampled: nothing else to decide.
+        context::Parent::Unsampled(t) => Observation::unsampled(*t),
+        _ => with_global_core(|c| c.start_observed(ty, name, ctx, capture))
+            .unwrap_or_else(Observation::noop),
+    })
+    .unwrap_or_else(Observation::noop)
+}
+
 /// For a sync observed call that starts a trace (no observation is current; otherwise `None`):
 /// when the global client does not sample the trace, makes it current at once (the call
 /// records nothing) and returns whether that worked. `None` when the trace is sampled or there

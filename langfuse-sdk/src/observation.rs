@@ -450,6 +450,7 @@ impl ObsInner {
     /// become the scratch buffers of the next observation (a buffer whose place is taken goes
     /// to the thread's pool). Everything else is dropped when the allocation is reused (on this
     /// thread).
+    #[inline]
     fn recycle_buffers(&mut self) {
         let d = self.data.get_mut().unwrap_or_else(|e| e.into_inner());
         for (value, scratch) in [
@@ -486,6 +487,7 @@ fn keep_string(mut b: String) {
 
 /// Keeps an ended observation's allocation (the caller's only handle) for this thread's next
 /// observations.
+#[inline]
 fn keep_spare(obs: Arc<ObsInner>) {
     let _ = SPARES.try_with(|spares| {
         if let Ok(mut spares) = spares.try_borrow_mut() {
@@ -498,6 +500,7 @@ fn keep_spare(obs: Arc<ObsInner>) {
 
 impl ObsInner {
     /// A recorded observation: a spare allocation of this thread's, or a new one.
+    #[inline]
     pub(crate) fn new(
         core: &Arc<Core>,
         trace_id: TraceId,
@@ -506,6 +509,7 @@ impl ObsInner {
         ty: ObservationType,
         attrs: Option<Arc<TraceAttributes>>,
         name: Cow<'static, str>,
+        init: impl FnOnce(&mut ObsData),
     ) -> Arc<ObsInner> {
         let spare = SPARES
             .try_with(|s| {
@@ -559,9 +563,15 @@ impl ObsInner {
                 if rare.is_some() {
                     *rare = None;
                 }
+                init(d);
                 return a;
             }
         }
+        let mut data = ObsData {
+            name,
+            ..Default::default()
+        };
+        init(&mut data);
         Arc::new(ObsInner {
             core: core.clone(),
             trace_id,
@@ -569,10 +579,7 @@ impl ObsInner {
             parent,
             ty,
             attrs,
-            data: Mutex::new(ObsData {
-                name,
-                ..Default::default()
-            }),
+            data: Mutex::new(data),
         })
     }
 
@@ -608,6 +615,7 @@ impl ObsInner {
 
     /// Ends the observation through its only handle, with `output` if given (ignored if it
     /// has ended already: then only the buffer is reused), and empties its buffers for reuse.
+    #[inline]
     fn finish_unique(&mut self, output: Option<Captured>) {
         if let Some(c) = output {
             self.data
@@ -1031,6 +1039,26 @@ impl Observation {
         Observation {
             r: ObservationRef { state },
         }
+    }
+
+    /// A disabled observation.
+    pub(crate) fn noop() -> Observation {
+        Observation::from_state(State::Noop)
+    }
+
+    /// An observation of an unsampled trace.
+    pub(crate) fn unsampled(t: TraceId) -> Observation {
+        Observation::from_state(State::Unsampled(t))
+    }
+
+    /// A started, recorded observation (events end at once).
+    #[inline]
+    pub(crate) fn live(ty: ObservationType, o: Arc<ObsInner>) -> Observation {
+        let obs = Observation::from_state(State::Live(o));
+        if ty == ObservationType::Event {
+            obs.end();
+        }
+        obs
     }
 }
 

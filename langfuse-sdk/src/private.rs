@@ -36,11 +36,12 @@ fn start_recording(
     capture_inputs: bool,
     inputs: impl FnOnce(&mut Inputs),
 ) -> Observation {
-    let b = crate::observation(ty, name);
     if !capture_inputs {
-        return b.start();
+        return crate::start_observed(ty, name, |_, _| {});
     }
-    b.start_capturing(|limit, d| {
+    // Input capture runs while the thread's context is borrowed (read-only): code it calls may
+    // read the current observation and start others, but not make them current.
+    crate::start_observed(ty, name, |limit, d| {
         // Into the buffer that came with a reused allocation, when there is one.
         let buf = match std::mem::take(&mut d.scratch) {
             s if s.capacity() > 0 => s,
