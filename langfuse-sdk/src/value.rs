@@ -85,19 +85,11 @@ impl Captured {
 /// plain, and this runs on the application's thread for every captured string.
 #[inline]
 fn next_escape(bytes: &[u8], from: usize) -> usize {
-    const LO: u64 = 0x0101_0101_0101_0101;
-    const HI: u64 = 0x8080_8080_8080_8080;
-    // High bit of each byte that is below 0x20, equal to '"' or equal to '\\'. Only the lowest
-    // flagged byte is sure to be a match (borrows can flag bytes above it), and that is the
-    // one used.
+    // Only the lowest flagged byte is sure to be a match, and that is the one used.
     let flags = |chunk: &[u8]| {
         let mut w = [0u8; 8];
         w.copy_from_slice(chunk);
-        let w = u64::from_le_bytes(w);
-        let control = w.wrapping_sub(LO * 0x20) & !w;
-        let quote = (w ^ (LO * b'"' as u64)).wrapping_sub(LO) & !(w ^ (LO * b'"' as u64));
-        let backslash = (w ^ (LO * b'\\' as u64)).wrapping_sub(LO) & !(w ^ (LO * b'\\' as u64));
-        (control | quote | backslash) & HI
+        escape_flags(u64::from_le_bytes(w))
     };
     let mut i = from;
     while let Some(chunk) = bytes.get(i..i + 8) {
@@ -157,8 +149,58 @@ fn escape_of(b: u8, buf: &mut [u8; 6]) -> &str {
     }
 }
 
+/// High bit of each byte of `w` that is below 0x20, equal to '"' or equal to '\\'. Only the
+/// lowest flagged byte is sure to be a match (borrows can flag bytes above it).
+#[inline(always)]
+fn escape_flags(w: u64) -> u64 {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let control = w.wrapping_sub(LO * 0x20) & !w;
+    let quote = (w ^ (LO * b'"' as u64)).wrapping_sub(LO) & !(w ^ (LO * b'"' as u64));
+    let backslash = (w ^ (LO * b'\\' as u64)).wrapping_sub(LO) & !(w ^ (LO * b'\\' as u64));
+    (control | quote | backslash) & HI
+}
+
+/// True when no byte of `b` needs escaping in JSON. Eight bytes at a time, the last word
+/// overlapping the one before (a flag there can only come from a byte that needs escaping or
+/// from a borrow out of one, so "no flag" is exact).
+#[inline]
+fn is_plain(b: &[u8]) -> bool {
+    let word = |c: &[u8]| {
+        let mut w = [0u8; 8];
+        w.copy_from_slice(c);
+        u64::from_le_bytes(w)
+    };
+    if b.len() < 8 {
+        return b.iter().all(|&c| c >= 0x20 && c != b'"' && c != b'\\');
+    }
+    let mut acc = 0;
+    let mut chunks = b.chunks_exact(8);
+    for c in &mut chunks {
+        acc |= escape_flags(word(c));
+    }
+    if !chunks.remainder().is_empty() {
+        acc |= escape_flags(word(&b[b.len() - 8..]));
+    }
+    acc == 0
+}
+
 /// Appends `s` to `out` as a JSON string literal.
 pub(crate) fn push_json_string(out: &mut String, s: &str) {
+    // The common case: nothing to escape, so the text goes between the quotes as it is.
+    if is_plain(s.as_bytes()) {
+        out.reserve(s.len() + 2);
+        out.push('"');
+        out.push_str(s);
+        out.push('"');
+        return;
+    }
+    push_json_string_escaped(out, s);
+}
+
+/// [`push_json_string`] for text with something to escape.
+#[inline(never)]
+fn push_json_string_escaped(out: &mut String, s: &str) {
     out.reserve(s.len() + 2);
     out.push('"');
     let bytes = s.as_bytes();
