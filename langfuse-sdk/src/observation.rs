@@ -553,13 +553,20 @@ impl ObsInner {
                 *old_name = name;
                 *start = 0;
                 *end = 0;
-                *input = None;
-                *output = None;
+                // Checked first, here and below: a drop is a call even when there is nothing to
+                // drop (recycling has already taken the values out).
+                if input.is_some() {
+                    *input = None;
+                }
+                if output.is_some() {
+                    *output = None;
+                }
                 if let Some(m) = model.take() {
                     *model_spare = m;
                 }
-                *usage = None;
-                // Checked here: the drop is a call even when there is nothing to drop.
+                if usage.is_some() {
+                    *usage = None;
+                }
                 if rare.is_some() {
                     *rare = None;
                 }
