@@ -79,3 +79,39 @@ fn an_output_that_records_while_serialized_neither_deadlocks_nor_loses_either() 
     assert_eq!(inner.attr_str("langfuse.observation.output"), Some("40"));
     assert_eq!(h.tree()["leaf"], "-");
 }
+
+/// An argument whose `Serialize` makes observed calls of its own, with children: it runs as the
+/// SDK starts the outer observation.
+struct ArgRecordsWhileSerialized;
+impl serde::Serialize for ArgRecordsWhileSerialized {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        middle(5);
+        s.serialize_str("arg")
+    }
+}
+
+#[observe]
+fn takes_reentrant(a: ArgRecordsWhileSerialized) -> u32 {
+    let _ = a;
+    1
+}
+
+#[test]
+fn an_argument_that_records_while_serialized_keeps_its_calls_nested() {
+    let h = common::harness();
+    assert_eq!(takes_reentrant(ArgRecordsWhileSerialized), 1);
+    let outer = h.span("takes_reentrant");
+    assert_eq!(
+        outer.attr_json("langfuse.observation.input"),
+        Some(json!({"a": "arg"}))
+    );
+    // The input is captured before the outer observation is current (and outside the SDK's
+    // hold on the thread's context): `middle` is a root of its own, and its leaves nest in it.
+    let spans = h.spans();
+    assert_eq!(spans.len(), 4);
+    let mid = h.span("middle");
+    assert_eq!(h.tree()["middle"], "-");
+    let leaves: Vec<_> = spans.iter().filter(|s| s.name() == "leaf").collect();
+    assert_eq!(leaves.len(), 2);
+    assert!(leaves.iter().all(|l| l.parent_id() == Some(mid.id())));
+}

@@ -11,8 +11,12 @@ use crate::diag;
 use crate::error::Error;
 use crate::exporter::{Exporter, Stats};
 use crate::ids::{ObservationId, TraceId};
-use crate::observation::{ObsData, ObsInner, Observation, ObservationBuilder, ObservationType};
+use crate::observation::{Fill, ObsInner, ObservationBuilder, ObservationType, Placement};
 use crate::score::Score;
+
+/// Where a new observation goes: its trace, its parent (and whether that is remote), whether
+/// it is recorded.
+type Place = (TraceId, Option<(ObservationId, bool)>, bool);
 
 /// A Langfuse client: starts observations and scores, and owns the exporter thread.
 ///
@@ -330,11 +334,7 @@ impl Core {
     /// Where a new observation goes: its trace, its parent, and whether it is recorded (`None`
     /// when this client records nothing).
     #[inline]
-    fn place(
-        &self,
-        ctx: &Context,
-        trace_id: Option<TraceId>,
-    ) -> Option<(TraceId, Option<(ObservationId, bool)>, bool)> {
+    fn place(&self, ctx: &Context, trace_id: Option<TraceId>) -> Option<Place> {
         if !self.recording {
             return None;
         }
@@ -376,45 +376,30 @@ impl Core {
                     ty,
                     ctx.attrs.clone(),
                     name,
-                    |_| {},
                 );
                 ObservationBuilder::live(ty, obs)
             }
         }
     }
 
-    /// [`plan`](Self::plan) and start at once, for `#[observe]`: `capture` writes the input
-    /// (given the capture limit; run only when values are captured) and the start time is read,
-    /// while the new allocation is still this call's alone (one uniqueness check for all).
+    /// Where an observation that `#[observe]` starts goes, its fields filled in when it is
+    /// recorded (see [`start_with`](crate::observation::start_with)).
     #[inline]
-    pub(crate) fn start_observed(
+    pub(crate) fn place_observed(
         self: &Arc<Self>,
+        fill: &mut Fill<'_>,
         ty: ObservationType,
         name: &'static str,
         ctx: &Context,
-        capture: impl FnOnce(usize, &mut ObsData),
-    ) -> Observation {
+    ) -> Placement {
         match self.place(ctx, None) {
-            None => Observation::noop(),
-            Some((t, _, false)) => Observation::unsampled(t),
+            None => Placement::Noop,
+            Some((t, _, false)) => Placement::Unsampled(t),
             Some((t, parent, true)) => {
-                let (io, limit) = (self.io_capture_enabled(), self.field_limit());
-                let obs = ObsInner::new(
-                    self,
-                    t,
-                    ObservationId::random(),
-                    parent,
-                    ty,
-                    ctx.attrs.clone(),
-                    Cow::Borrowed(name),
-                    |d| {
-                        if io {
-                            capture(limit, d);
-                        }
-                        d.start = crate::clock::now();
-                    },
-                );
-                Observation::live(ty, obs)
+                let id = ObservationId::random();
+                let attrs = ctx.attrs.clone();
+                fill.set(self, t, id, parent, ty, attrs, Cow::Borrowed(name));
+                Placement::Recorded(ty)
             }
         }
     }

@@ -221,21 +221,27 @@ pub fn observation(
     .unwrap_or_else(|| ObservationBuilder::noop(ty))
 }
 
-/// [`observation`] and `start` at once, for `#[observe]`: see [`Core::start_observed`].
+/// [`observation`] and `start` at once, for `#[observe]`: where it goes is decided from one
+/// look at the thread's context, then `capture` writes its input outside that borrow (see
+/// [`observation::start_with`]).
 #[inline]
 pub(crate) fn start_observed(
     ty: ObservationType,
     name: &'static str,
     capture: impl FnOnce(usize, &mut observation::ObsData),
 ) -> Observation {
-    context::with_current(|ctx| match &ctx.parent {
-        context::Parent::Live(o) => o.core.start_observed(ty, name, ctx, capture),
-        // Children of an unsampled observation are unsampled: nothing else to decide.
-        context::Parent::Unsampled(t) => Observation::unsampled(*t),
-        _ => with_global_core(|c| c.start_observed(ty, name, ctx, capture))
-            .unwrap_or_else(Observation::noop),
-    })
-    .unwrap_or_else(Observation::noop)
+    use observation::Placement;
+    let place = |fill: &mut observation::Fill<'_>| {
+        context::with_current(|ctx| match &ctx.parent {
+            context::Parent::Live(o) => o.core.place_observed(fill, ty, name, ctx),
+            // Children of an unsampled observation are unsampled: nothing else to decide.
+            context::Parent::Unsampled(t) => Placement::Unsampled(*t),
+            _ => with_global_core(|c| c.place_observed(fill, ty, name, ctx))
+                .unwrap_or(Placement::Noop),
+        })
+        .unwrap_or(Placement::Noop)
+    };
+    observation::start_with(place, capture)
 }
 
 /// For a sync observed call that starts a trace (no observation is current; otherwise `None`):

@@ -498,6 +498,117 @@ fn keep_spare(obs: Arc<ObsInner>) {
     });
 }
 
+/// This thread's next spare allocation, if it has one.
+#[inline]
+fn pop_spare() -> Option<Arc<ObsInner>> {
+    SPARES
+        .try_with(|s| {
+            s.try_borrow_mut()
+                .ok()
+                .and_then(|mut s| s.observations.pop())
+        })
+        .ok()
+        .flatten()
+}
+
+/// A new observation's allocation while it is being filled in: a spare of this thread's
+/// (checked unique once, then written through this reference), or a new one.
+pub(crate) struct Fill<'a> {
+    unique: Option<&'a mut ObsInner>,
+    /// A new allocation, when there was no spare (uniqueness is checked again for it: rare).
+    fresh: Option<Arc<ObsInner>>,
+}
+
+impl Fill<'_> {
+    /// Fills in a new observation's fields.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn set(
+        &mut self,
+        core: &Arc<Core>,
+        trace_id: TraceId,
+        id: ObservationId,
+        parent: Option<(ObservationId, bool)>,
+        ty: ObservationType,
+        attrs: Option<Arc<TraceAttributes>>,
+        name: Cow<'static, str>,
+    ) {
+        match &mut self.unique {
+            Some(o) => o.reset(core, trace_id, id, parent, ty, attrs, name),
+            None => {
+                let f = ObsInner::fresh(core, trace_id, id, parent, ty, attrs, name);
+                self.fresh = Some(Arc::new(f));
+            }
+        }
+    }
+
+    /// The filled-in observation's core and fields (`None` before [`set`](Self::set)).
+    #[inline]
+    fn parts(&mut self) -> Option<(&Core, &mut ObsData)> {
+        let o = match (&mut self.unique, &mut self.fresh) {
+            (_, Some(f)) => Arc::get_mut(f)?,
+            (Some(u), None) => &mut **u,
+            (None, None) => return None,
+        };
+        Some((&o.core, o.data.get_mut().unwrap_or_else(|e| e.into_inner())))
+    }
+}
+
+/// Where [`start_with`]'s observation goes, as its `place` decided.
+pub(crate) enum Placement {
+    /// Recorded: [`Fill::set`] was called.
+    Recorded(ObservationType),
+    Unsampled(TraceId),
+    Noop,
+}
+
+/// Starts an observation for `#[observe]`: `place` decides where it goes (from the thread's
+/// context) and fills in its fields; then, outside every borrow `place` held, `capture` writes
+/// its input (given the capture limit; run only when values are captured) and the start time is
+/// read. The reused allocation is checked for uniqueness once, for all of it.
+#[inline]
+pub(crate) fn start_with(
+    place: impl FnOnce(&mut Fill<'_>) -> Placement,
+    capture: impl FnOnce(usize, &mut ObsData),
+) -> Observation {
+    let mut spare = pop_spare();
+    let mut fill = Fill {
+        unique: spare.as_mut().and_then(Arc::get_mut),
+        fresh: None,
+    };
+    match place(&mut fill) {
+        Placement::Recorded(ty) => {
+            let Some((core, d)) = fill.parts() else {
+                return Observation::noop();
+            };
+            if core.io_capture_enabled() {
+                capture(core.field_limit(), d);
+            }
+            d.start = crate::clock::now();
+            let obs = match (fill.fresh, spare) {
+                (Some(f), _) => f,
+                (None, Some(a)) => a,
+                (None, None) => return Observation::noop(),
+            };
+            Observation::live(ty, obs)
+        }
+        Placement::Unsampled(t) => {
+            drop(fill);
+            if let Some(a) = spare {
+                keep_spare(a);
+            }
+            Observation::unsampled(t)
+        }
+        Placement::Noop => {
+            drop(fill);
+            if let Some(a) = spare {
+                keep_spare(a);
+            }
+            Observation::noop()
+        }
+    }
+}
+
 impl ObsInner {
     /// A recorded observation: a spare allocation of this thread's, or a new one.
     #[inline]
@@ -509,85 +620,102 @@ impl ObsInner {
         ty: ObservationType,
         attrs: Option<Arc<TraceAttributes>>,
         name: Cow<'static, str>,
-        init: impl FnOnce(&mut ObsData),
     ) -> Arc<ObsInner> {
-        let spare = SPARES
-            .try_with(|s| {
-                s.try_borrow_mut()
-                    .ok()
-                    .and_then(|mut s| s.observations.pop())
-            })
-            .ok()
-            .flatten();
-        if let Some(mut a) = spare {
+        if let Some(mut a) = pop_spare() {
             if let Some(o) = Arc::get_mut(&mut a) {
-                // Field by field: a spare of the same client keeps its reference to the core
-                // (two atomic operations saved per observation).
-                if !Arc::ptr_eq(&o.core, core) {
-                    o.core = core.clone();
-                }
-                o.trace_id = trace_id;
-                o.id = id;
-                o.parent = parent;
-                o.ty = ty;
-                o.attrs = attrs;
-                // Reset in place, keeping the scratch buffers (every field but those).
-                let d = o.data.get_mut().unwrap_or_else(|e| e.into_inner());
-                let ObsData {
-                    ended,
-                    level,
-                    name: old_name,
-                    start,
-                    end,
-                    input,
-                    output,
-                    model,
-                    usage,
-                    rare,
-                    scratch: _,
-                    scratch_out: _,
-                    model_spare,
-                } = d;
-                *ended = false;
-                *level = None;
-                *old_name = name;
-                *start = 0;
-                *end = 0;
-                // Checked first, here and below: a drop is a call even when there is nothing to
-                // drop (recycling has already taken the values out).
-                if input.is_some() {
-                    *input = None;
-                }
-                if output.is_some() {
-                    *output = None;
-                }
-                if let Some(m) = model.take() {
-                    *model_spare = m;
-                }
-                if usage.is_some() {
-                    *usage = None;
-                }
-                if rare.is_some() {
-                    *rare = None;
-                }
-                init(d);
+                o.reset(core, trace_id, id, parent, ty, attrs, name);
                 return a;
             }
         }
-        let mut data = ObsData {
-            name,
-            ..Default::default()
-        };
-        init(&mut data);
-        Arc::new(ObsInner {
+        Arc::new(ObsInner::fresh(core, trace_id, id, parent, ty, attrs, name))
+    }
+
+    /// A new allocation's fields.
+    #[allow(clippy::too_many_arguments)]
+    fn fresh(
+        core: &Arc<Core>,
+        trace_id: TraceId,
+        id: ObservationId,
+        parent: Option<(ObservationId, bool)>,
+        ty: ObservationType,
+        attrs: Option<Arc<TraceAttributes>>,
+        name: Cow<'static, str>,
+    ) -> ObsInner {
+        ObsInner {
             core: core.clone(),
             trace_id,
             id,
             parent,
             ty,
             attrs,
-            data: Mutex::new(data),
-        })
+            data: Mutex::new(ObsData {
+                name,
+                ..Default::default()
+            }),
+        }
+    }
+
+    /// Resets a reused allocation in place for a new observation, keeping the scratch buffers.
+    #[inline]
+    #[allow(clippy::too_many_arguments)]
+    fn reset(
+        &mut self,
+        core: &Arc<Core>,
+        trace_id: TraceId,
+        id: ObservationId,
+        parent: Option<(ObservationId, bool)>,
+        ty: ObservationType,
+        attrs: Option<Arc<TraceAttributes>>,
+        name: Cow<'static, str>,
+    ) {
+        // Field by field: a spare of the same client keeps its reference to the core (two
+        // atomic operations saved per observation).
+        if !Arc::ptr_eq(&self.core, core) {
+            self.core = core.clone();
+        }
+        self.trace_id = trace_id;
+        self.id = id;
+        self.parent = parent;
+        self.ty = ty;
+        self.attrs = attrs;
+        // Every field but the scratch buffers.
+        let ObsData {
+            ended,
+            level,
+            name: old_name,
+            start,
+            end,
+            input,
+            output,
+            model,
+            usage,
+            rare,
+            scratch: _,
+            scratch_out: _,
+            model_spare,
+        } = self.data.get_mut().unwrap_or_else(|e| e.into_inner());
+        *ended = false;
+        *level = None;
+        *old_name = name;
+        *start = 0;
+        *end = 0;
+        // Checked first, here and below: a drop is a call even when there is nothing to drop
+        // (recycling has already taken the values out).
+        if input.is_some() {
+            *input = None;
+        }
+        if output.is_some() {
+            *output = None;
+        }
+        if let Some(m) = model.take() {
+            *model_spare = m;
+        }
+        if usage.is_some() {
+            *usage = None;
+        }
+        if rare.is_some() {
+            *rare = None;
+        }
     }
 
     /// What the exporter needs besides the fields.

@@ -39,8 +39,6 @@ fn start_recording(
     if !capture_inputs {
         return crate::start_observed(ty, name, |_, _| {});
     }
-    // Input capture runs while the thread's context is borrowed (read-only): code it calls may
-    // read the current observation and start others, but not make them current.
     crate::start_observed(ty, name, |limit, d| {
         // Into the buffer that came with a reused allocation, when there is one.
         let buf = match std::mem::take(&mut d.scratch) {
