@@ -11,7 +11,7 @@ use crate::diag;
 use crate::error::Error;
 use crate::exporter::{Exporter, Stats};
 use crate::ids::{ObservationId, TraceId};
-use crate::observation::{Fill, ObsInner, ObservationBuilder, ObservationType, Placement};
+use crate::observation::{Fill, NewObs, ObsInner, ObservationBuilder, ObservationType, Placement};
 use crate::score::Score;
 
 /// Where a new observation goes: its trace, its parent (and whether that is remote), whether
@@ -368,15 +368,7 @@ impl Core {
             None => ObservationBuilder::noop(ty),
             Some((t, _, false)) => ObservationBuilder::unsampled(ty, t),
             Some((t, parent, true)) => {
-                let obs = ObsInner::new(
-                    self,
-                    t,
-                    ObservationId::random(),
-                    parent,
-                    ty,
-                    ctx.attrs.clone(),
-                    name,
-                );
+                let obs = ObsInner::new(self, NewObs::at(t, parent, ty, ctx, name));
                 ObservationBuilder::live(ty, obs)
             }
         }
@@ -396,9 +388,7 @@ impl Core {
             None => Placement::Noop,
             Some((t, _, false)) => Placement::Unsampled(t),
             Some((t, parent, true)) => {
-                let id = ObservationId::random();
-                let attrs = ctx.attrs.clone();
-                fill.set(self, t, id, parent, ty, attrs, Cow::Borrowed(name));
+                fill.set(self, NewObs::at(t, parent, ty, ctx, Cow::Borrowed(name)));
                 Placement::Recorded(ty)
             }
         }

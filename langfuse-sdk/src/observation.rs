@@ -498,6 +498,39 @@ fn keep_spare(obs: Arc<ObsInner>) {
     });
 }
 
+/// A new observation's place and name, as its allocation is filled in.
+pub(crate) struct NewObs {
+    pub trace_id: TraceId,
+    pub id: ObservationId,
+    /// Parent observation id and whether it is remote.
+    pub parent: Option<(ObservationId, bool)>,
+    pub ty: ObservationType,
+    pub attrs: Option<Arc<TraceAttributes>>,
+    pub name: Cow<'static, str>,
+}
+
+impl NewObs {
+    /// A new observation (with a new id) in trace `trace_id` under `parent`, carrying the trace
+    /// attributes in scope in `ctx`.
+    #[inline]
+    pub(crate) fn at(
+        trace_id: TraceId,
+        parent: Option<(ObservationId, bool)>,
+        ty: ObservationType,
+        ctx: &Context,
+        name: Cow<'static, str>,
+    ) -> NewObs {
+        NewObs {
+            trace_id,
+            id: ObservationId::random(),
+            parent,
+            ty,
+            attrs: ctx.attrs.clone(),
+            name,
+        }
+    }
+}
+
 /// This thread's next spare allocation, if it has one.
 #[inline]
 fn pop_spare() -> Option<Arc<ObsInner>> {
@@ -522,23 +555,10 @@ pub(crate) struct Fill<'a> {
 impl Fill<'_> {
     /// Fills in a new observation's fields.
     #[inline]
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn set(
-        &mut self,
-        core: &Arc<Core>,
-        trace_id: TraceId,
-        id: ObservationId,
-        parent: Option<(ObservationId, bool)>,
-        ty: ObservationType,
-        attrs: Option<Arc<TraceAttributes>>,
-        name: Cow<'static, str>,
-    ) {
+    pub(crate) fn set(&mut self, core: &Arc<Core>, new: NewObs) {
         match &mut self.unique {
-            Some(o) => o.reset(core, trace_id, id, parent, ty, attrs, name),
-            None => {
-                let f = ObsInner::fresh(core, trace_id, id, parent, ty, attrs, name);
-                self.fresh = Some(Arc::new(f));
-            }
+            Some(o) => o.reset(core, new),
+            None => self.fresh = Some(Arc::new(ObsInner::fresh(core, new))),
         }
     }
 
@@ -612,44 +632,27 @@ pub(crate) fn start_with(
 impl ObsInner {
     /// A recorded observation: a spare allocation of this thread's, or a new one.
     #[inline]
-    pub(crate) fn new(
-        core: &Arc<Core>,
-        trace_id: TraceId,
-        id: ObservationId,
-        parent: Option<(ObservationId, bool)>,
-        ty: ObservationType,
-        attrs: Option<Arc<TraceAttributes>>,
-        name: Cow<'static, str>,
-    ) -> Arc<ObsInner> {
+    pub(crate) fn new(core: &Arc<Core>, new: NewObs) -> Arc<ObsInner> {
         if let Some(mut a) = pop_spare() {
             if let Some(o) = Arc::get_mut(&mut a) {
-                o.reset(core, trace_id, id, parent, ty, attrs, name);
+                o.reset(core, new);
                 return a;
             }
         }
-        Arc::new(ObsInner::fresh(core, trace_id, id, parent, ty, attrs, name))
+        Arc::new(ObsInner::fresh(core, new))
     }
 
     /// A new allocation's fields.
-    #[allow(clippy::too_many_arguments)]
-    fn fresh(
-        core: &Arc<Core>,
-        trace_id: TraceId,
-        id: ObservationId,
-        parent: Option<(ObservationId, bool)>,
-        ty: ObservationType,
-        attrs: Option<Arc<TraceAttributes>>,
-        name: Cow<'static, str>,
-    ) -> ObsInner {
+    fn fresh(core: &Arc<Core>, new: NewObs) -> ObsInner {
         ObsInner {
             core: core.clone(),
-            trace_id,
-            id,
-            parent,
-            ty,
-            attrs,
+            trace_id: new.trace_id,
+            id: new.id,
+            parent: new.parent,
+            ty: new.ty,
+            attrs: new.attrs,
             data: Mutex::new(ObsData {
-                name,
+                name: new.name,
                 ..Default::default()
             }),
         }
@@ -657,27 +660,17 @@ impl ObsInner {
 
     /// Resets a reused allocation in place for a new observation, keeping the scratch buffers.
     #[inline]
-    #[allow(clippy::too_many_arguments)]
-    fn reset(
-        &mut self,
-        core: &Arc<Core>,
-        trace_id: TraceId,
-        id: ObservationId,
-        parent: Option<(ObservationId, bool)>,
-        ty: ObservationType,
-        attrs: Option<Arc<TraceAttributes>>,
-        name: Cow<'static, str>,
-    ) {
+    fn reset(&mut self, core: &Arc<Core>, new: NewObs) {
         // Field by field: a spare of the same client keeps its reference to the core (two
         // atomic operations saved per observation).
         if !Arc::ptr_eq(&self.core, core) {
             self.core = core.clone();
         }
-        self.trace_id = trace_id;
-        self.id = id;
-        self.parent = parent;
-        self.ty = ty;
-        self.attrs = attrs;
+        self.trace_id = new.trace_id;
+        self.id = new.id;
+        self.parent = new.parent;
+        self.ty = new.ty;
+        self.attrs = new.attrs;
         // Every field but the scratch buffers.
         let ObsData {
             ended,
@@ -696,7 +689,7 @@ impl ObsInner {
         } = self.data.get_mut().unwrap_or_else(|e| e.into_inner());
         *ended = false;
         *level = None;
-        *old_name = name;
+        *old_name = new.name;
         *start = 0;
         *end = 0;
         // Checked first, here and below: a drop is a call even when there is nothing to drop
