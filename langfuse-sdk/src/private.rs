@@ -151,6 +151,7 @@ impl Inputs {
         c.0.push_json_text(&mut self.buf);
     }
 
+    #[inline(always)]
     fn key(&mut self, key: &'static str) {
         if self.buf.len() > 1 {
             self.buf.push(',');
@@ -198,6 +199,7 @@ impl<T: Text + ?Sized> ViaStr for &&&Wrap<'_, T> {
             crate::value::capture_append(s, limit, out)
         }
     }
+    #[inline(always)]
     fn __lf_capture_arg(&self, key: &'static str, inputs: &mut Inputs) {
         let s = self.0.text();
         inputs.key(key);
