@@ -46,6 +46,7 @@ impl TraceId {
         self.0 != [0; 16]
     }
     /// A new random trace id.
+    #[inline]
     pub fn random() -> Self {
         loop {
             let hi = next_u64();
@@ -107,6 +108,7 @@ impl ObservationId {
         self.0 != [0; 8]
     }
     /// A new random observation id.
+    #[inline]
     pub fn random() -> Self {
         loop {
             let v = next_u64();
@@ -318,6 +320,7 @@ fn splitmix(s: u64) -> (u64, u64) {
 }
 
 /// Next pseudo-random number of this thread's generator (SplitMix64).
+#[inline]
 pub(crate) fn next_u64() -> u64 {
     RNG.try_with(|c| {
         let (s, z) = splitmix(c.get());

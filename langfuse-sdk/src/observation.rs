@@ -1240,34 +1240,31 @@ impl Observation {
         let State::Live(mut o) = std::mem::take(&mut self.r.state) else {
             return;
         };
-        let capture = |core: &Core, mut text: String| {
-            if text.capacity() == 0 {
-                text = spare_string();
-            }
-            if write(core.field_limit(), &mut text) {
-                Captured::Json(text)
-            } else {
-                Captured::Text(text)
-            }
-        };
         match Arc::get_mut(&mut o) {
             // The usual case, as in `end_owned`, with one uniqueness check for both: the output
             // goes into the buffer that came with the reused allocation, and no lock is taken.
             // (Nothing else can reach the observation while `write` runs: this is its only
             // handle.)
             Some(inner) => {
-                let output = inner.core.io_capture_enabled().then(|| {
+                if inner.core.io_capture_enabled() {
+                    let limit = inner.core.field_limit();
                     let d = inner.data.get_mut().unwrap_or_else(|e| e.into_inner());
-                    capture(&inner.core, std::mem::take(&mut d.scratch_out))
-                });
-                inner.finish_unique(output);
+                    let mut text = std::mem::take(&mut d.scratch_out);
+                    if text.capacity() == 0 {
+                        text = spare_string();
+                    }
+                    let json = write(limit, &mut text);
+                    d.output = Some(Captured::of(json, text));
+                }
+                inner.finish_unique(None);
                 keep_spare(o);
             }
             None => {
-                let output = o
-                    .core
-                    .io_capture_enabled()
-                    .then(|| capture(&o.core, String::new()));
+                let output = o.core.io_capture_enabled().then(|| {
+                    let mut text = spare_string();
+                    let json = write(o.core.field_limit(), &mut text);
+                    Captured::of(json, text)
+                });
                 end_owned(o, output);
             }
         }

@@ -44,6 +44,15 @@ impl Captured {
     pub(crate) fn len(&self) -> usize {
         self.as_str().len()
     }
+    /// JSON text when `json`, else plain text.
+    #[inline]
+    pub(crate) fn of(json: bool, text: String) -> Captured {
+        if json {
+            Captured::Json(text)
+        } else {
+            Captured::Text(text)
+        }
+    }
     pub(crate) fn into_string(self) -> String {
         match self {
             Captured::Text(s) | Captured::Json(s) => s,
