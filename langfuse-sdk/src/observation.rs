@@ -722,6 +722,7 @@ impl ObsInner {
         }
     }
 
+    #[inline]
     pub(crate) fn lock(&self) -> MutexGuard<'_, ObsData> {
         // Our own code never panics while holding this lock; recover rather than propagate.
         self.data.lock().unwrap_or_else(|e| e.into_inner())
