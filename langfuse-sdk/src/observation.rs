@@ -596,7 +596,7 @@ pub(crate) fn start_with(
         unique: spare.as_mut().and_then(Arc::get_mut),
         fresh: None,
     };
-    match place(&mut fill) {
+    let unrecorded = match place(&mut fill) {
         Placement::Recorded(ty) => {
             let Some((core, d)) = fill.parts() else {
                 return Observation::noop();
@@ -605,28 +605,21 @@ pub(crate) fn start_with(
                 capture(core.field_limit(), d);
             }
             d.start = crate::clock::now();
-            let obs = match (fill.fresh, spare) {
-                (Some(f), _) => f,
-                (None, Some(a)) => a,
-                (None, None) => return Observation::noop(),
+            return match (fill.fresh, spare) {
+                (Some(f), _) => Observation::live(ty, f),
+                (None, Some(a)) => Observation::live(ty, a),
+                (None, None) => Observation::noop(),
             };
-            Observation::live(ty, obs)
         }
-        Placement::Unsampled(t) => {
-            drop(fill);
-            if let Some(a) = spare {
-                keep_spare(a);
-            }
-            Observation::unsampled(t)
-        }
-        Placement::Noop => {
-            drop(fill);
-            if let Some(a) = spare {
-                keep_spare(a);
-            }
-            Observation::noop()
-        }
+        Placement::Unsampled(t) => Observation::unsampled(t),
+        Placement::Noop => Observation::noop(),
+    };
+    // Not used: the spare goes back to the pool.
+    drop(fill);
+    if let Some(a) = spare {
+        keep_spare(a);
     }
+    unrecorded
 }
 
 impl ObsInner {
