@@ -183,15 +183,14 @@ fn is_plain(b: &[u8]) -> bool {
     if b.len() < 8 {
         return b.iter().all(|&c| c >= 0x20 && c != b'"' && c != b'\\');
     }
-    let mut acc = 0;
     let mut chunks = b.chunks_exact(8);
     for c in &mut chunks {
-        acc |= escape_flags(word(c));
+        // Stops at the first word with something to escape: the escaping path scans again.
+        if escape_flags(word(c)) != 0 {
+            return false;
+        }
     }
-    if !chunks.remainder().is_empty() {
-        acc |= escape_flags(word(&b[b.len() - 8..]));
-    }
-    acc == 0
+    chunks.remainder().is_empty() || escape_flags(word(&b[b.len() - 8..])) == 0
 }
 
 /// Appends `s` to `out` as a JSON string literal.
