@@ -202,8 +202,8 @@ pub fn client() -> Langfuse {
 }
 
 /// Starts describing an observation with the client of the current observation (or the global
-/// client when none is current). This is what `#[observe]` uses; it costs one branch when
-/// tracing is off.
+/// client when none is current). It costs one branch when tracing is off. (`#[observe]` starts
+/// its observations the same way, without a builder.)
 pub fn observation(
     ty: ObservationType,
     name: impl Into<std::borrow::Cow<'static, str>>,

@@ -1487,33 +1487,18 @@ impl ObservationBuilder {
     /// Starts the observation. Events end at once (zero duration).
     #[inline]
     pub fn start(self) -> Observation {
-        self.start_capturing(|_, _| {})
-    }
-
-    /// Starts the observation after `capture` has written its input (given the capture limit;
-    /// run only when the observation records and captures values): what `#[observe]` does,
-    /// with one uniqueness check of the allocation for both.
-    pub(crate) fn start_capturing(self, capture: impl FnOnce(usize, &mut ObsData)) -> Observation {
         let mut o = match self.pending {
-            Pending::Noop => return Observation::from_state(State::Noop),
-            Pending::Unsampled(t) => return Observation::from_state(State::Unsampled(t)),
+            Pending::Noop => return Observation::noop(),
+            Pending::Unsampled(t) => return Observation::unsampled(t),
             Pending::Live(o) => o,
         };
         if let Some(i) = Arc::get_mut(&mut o) {
-            let (io, limit) = (i.core.io_capture_enabled(), i.core.field_limit());
             let d = i.data.get_mut().unwrap_or_else(|e| e.into_inner());
-            if io {
-                capture(limit, d);
-            }
             if d.start == 0 {
                 d.start = crate::clock::now();
             }
         }
-        let obs = Observation::from_state(State::Live(o));
-        if self.ty == ObservationType::Event {
-            obs.end();
-        }
-        obs
+        Observation::live(self.ty, o)
     }
 }
 

@@ -2,9 +2,9 @@
 //!
 //! When an observation ends, the recording thread appends its fields to a [`Batch`] of its own:
 //! ids, times, counts and lengths as one fixed-size record, small values copied into one text
-//! buffer; trace attributes, the rarely used fields and large values are moved, not copied. The exporter thread reads the batch back
-//! and encodes the OTLP spans from it (masking, size limits, protobuf, gzip and HTTP all happen
-//! there). Compared with queueing each observation's allocation, this keeps allocation and
+//! buffer; trace attributes, the rarely used fields and large values are moved, not copied. The
+//! exporter thread reads the batch back and encodes the OTLP spans from it (masking, size
+//! limits, protobuf, gzip and HTTP all happen there). Compared with queueing each observation's allocation, this keeps allocation and
 //! freeing on the thread that allocated (the allocator's fast path), moves few cache lines
 //! between cores, and holds a queued observation in about a third of the memory.
 

@@ -95,11 +95,7 @@ impl Captured {
 #[inline]
 fn next_escape(bytes: &[u8], from: usize) -> usize {
     // Only the lowest flagged byte is sure to be a match, and that is the one used.
-    let flags = |chunk: &[u8]| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(chunk);
-        escape_flags(u64::from_le_bytes(w))
-    };
+    let flags = |chunk: &[u8]| escape_flags(word(chunk));
     let mut i = from;
     while let Some(chunk) = bytes.get(i..i + 8) {
         let m = flags(chunk);
@@ -170,16 +166,19 @@ fn escape_flags(w: u64) -> u64 {
     (control | quote | backslash) & HI
 }
 
+/// Eight bytes as a little-endian word (`c` is eight bytes long).
+#[inline(always)]
+fn word(c: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(c);
+    u64::from_le_bytes(w)
+}
+
 /// True when no byte of `b` needs escaping in JSON. Eight bytes at a time, the last word
 /// overlapping the one before (a flag there can only come from a byte that needs escaping or
 /// from a borrow out of one, so "no flag" is exact).
 #[inline]
 fn is_plain(b: &[u8]) -> bool {
-    let word = |c: &[u8]| {
-        let mut w = [0u8; 8];
-        w.copy_from_slice(c);
-        u64::from_le_bytes(w)
-    };
     if b.len() < 8 {
         return b.iter().all(|&c| c >= 0x20 && c != b'"' && c != b'\\');
     }
