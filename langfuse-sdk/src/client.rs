@@ -296,6 +296,7 @@ impl Core {
         (t.low_u64() >= b).then_some(t)
     }
 
+    #[inline]
     pub(crate) fn is_sampled(&self, trace_id: TraceId) -> bool {
         match self.sample_bound {
             None => true,

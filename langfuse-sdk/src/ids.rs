@@ -79,6 +79,7 @@ impl TraceId {
         .unwrap_or_else(|_| TraceId::random())
     }
 
+    #[inline]
     fn from_parts(hi: u64, lo: u64) -> Self {
         let mut b = [0u8; 16];
         b[..8].copy_from_slice(&hi.to_be_bytes());

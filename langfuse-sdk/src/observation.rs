@@ -364,6 +364,7 @@ pub(crate) struct RareData {
 
 impl ObsData {
     /// Sets the model name, into the buffer it already has or the spare one.
+    #[inline]
     pub(crate) fn set_model(&mut self, m: &str) {
         let mut b = match self.model.take() {
             Some(b) => b,
