@@ -390,7 +390,7 @@ impl Core {
             Some((t, _, false)) => Placement::Unsampled(t),
             Some((t, parent, true)) => {
                 fill.set(self, NewObs::at(t, parent, ty, ctx, Cow::Borrowed(name)));
-                Placement::Recorded(ty)
+                Placement::Recorded
             }
         }
     }

@@ -241,7 +241,7 @@ pub(crate) fn start_observed(
         })
         .unwrap_or(Placement::Noop)
     };
-    observation::start_with(place, capture)
+    observation::start_with(ty, place, capture)
 }
 
 /// For a sync observed call that starts a trace (no observation is current; otherwise `None`):
