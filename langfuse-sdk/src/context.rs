@@ -480,6 +480,45 @@ pub(crate) fn enter_parent(parent: Parent) -> ContextGuard {
     g
 }
 
+/// [`enter_parent`] for a scope that stays in one frame (a sync observed body): the parent
+/// made current is swapped with `slot`, which then holds the previous one until the scope
+/// ends, and the guard is only a pointer to it. (A [`ContextGuard`] holds the previous parent
+/// itself, and moving it right after the swap read the just-written words back in other
+/// pieces: loads that stall on store forwarding.)
+#[inline]
+pub(crate) fn enter_parent_in(slot: &mut Parent) -> ParentScope<'_> {
+    let entered = CURRENT
+        .try_with(|c| match c.try_borrow_mut() {
+            Ok(mut c) => {
+                std::mem::swap(&mut c.parent, slot);
+                true
+            }
+            Err(_) => false,
+        })
+        .unwrap_or(false);
+    ParentScope { slot, entered }
+}
+
+/// Restores the previous parent when dropped (see [`enter_parent_in`]); what was current is
+/// left in the slot, dropped with it after the thread's context is released.
+pub(crate) struct ParentScope<'a> {
+    slot: &'a mut Parent,
+    entered: bool,
+}
+
+impl Drop for ParentScope<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.entered {
+            let _ = CURRENT.try_with(|c| {
+                if let Ok(mut c) = c.try_borrow_mut() {
+                    std::mem::swap(&mut c.parent, self.slot);
+                }
+            });
+        }
+    }
+}
+
 /// `f` of the thread's current parent; false while the thread is exiting or the context is
 /// being replaced.
 #[inline]

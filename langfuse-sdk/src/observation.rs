@@ -1088,11 +1088,17 @@ impl ObservationRef {
     /// `.await` would leak into whatever else runs on the thread.
     #[inline]
     pub fn enter(&self) -> ContextGuard {
-        crate::context::enter_parent(match &self.state {
+        crate::context::enter_parent(self.as_parent())
+    }
+
+    /// This observation as the parent of observations started inside it.
+    #[inline]
+    pub(crate) fn as_parent(&self) -> Parent {
+        match &self.state {
             State::Noop => Parent::None,
             State::Unsampled(t) => Parent::Unsampled(*t),
             State::Live(o) => Parent::Live(o.clone()),
-        })
+        }
     }
 
     /// Starts a child observation of this one.

@@ -381,7 +381,8 @@ pub fn run_sync<R>(obs: &Observation, body: impl FnOnce() -> R) -> R {
     if !obs.has_context() {
         return body();
     }
-    let _g = obs.enter();
+    let mut prev = obs.as_parent();
+    let _g = crate::context::enter_parent_in(&mut prev);
     if !obs.is_recording() {
         return body();
     }
