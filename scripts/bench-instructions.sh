@@ -11,7 +11,9 @@ command -v valgrind >/dev/null || {
     exit 2
 }
 cargo build --release -q -p langfuse-bench
-bin="$(pwd)/${CARGO_TARGET_DIR:-target}/release/langfuse-bench"
+bin="${CARGO_TARGET_DIR:-target}/release/langfuse-bench"
+# Absolute, for the runs below in a temporary directory (CARGO_TARGET_DIR may be either).
+case "$bin" in /*) ;; *) bin="$(pwd)/$bin" ;; esac
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 
