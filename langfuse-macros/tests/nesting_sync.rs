@@ -115,3 +115,22 @@ fn an_argument_that_records_while_serialized_keeps_its_calls_nested() {
     assert_eq!(leaves.len(), 2);
     assert!(leaves.iter().all(|l| l.parent_id() == Some(mid.id())));
 }
+
+/// A body that makes its own observation current and forgets the guard.
+#[observe]
+fn forgets_a_guard() -> u32 {
+    std::mem::forget(langfuse_sdk::current_observation().enter());
+    1
+}
+
+#[test]
+fn a_guard_forgotten_in_the_body_does_not_outlive_the_call() {
+    let h = common::harness();
+    assert_eq!(forgets_a_guard(), 1);
+    // The call restored the caller's context (nothing current) over what the body left.
+    assert_eq!(langfuse_sdk::current_observation_id(), None);
+    assert_eq!(leaf(1), 2);
+    let t = h.tree();
+    assert_eq!(t["forgets_a_guard"], "-", "recorded, as a root");
+    assert_eq!(t["leaf"], "-", "the next call starts a trace of its own");
+}
