@@ -480,9 +480,9 @@ pub(crate) fn enter_parent(parent: Parent) -> ContextGuard {
     g
 }
 
-/// [`enter_parent`] for a scope that stays in one frame (a sync observed body): the parent
-/// made current is swapped with `slot`, which then holds the previous one until the scope
-/// ends, and the guard is only a pointer to it. (A [`ContextGuard`] holds the previous parent
+/// [`enter_parent`] for a scope that stays in one frame (a sync observed body): makes the
+/// parent in `slot` current, and `slot` then holds the previous one until the scope ends; the
+/// guard is only a pointer to it. (A [`ContextGuard`] holds the previous parent
 /// itself, and moving it right after the swap read the just-written words back in other
 /// pieces: loads that stall on store forwarding.)
 #[inline]

@@ -381,8 +381,9 @@ pub fn run_sync<R>(obs: &Observation, body: impl FnOnce() -> R) -> R {
     if !obs.has_context() {
         return body();
     }
-    let mut prev = obs.as_parent();
-    let _g = crate::context::enter_parent_in(&mut prev);
+    // Holds the caller's parent while the body runs (see `enter_parent_in`).
+    let mut slot = obs.as_parent();
+    let _g = crate::context::enter_parent_in(&mut slot);
     if !obs.is_recording() {
         return body();
     }
