@@ -8,6 +8,7 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
+use crate::context::Parent;
 pub use crate::observation::{Level, Observation, ObservationRef, ObservationType};
 use crate::value::{capture, Captured};
 
@@ -397,6 +398,14 @@ pub fn run_sync<R>(obs: &Observation, body: impl FnOnce() -> R) -> R {
     }
 }
 
+/// What a wrapped future, stream or iterator makes current while its inner one runs (in a slot
+/// of the caller's frame, see [`enter_parent_in`](crate::context::enter_parent_in)): `None`
+/// leaves the context alone (tracing off, or the observation already taken).
+#[inline]
+fn parent_in(obs: Option<&Observation>) -> Option<Parent> {
+    obs.filter(|o| o.has_context()).map(|o| o.as_parent())
+}
+
 pin_project_lite::pin_project! {
     /// An observed future: the observation is current on every poll, ends with the output,
     /// records panics, and is marked cancelled when dropped before completion.
@@ -447,11 +456,8 @@ where
         let recording = this.obs.as_ref().is_some_and(|o| o.is_recording());
         if !recording {
             // Unsampled: still current, so children stay unsampled; nothing to record.
-            let _g = this
-                .obs
-                .as_ref()
-                .filter(|o| o.has_context())
-                .map(|o| o.enter());
+            let mut slot = parent_in(this.obs.as_ref());
+            let _g = slot.as_mut().map(crate::context::enter_parent_in);
             let r = this.inner.poll(cx);
             if r.is_ready() {
                 // Completed, so not cancelled; there is nothing to record.
@@ -460,7 +466,8 @@ where
             return r;
         }
         let polled = {
-            let _g = this.obs.as_ref().map(|o| o.enter());
+            let mut slot = parent_in(this.obs.as_ref());
+            let _g = slot.as_mut().map(crate::context::enter_parent_in);
             let inner = this.inner;
             catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
         };
@@ -590,11 +597,8 @@ impl<I: Iterator, C: FnMut(&I::Item, usize) -> Value> Iterator for ObservedIter<
     type Item = I::Item;
     fn next(&mut self) -> Option<I::Item> {
         let next = {
-            let _g = self
-                .obs
-                .as_ref()
-                .filter(|o| o.has_context())
-                .map(|o| o.enter());
+            let mut slot = parent_in(self.obs.as_ref());
+            let _g = slot.as_mut().map(crate::context::enter_parent_in);
             self.inner.next()
         };
         match &next {
@@ -666,11 +670,8 @@ impl<S: futures_core::Stream, C: FnMut(&S::Item, usize) -> Value> futures_core::
     fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<S::Item>> {
         let this = self.project();
         let polled = {
-            let _g = this
-                .obs
-                .as_ref()
-                .filter(|o| o.has_context())
-                .map(|o| o.enter());
+            let mut slot = parent_in(this.obs.as_ref());
+            let _g = slot.as_mut().map(crate::context::enter_parent_in);
             this.inner.poll_next(cx)
         };
         match &polled {
