@@ -471,31 +471,35 @@ impl Drop for ContextGuard {
 #[inline]
 pub(crate) fn enter_parent(parent: Parent) -> ContextGuard {
     let mut g = ContextGuard::holding(parent, None);
-    let _ = CURRENT.try_with(|c| {
-        if let Ok(mut c) = c.try_borrow_mut() {
-            std::mem::swap(&mut c.parent, &mut g.prev_parent);
-            g.restore = Restore::Parent;
-        }
-    });
+    if swap_current_parent(&mut g.prev_parent) {
+        g.restore = Restore::Parent;
+    }
     g
 }
 
-/// [`enter_parent`] for a scope that stays in one frame (a sync observed body): makes the
-/// parent in `slot` current, and `slot` then holds the previous one until the scope ends; the
-/// guard is only a pointer to it. (A [`ContextGuard`] holds the previous parent
-/// itself, and moving it right after the swap read the just-written words back in other
-/// pieces: loads that stall on store forwarding.)
+/// Swaps the thread's current parent with `p`; false (nothing changed) while the thread is
+/// exiting or its context is borrowed.
 #[inline]
-pub(crate) fn enter_parent_in(slot: &mut Parent) -> ParentScope<'_> {
-    let entered = CURRENT
+fn swap_current_parent(p: &mut Parent) -> bool {
+    CURRENT
         .try_with(|c| match c.try_borrow_mut() {
             Ok(mut c) => {
-                std::mem::swap(&mut c.parent, slot);
+                std::mem::swap(&mut c.parent, p);
                 true
             }
             Err(_) => false,
         })
-        .unwrap_or(false);
+        .unwrap_or(false)
+}
+
+/// [`enter_parent`] for a scope that stays in one frame (a sync observed body): makes the
+/// parent in `slot` current, and `slot` then holds the previous one until the scope ends; the
+/// guard is only a pointer to it. (A [`ContextGuard`] holds the previous parent itself, and
+/// moving it right after the swap read the just-written words back in other pieces: loads
+/// that stall on store forwarding.)
+#[inline]
+pub(crate) fn enter_parent_in(slot: &mut Parent) -> ParentScope<'_> {
+    let entered = swap_current_parent(slot);
     ParentScope { slot, entered }
 }
 
@@ -510,11 +514,7 @@ impl Drop for ParentScope<'_> {
     #[inline]
     fn drop(&mut self) {
         if self.entered {
-            let _ = CURRENT.try_with(|c| {
-                if let Ok(mut c) = c.try_borrow_mut() {
-                    std::mem::swap(&mut c.parent, self.slot);
-                }
-            });
+            swap_current_parent(self.slot);
         }
     }
 }
