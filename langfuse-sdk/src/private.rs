@@ -398,12 +398,14 @@ pub fn run_sync<R>(obs: &Observation, body: impl FnOnce() -> R) -> R {
     }
 }
 
-/// What a wrapped future, stream or iterator makes current while its inner one runs (in a slot
-/// of the caller's frame, see [`enter_parent_in`](crate::context::enter_parent_in)): `None`
-/// leaves the context alone (tracing off, or the observation already taken).
+/// Runs `f` (one poll or step of a wrapped future, stream or iterator) with `obs` current, the
+/// previous parent kept in this frame (see [`enter_parent_in`](crate::context::enter_parent_in)).
+/// `None`, or an observation without context (tracing off), leaves the context alone.
 #[inline]
-fn parent_in(obs: Option<&Observation>) -> Option<Parent> {
-    obs.filter(|o| o.has_context()).map(|o| o.as_parent())
+fn in_scope<R>(obs: Option<&Observation>, f: impl FnOnce() -> R) -> R {
+    let mut slot: Option<Parent> = obs.filter(|o| o.has_context()).map(|o| o.as_parent());
+    let _g = slot.as_mut().map(crate::context::enter_parent_in);
+    f()
 }
 
 pin_project_lite::pin_project! {
@@ -456,21 +458,18 @@ where
         let recording = this.obs.as_ref().is_some_and(|o| o.is_recording());
         if !recording {
             // Unsampled: still current, so children stay unsampled; nothing to record.
-            let mut slot = parent_in(this.obs.as_ref());
-            let _g = slot.as_mut().map(crate::context::enter_parent_in);
-            let r = this.inner.poll(cx);
+            let inner = this.inner;
+            let r = in_scope(this.obs.as_ref(), || inner.poll(cx));
             if r.is_ready() {
                 // Completed, so not cancelled; there is nothing to record.
                 this.obs.take();
             }
             return r;
         }
-        let polled = {
-            let mut slot = parent_in(this.obs.as_ref());
-            let _g = slot.as_mut().map(crate::context::enter_parent_in);
-            let inner = this.inner;
+        let inner = this.inner;
+        let polled = in_scope(this.obs.as_ref(), || {
             catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
-        };
+        });
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(out)) => {
@@ -596,11 +595,8 @@ fn obs_limit(obs: &ObservationRef) -> usize {
 impl<I: Iterator, C: FnMut(&I::Item, usize) -> Value> Iterator for ObservedIter<I, C> {
     type Item = I::Item;
     fn next(&mut self) -> Option<I::Item> {
-        let next = {
-            let mut slot = parent_in(self.obs.as_ref());
-            let _g = slot.as_mut().map(crate::context::enter_parent_in);
-            self.inner.next()
-        };
+        let inner = &mut self.inner;
+        let next = in_scope(self.obs.as_ref(), || inner.next());
         match &next {
             Some(item) => {
                 if let Some(items) = &mut self.items {
@@ -669,11 +665,8 @@ impl<S: futures_core::Stream, C: FnMut(&S::Item, usize) -> Value> futures_core::
     type Item = S::Item;
     fn poll_next(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Option<S::Item>> {
         let this = self.project();
-        let polled = {
-            let mut slot = parent_in(this.obs.as_ref());
-            let _g = slot.as_mut().map(crate::context::enter_parent_in);
-            this.inner.poll_next(cx)
-        };
+        let inner = this.inner;
+        let polled = in_scope(this.obs.as_ref(), || inner.poll_next(cx));
         match &polled {
             Poll::Ready(Some(item)) => {
                 if let Some(items) = this.items.as_mut() {
