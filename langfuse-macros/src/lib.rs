@@ -227,7 +227,7 @@ fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
         .krate
         .clone()
         .unwrap_or_else(|| syn::parse_quote!(::langfuse_sdk));
-    let p = quote!(#krate::__private);
+    let p = quote!(#krate::instrument);
 
     // Parameters by name (receivers and non-identifier patterns are not captured).
     let mut params: Vec<Ident> = Vec::new();

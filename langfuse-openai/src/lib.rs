@@ -244,7 +244,13 @@ fn normalize_base(raw: &str) -> Result<String, Error> {
 /// Turns a non-success response into the typed error.
 async fn status_error(resp: reqwest::Response) -> Error {
     let status = resp.status().as_u16();
-    let retry_after = langfuse_sdk::__private::retry_after(resp.headers());
+    let retry_after = resp
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<f64>().ok())
+        .filter(|s| s.is_finite() && *s >= 0.0)
+        .map(|s| std::time::Duration::from_secs_f64(s.min(3600.0)));
     let text = resp.text().await.unwrap_or_default();
     let body: types::ErrorBody = serde_json::from_str(&text).unwrap_or_default();
     let as_text = |v: &Value| match v {

@@ -26,3 +26,13 @@ pub(crate) fn debug(msg: impl FnOnce() -> String) {
         }
     }
 }
+
+/// `s` cut to 300 bytes (at a character boundary) for a log line, with `…` where it was cut.
+pub(crate) fn truncate_for_log(s: &str) -> String {
+    let p = crate::capture::prefix_at_boundary(s, 300);
+    if p.len() < s.len() {
+        format!("{p}…")
+    } else {
+        p.to_string()
+    }
+}

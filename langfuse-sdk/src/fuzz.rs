@@ -29,7 +29,7 @@ pub fn gzip(data: &[u8], gunzip: impl Fn(&[u8]) -> Vec<u8>) {
         let Some((r, tail)) = rest.split_first_chunk::<5>() else {
             break;
         };
-        ids.push(crate::deflate::Opaque {
+        ids.push(crate::export::gzip::Opaque {
             start: u32::from(u16::from_le_bytes([r[0], r[1]])),
             len: u32::from(r[2]),
             probe: r[3] & 1 == 1,
@@ -39,7 +39,7 @@ pub fn gzip(data: &[u8], gunzip: impl Fn(&[u8]) -> Vec<u8>) {
     // The compressor expects ranges in increasing order, as the encoder writes them.
     ids.sort_by_key(|o| o.start);
     let (prefix, spans) = rest.split_at(usize::from(prefix_len).min(rest.len()));
-    let z = crate::deflate::Gzip::default().compress(prefix, spans, &ids);
+    let z = crate::export::gzip::Gzip::default().compress(prefix, spans, &ids);
     assert!(gunzip(&z) == rest, "gzip gives back what it compressed");
 }
 

@@ -4,8 +4,8 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use crate::capture::{capture, Captured};
 use crate::ids::{ObservationId, TraceId};
-use crate::value::{capture, Captured};
 
 /// A score value; its variant sets the score's data type.
 #[derive(Clone, Debug, PartialEq)]

@@ -10,10 +10,22 @@
 
 use std::sync::Arc;
 
-use crate::context::TraceAttributes;
+use crate::attributes::TraceAttributes;
+use crate::capture::{Captured, ValueRef};
+use crate::details::UsageDetails;
+use crate::fields::{Level, ObservationType};
+use crate::fields::{ObsData, RareData};
 use crate::ids::{ObservationId, TraceId};
-use crate::observation::{Head, Level, ObsData, ObservationType, RareData, UsageDetails};
-use crate::value::Captured;
+
+/// An observation's ids, type and propagated trace attributes, as a recorded batch takes them.
+#[derive(Clone, Copy)]
+pub(crate) struct Head<'a> {
+    pub trace_id: TraceId,
+    pub id: ObservationId,
+    pub parent: Option<(ObservationId, bool)>,
+    pub ty: ObservationType,
+    pub attrs: &'a Option<Arc<TraceAttributes>>,
+}
 
 /// Values longer than this are moved into the batch rather than copied.
 const COPY_MAX: usize = 4096;
@@ -83,23 +95,6 @@ pub(crate) struct RecordView<'a> {
     pub usage: Option<UsageDetails>,
     pub attrs: Option<&'a TraceAttributes>,
     pub rare: Option<&'a RareData>,
-}
-
-/// A captured value, borrowed from a batch.
-#[derive(Clone, Copy)]
-pub(crate) struct ValueRef<'a> {
-    pub json: bool,
-    pub text: &'a str,
-}
-
-impl ValueRef<'_> {
-    pub(crate) fn to_captured(self) -> Captured {
-        if self.json {
-            Captured::Json(self.text.to_string())
-        } else {
-            Captured::Text(self.text.to_string())
-        }
-    }
 }
 
 const TYPES: [ObservationType; 10] = ObservationType::ALL;
@@ -363,7 +358,7 @@ impl<'a> Iterator for Records<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::observation::CostDetails;
+    use crate::details::CostDetails;
     use std::borrow::Cow;
 
     #[test]

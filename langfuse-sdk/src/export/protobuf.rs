@@ -153,7 +153,7 @@ fn put_kv_header(buf: &mut Vec<u8>, key: &[&str], value_body: usize) {
 }
 
 /// An attribute key with its `KeyValue.key` framing (field tag and length), built at compile
-/// time by [`key!`](crate::wire::key): written with one fixed-size copy.
+/// time by [`key!`](crate::export::protobuf::key): written with one fixed-size copy.
 pub(crate) const fn framed_key<const N: usize>(key: &str) -> [u8; N] {
     let b = key.as_bytes();
     assert!(
@@ -174,7 +174,7 @@ pub(crate) const fn framed_key<const N: usize>(key: &str) -> [u8; N] {
 /// `key!("langfuse.observation.type")`: the key, framed at compile time (see [`framed_key`]).
 macro_rules! key {
     ($k:literal) => {{
-        const K: [u8; $k.len() + 2] = $crate::wire::framed_key::<{ $k.len() + 2 }>($k);
+        const K: [u8; $k.len() + 2] = $crate::export::protobuf::framed_key::<{ $k.len() + 2 }>($k);
         &K
     }};
 }

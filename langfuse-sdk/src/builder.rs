@@ -1,0 +1,337 @@
+//! [`LangfuseBuilder`]: every option of a client, validated by `build()`.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::client::Langfuse;
+use crate::config::env;
+use crate::config::options::{Config, ExporterKind, Secret, DEFAULT_BASE_URL};
+use crate::config::validate::{validate_base_url, validate_environment};
+use crate::core::Owner;
+use crate::diag;
+use crate::error::Error;
+use crate::export::sink::Custom;
+#[cfg(feature = "testing")]
+use crate::testing::InMemoryExporter;
+
+/// Builds a [`Langfuse`](crate::Langfuse) client; every option mirrors an environment variable.
+///
+/// Start from defaults with [`Langfuse::builder`](crate::Langfuse::builder) or from the
+/// environment with [`LangfuseBuilder::from_env`]; `build()` validates and fails with a clear
+/// [`Error`] on invalid values.
+///
+/// ```
+/// use std::time::Duration;
+/// use langfuse_sdk::Langfuse;
+///
+/// let lf = Langfuse::builder()
+///     .public_key("pk-lf-123")
+///     .secret_key("sk-lf-456")
+///     .base_url("http://127.0.0.1:3000")
+///     .environment("staging")
+///     .release("v1.2.3")
+///     .flush_interval(Duration::from_secs(1))
+///     .build()
+///     .expect("valid configuration");
+/// assert!(lf.is_enabled());
+/// # lf.shutdown(Duration::from_millis(10)).ok();
+/// ```
+#[derive(Clone)]
+#[must_use]
+pub struct LangfuseBuilder {
+    pub(crate) cfg: Config,
+    pub(crate) base_url_raw: String,
+    /// A destination other than the configured exporter kind (tests' in-memory exporter).
+    custom: Option<Custom>,
+}
+
+impl fmt::Debug for LangfuseBuilder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.cfg.fmt(f)
+    }
+}
+
+impl Default for LangfuseBuilder {
+    fn default() -> Self {
+        LangfuseBuilder {
+            cfg: Config::default(),
+            base_url_raw: DEFAULT_BASE_URL.to_string(),
+            custom: None,
+        }
+    }
+}
+
+impl LangfuseBuilder {
+    /// A builder with the defaults of the configuration table (no keys set).
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// A builder filled from the `LANGFUSE_*` environment variables. Invalid values are replaced
+    /// by their defaults with one warning each, naming the variable and the value used instead;
+    /// later builder calls override what the environment said.
+    pub fn from_env() -> Self {
+        let (b, warnings) = Self::from_lookup(|k| std::env::var(k).ok());
+        for w in warnings {
+            diag::warn(&w);
+        }
+        b
+    }
+
+    /// Like [`from_env`](Self::from_env) with any lookup function; returns the warnings instead
+    /// of logging them. Useful for tests and for configuration that lives elsewhere.
+    ///
+    /// ```
+    /// use langfuse_sdk::LangfuseBuilder;
+    /// let (b, warnings) = LangfuseBuilder::from_lookup(|k| match k {
+    ///     "LANGFUSE_SAMPLE_RATE" => Some("1.5".to_string()),
+    ///     _ => None,
+    /// });
+    /// assert_eq!(warnings.len(), 1);
+    /// assert!(warnings[0].contains("LANGFUSE_SAMPLE_RATE"));
+    /// # drop(b);
+    /// ```
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> (Self, Vec<String>) {
+        let (cfg, base_url_raw, warnings) = env::read(lookup);
+        (
+            LangfuseBuilder {
+                cfg,
+                base_url_raw,
+                custom: None,
+            },
+            warnings,
+        )
+    }
+
+    /// Public key (`LANGFUSE_PUBLIC_KEY`), `pk-lf-…`.
+    pub fn public_key(mut self, key: impl Into<String>) -> Self {
+        self.cfg.public_key = Some(key.into());
+        self
+    }
+    /// Secret key (`LANGFUSE_SECRET_KEY`), `sk-lf-…`. Never shown in `Debug`, logs or errors.
+    pub fn secret_key(mut self, key: impl Into<String>) -> Self {
+        self.cfg.secret_key = Some(Secret(key.into()));
+        self
+    }
+    /// Langfuse base URL (`LANGFUSE_BASE_URL`, then `LANGFUSE_HOST`), default
+    /// `https://cloud.langfuse.com`. Validated by `build()`.
+    pub fn base_url(mut self, url: impl Into<String>) -> Self {
+        self.base_url_raw = url.into();
+        self
+    }
+    /// Environment (`LANGFUSE_TRACING_ENVIRONMENT`): lowercase letters, digits, `-` and `_`, at
+    /// most 40 characters, not starting with `langfuse`.
+    pub fn environment(mut self, env: impl Into<String>) -> Self {
+        self.cfg.environment = Some(env.into());
+        self
+    }
+    /// Release (`LANGFUSE_RELEASE`, then CI commit variables such as `GITHUB_SHA`).
+    pub fn release(mut self, release: impl Into<String>) -> Self {
+        self.cfg.release = Some(release.into());
+        self
+    }
+    /// Share of traces kept, 0.0 to 1.0 (`LANGFUSE_SAMPLE_RATE`); decided per trace id.
+    pub fn sample_rate(mut self, rate: f64) -> Self {
+        self.cfg.sample_rate = rate;
+        self
+    }
+    /// Most observations per request (`LANGFUSE_FLUSH_AT`, default 2048; requests are also
+    /// capped at about 3 MB).
+    pub fn flush_at(mut self, n: usize) -> Self {
+        self.cfg.flush_at = n;
+        self
+    }
+    /// Longest time a finished observation waits before it is sent (`LANGFUSE_FLUSH_INTERVAL`,
+    /// seconds, default 5).
+    pub fn flush_interval(mut self, d: Duration) -> Self {
+        self.cfg.flush_interval = d;
+        self
+    }
+    /// Timeout of one HTTP request (`LANGFUSE_TIMEOUT`, seconds, default 5).
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.cfg.timeout = d;
+        self
+    }
+    /// Turns on the SDK's internal diagnostics as `tracing` events (`LANGFUSE_DEBUG`).
+    pub fn debug(mut self, on: bool) -> Self {
+        self.cfg.debug = on;
+        self
+    }
+    /// `false` turns tracing off: every call becomes a cheap no-op (`LANGFUSE_TRACING_ENABLED`).
+    pub fn tracing_enabled(mut self, on: bool) -> Self {
+        self.cfg.enabled = on;
+        self
+    }
+    /// Most observations waiting for the exporter thread (`LANGFUSE_MAX_QUEUE_SIZE`, default
+    /// 1 000 000). Beyond it, new observations are dropped and counted.
+    pub fn max_queue_size(mut self, n: usize) -> Self {
+        self.cfg.max_queue_size = n;
+        self
+    }
+    /// Most memory held by observations waiting for the exporter thread, as estimated from their
+    /// allocations and captured values (`LANGFUSE_MAX_QUEUE_BYTES`, default 128 MiB). This is the
+    /// bound that keeps memory in check when the server is slow or unreachable; beyond it, new
+    /// observations are dropped and counted.
+    ///
+    /// ```
+    /// let lf = langfuse_sdk::Langfuse::builder()
+    ///     .tracing_enabled(false)
+    ///     .max_queue_bytes(64 << 20)
+    ///     .build()
+    ///     .unwrap();
+    /// # drop(lf);
+    /// ```
+    pub fn max_queue_bytes(mut self, n: usize) -> Self {
+        self.cfg.max_queue_bytes = n;
+        self
+    }
+    /// Retries of one request on connection errors, timeouts, 408, 429 and 5xx
+    /// (`LANGFUSE_MAX_RETRIES`, default 5).
+    pub fn max_retries(mut self, n: u32) -> Self {
+        self.cfg.max_retries = n;
+        self
+    }
+    /// Which exporter to use (`LANGFUSE_EXPORTER`: `otlp`, `console`, `none`).
+    pub fn exporter(mut self, kind: ExporterKind) -> Self {
+        self.cfg.exporter = kind;
+        self
+    }
+    /// Sends to an in-memory exporter that tests can read (feature `testing`).
+    #[cfg(feature = "testing")]
+    pub fn in_memory_exporter(mut self, exporter: InMemoryExporter) -> Self {
+        self.custom = Some(Custom::Memory(exporter));
+        self
+    }
+    /// Size above which an observation's largest fields are truncated (default 1 MB).
+    pub fn max_observation_bytes(mut self, n: usize) -> Self {
+        self.cfg.max_observation_bytes = n;
+        self
+    }
+    /// Largest request body before gzip (default 3 MB; the server accepts about 4.5 MB).
+    pub fn max_batch_bytes(mut self, n: usize) -> Self {
+        self.cfg.max_batch_bytes = n;
+        self
+    }
+    /// Sends a trace as soon as its root observation ends, for short-lived processes and
+    /// serverless functions.
+    pub fn immediate(mut self, on: bool) -> Self {
+        self.cfg.immediate = on;
+        self
+    }
+    /// Gzip request bodies (default on; the server accepts both).
+    pub fn gzip(mut self, on: bool) -> Self {
+        self.cfg.gzip = on;
+        self
+    }
+    /// Whether `#[observe]` captures arguments and return values
+    /// (`LANGFUSE_OBSERVE_DECORATOR_IO_CAPTURE_ENABLED`, default true).
+    pub fn io_capture(mut self, on: bool) -> Self {
+        self.cfg.io_capture = on;
+        self
+    }
+    /// `service.name` resource attribute (`OTEL_SERVICE_NAME`).
+    pub fn service_name(mut self, name: impl Into<String>) -> Self {
+        self.cfg.service_name = name.into();
+        self
+    }
+    /// A mask applied to input, output and metadata before anything leaves the process. Strings
+    /// arrive as JSON strings. If it panics, the value is replaced by `<masked: mask failed>`.
+    ///
+    /// ```
+    /// use langfuse_sdk::Langfuse;
+    /// let b = Langfuse::builder().mask(|v| match v {
+    ///     serde_json::Value::String(s) if s.contains('@') => "[email]".into(),
+    ///     other => other,
+    /// });
+    /// # drop(b);
+    /// ```
+    pub fn mask<F>(mut self, f: F) -> Self
+    where
+        F: Fn(serde_json::Value) -> serde_json::Value + Send + Sync + 'static,
+    {
+        self.cfg.mask = Some(Arc::new(move |v| Ok(f(v))));
+        self
+    }
+    /// A fallible mask: an `Err` replaces the value by the fully-masked marker, as a panic does.
+    pub fn try_mask<F, E>(mut self, f: F) -> Self
+    where
+        F: Fn(serde_json::Value) -> Result<serde_json::Value, E> + Send + Sync + 'static,
+        E: fmt::Display,
+    {
+        self.cfg.mask = Some(Arc::new(move |v| f(v).map_err(|e| e.to_string())));
+        self
+    }
+
+    /// Validates the options and starts the client (and its exporter thread).
+    ///
+    /// Missing keys with the OTLP exporter are not an error: the client is disabled with one
+    /// warning, as the official SDKs do.
+    pub fn build(mut self) -> Result<Langfuse, Error> {
+        self.cfg.base_url = validate_base_url(&self.base_url_raw)
+            .map_err(|e| Error::config("LANGFUSE_BASE_URL", e))?;
+        if let Some(env) = &self.cfg.environment {
+            validate_environment(env)
+                .map_err(|e| Error::config("LANGFUSE_TRACING_ENVIRONMENT", e))?;
+        }
+        let r = self.cfg.sample_rate;
+        if !(r.is_finite() && (0.0..=1.0).contains(&r)) {
+            return Err(Error::config(
+                "LANGFUSE_SAMPLE_RATE",
+                format!("sample rate {r} is outside 0.0..=1.0; use 1.0 to keep every trace"),
+            ));
+        }
+        if self.cfg.flush_at == 0 {
+            return Err(Error::config(
+                "LANGFUSE_FLUSH_AT",
+                "flush_at must be at least 1",
+            ));
+        }
+        if self.cfg.max_queue_size == 0 {
+            return Err(Error::config(
+                "LANGFUSE_MAX_QUEUE_SIZE",
+                "max_queue_size must be at least 1",
+            ));
+        }
+        if self.cfg.max_queue_bytes < 64 * 1024 {
+            return Err(Error::config(
+                "LANGFUSE_MAX_QUEUE_BYTES",
+                "max_queue_bytes must be at least 65536",
+            ));
+        }
+        if self.cfg.timeout.is_zero() || self.cfg.flush_interval.is_zero() {
+            return Err(Error::config(
+                "LANGFUSE_TIMEOUT",
+                "timeout and flush_interval must be longer than zero",
+            ));
+        }
+        if self.cfg.max_observation_bytes < 1024 || self.cfg.max_batch_bytes < 1024 {
+            return Err(Error::config(
+                "max_observation_bytes",
+                "size limits must be at least 1024 bytes",
+            ));
+        }
+        Ok(Langfuse {
+            inner: Owner::start(self.cfg, self.custom),
+        })
+    }
+}
+
+impl Langfuse {
+    /// A builder with default options; see [`LangfuseBuilder`].
+    pub fn builder() -> LangfuseBuilder {
+        LangfuseBuilder::new()
+    }
+
+    /// A client configured from `LANGFUSE_*` variables. Never fails: invalid values fall back to
+    /// defaults with a warning; missing keys disable tracing with one warning.
+    pub fn from_env() -> Langfuse {
+        match LangfuseBuilder::from_env().build() {
+            Ok(c) => c,
+            Err(e) => {
+                diag::warn(&format!("{e}; Langfuse tracing is disabled"));
+                Langfuse::disabled()
+            }
+        }
+    }
+}

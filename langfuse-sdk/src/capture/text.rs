@@ -1,0 +1,142 @@
+//! A captured value (plain text or JSON text) and the markers put in values that were cut.
+
+use std::fmt;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::capture::escape::push_json_string;
+
+/// A captured value, borrowed from a batch.
+#[derive(Clone, Copy)]
+pub(crate) struct ValueRef<'a> {
+    pub json: bool,
+    pub text: &'a str,
+}
+
+impl ValueRef<'_> {
+    pub(crate) fn to_captured(self) -> Captured {
+        if self.json {
+            Captured::Json(self.text.to_string())
+        } else {
+            Captured::Text(self.text.to_string())
+        }
+    }
+}
+
+/// A captured value: plain text, or JSON text.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Captured {
+    /// Sent as is (a top-level string, or a marker).
+    Text(String),
+    /// Valid JSON text.
+    Json(String),
+}
+
+impl Captured {
+    pub(crate) fn as_str(&self) -> &str {
+        match self {
+            Captured::Text(s) | Captured::Json(s) => s,
+        }
+    }
+    pub(crate) fn len(&self) -> usize {
+        self.as_str().len()
+    }
+    /// JSON text when `json`, else plain text.
+    #[inline]
+    pub(crate) fn of(json: bool, text: String) -> Captured {
+        if json {
+            Captured::Json(text)
+        } else {
+            Captured::Text(text)
+        }
+    }
+    pub(crate) fn into_string(self) -> String {
+        match self {
+            Captured::Text(s) | Captured::Json(s) => s,
+        }
+    }
+    pub(crate) fn as_value_ref(&self) -> ValueRef<'_> {
+        ValueRef {
+            json: matches!(self, Captured::Json(_)),
+            text: self.as_str(),
+        }
+    }
+    /// The value as a JSON value: JSON text parsed, plain text as a JSON string.
+    pub(crate) fn to_json_value(&self) -> serde_json::Value {
+        match self {
+            Captured::Text(s) => serde_json::Value::String(s.clone()),
+            Captured::Json(s) => {
+                serde_json::from_str(s).unwrap_or_else(|_| serde_json::Value::String(s.clone()))
+            }
+        }
+    }
+    /// From a JSON value (after masking): strings become plain text again.
+    pub(crate) fn from_json_value(v: serde_json::Value) -> Captured {
+        match v {
+            serde_json::Value::String(s) => Captured::Text(s),
+            other => Captured::Json(other.to_string()),
+        }
+    }
+    /// The value as JSON text (plain text quoted): for metadata attributes, which are JSON.
+    pub(crate) fn to_json_text(&self) -> String {
+        match self {
+            Captured::Text(s) => serde_json::Value::String(s.clone()).to_string(),
+            Captured::Json(s) => s.clone(),
+        }
+    }
+}
+
+impl Captured {
+    /// Appends the value as JSON text (plain text quoted).
+    pub(crate) fn push_json_text(&self, out: &mut String) {
+        match self {
+            Captured::Text(s) => push_json_string(out, s),
+            Captured::Json(s) => out.push_str(s),
+        }
+    }
+}
+
+/// The message of a panic payload.
+pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> &str {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        s
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s
+    } else {
+        "(no message)"
+    }
+}
+
+/// `format!("{v:?}")`, or the panic marker when the `Debug` implementation panics.
+pub(crate) fn debug_text<T: fmt::Debug + ?Sized>(v: &T) -> Result<String, String> {
+    catch_unwind(AssertUnwindSafe(|| format!("{v:?}")))
+        .map_err(|p| format!("<unserializable: panicked: {}>", panic_message(&*p)))
+}
+
+pub(crate) fn truncation_marker(total: usize, limit: usize) -> String {
+    format!("…[truncated: {total} bytes, limit {limit}]")
+}
+
+/// Splits a truncation marker off the end of `s`: the text before it and the original size.
+pub(crate) fn split_marker(s: &str) -> (&str, Option<usize>) {
+    if let Some(i) = s.rfind("…[truncated: ") {
+        let tail = &s[i + "…[truncated: ".len()..];
+        if let Some(n) = tail.split(' ').next().and_then(|n| n.parse().ok()) {
+            if tail.ends_with(']') {
+                return (&s[..i], Some(n));
+            }
+        }
+    }
+    (s, None)
+}
+
+/// The longest prefix of `s` that is at most `max` bytes and ends on a character boundary.
+pub(crate) fn prefix_at_boundary(s: &str, max: usize) -> &str {
+    if s.len() <= max {
+        return s;
+    }
+    let mut end = max;
+    while end > 0 && !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}

@@ -1,0 +1,146 @@
+use std::time::Duration;
+
+use crate::config::options::DEFAULT_BASE_URL;
+use crate::config::ExporterKind;
+use crate::LangfuseBuilder;
+use std::collections::HashMap;
+
+fn env(pairs: &[(&str, &str)]) -> (LangfuseBuilder, Vec<String>) {
+    let m: HashMap<String, String> = pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    LangfuseBuilder::from_lookup(move |k| m.get(k).cloned())
+}
+
+#[test]
+fn reads_every_variable() {
+    let (b, w) = env(&[
+        ("LANGFUSE_PUBLIC_KEY", "pk-1"),
+        ("LANGFUSE_SECRET_KEY", "sk-1"),
+        ("LANGFUSE_HOST", "http://localhost:3000/"),
+        ("LANGFUSE_TRACING_ENVIRONMENT", "staging"),
+        ("GITHUB_SHA", "abc123"),
+        ("LANGFUSE_SAMPLE_RATE", "0.25"),
+        ("LANGFUSE_FLUSH_AT", "10"),
+        ("LANGFUSE_FLUSH_INTERVAL", "0.5"),
+        ("LANGFUSE_TIMEOUT", "2"),
+        ("LANGFUSE_DEBUG", "true"),
+        ("LANGFUSE_TRACING_ENABLED", "false"),
+        ("LANGFUSE_MAX_QUEUE_SIZE", "77"),
+        ("LANGFUSE_MAX_QUEUE_BYTES", "1048576"),
+        ("LANGFUSE_MAX_RETRIES", "0"),
+        ("LANGFUSE_EXPORTER", "console"),
+        ("LANGFUSE_OBSERVE_DECORATOR_IO_CAPTURE_ENABLED", "false"),
+    ]);
+    assert!(w.is_empty(), "{w:?}");
+    let c = &b.cfg;
+    assert_eq!(c.public_key.as_deref(), Some("pk-1"));
+    assert_eq!(c.secret_key.as_ref().unwrap().0, "sk-1");
+    assert_eq!(c.base_url, "http://localhost:3000");
+    assert_eq!(c.environment.as_deref(), Some("staging"));
+    assert_eq!(c.release.as_deref(), Some("abc123"));
+    assert_eq!(c.sample_rate, 0.25);
+    assert_eq!(c.flush_at, 10);
+    assert_eq!(c.flush_interval, Duration::from_millis(500));
+    assert_eq!(c.timeout, Duration::from_secs(2));
+    assert!(c.debug && !c.enabled && !c.io_capture);
+    assert_eq!(c.max_queue_size, 77);
+    assert_eq!(c.max_queue_bytes, 1 << 20);
+    assert_eq!(c.max_retries, 0);
+    assert_eq!(c.exporter.name(), "console");
+}
+
+#[test]
+fn base_url_wins_over_host_and_release_over_ci() {
+    let (b, _) = env(&[
+        ("LANGFUSE_BASE_URL", "https://eu.example.com"),
+        ("LANGFUSE_HOST", "http://other:3000"),
+        ("LANGFUSE_RELEASE", "r1"),
+        ("CI_COMMIT_SHA", "zzz"),
+    ]);
+    assert_eq!(b.cfg.base_url, "https://eu.example.com");
+    assert_eq!(b.cfg.release.as_deref(), Some("r1"));
+}
+
+#[test]
+fn platform_spelling_is_a_fallback() {
+    let (b, w) = env(&[
+        ("Langfuse_PUBLIC_KEY", "pk-2"),
+        ("Langfuse_SECRET_KEY", "sk-2"),
+        (
+            "Langfuse_HOST",
+            "http://langfuse-web.langfuse.svc.cluster.local:3000",
+        ),
+        ("Langfuse_TRACING_ENVIRONMENT", "dev"),
+    ]);
+    assert!(w.is_empty());
+    assert_eq!(b.cfg.public_key.as_deref(), Some("pk-2"));
+    assert_eq!(
+        b.cfg.base_url,
+        "http://langfuse-web.langfuse.svc.cluster.local:3000"
+    );
+    assert_eq!(b.cfg.environment.as_deref(), Some("dev"));
+    // The documented spelling wins when both are set.
+    let (b, _) = env(&[("LANGFUSE_PUBLIC_KEY", "a"), ("Langfuse_PUBLIC_KEY", "b")]);
+    assert_eq!(b.cfg.public_key.as_deref(), Some("a"));
+}
+
+#[test]
+fn invalid_env_values_warn_and_fall_back() {
+    let (b, w) = env(&[
+        ("LANGFUSE_SAMPLE_RATE", "1.5"),
+        ("LANGFUSE_TRACING_ENVIRONMENT", "Prod!"),
+        ("LANGFUSE_BASE_URL", "not a url"),
+        ("LANGFUSE_FLUSH_AT", "-3"),
+        ("LANGFUSE_TIMEOUT", "soon"),
+        ("LANGFUSE_DEBUG", "maybe"),
+        ("LANGFUSE_EXPORTER", "kafka"),
+        // Found by fuzzing: 0.5 used to truncate to a queue of 0, and 1e-124 seconds to a
+        // zero timeout, both of which build() refuses.
+        ("LANGFUSE_MAX_QUEUE_SIZE", ".5"),
+        ("LANGFUSE_FLUSH_INTERVAL", "1e-124"),
+    ]);
+    assert_eq!(w.len(), 9, "{w:#?}");
+    for (var, used) in [
+        ("LANGFUSE_SAMPLE_RATE", "using 1.0"),
+        ("LANGFUSE_TRACING_ENVIRONMENT", "using none"),
+        ("LANGFUSE_BASE_URL", "using https://cloud.langfuse.com"),
+        ("LANGFUSE_FLUSH_AT", "using 2048"),
+        ("LANGFUSE_MAX_QUEUE_SIZE", "using 1000000"),
+        ("LANGFUSE_FLUSH_INTERVAL", "using 5"),
+        ("LANGFUSE_TIMEOUT", "using 5"),
+        ("LANGFUSE_DEBUG", "using false"),
+        ("LANGFUSE_EXPORTER", "using otlp"),
+    ] {
+        assert!(
+            w.iter().any(|m| m.contains(var) && m.contains(used)),
+            "no warning for {var} saying {used:?}: {w:#?}"
+        );
+    }
+    assert_eq!(b.cfg.sample_rate, 1.0);
+    assert_eq!(b.cfg.environment, None);
+    assert_eq!(b.cfg.base_url, DEFAULT_BASE_URL);
+}
+
+#[test]
+fn builder_rejects_invalid_values_with_clear_errors() {
+    let base = || {
+        crate::Langfuse::builder()
+            .public_key("pk")
+            .secret_key("sk-very-secret")
+            .exporter(ExporterKind::None)
+    };
+    let e = base().sample_rate(1.5).build().unwrap_err();
+    assert!(e.is_config() && e.setting() == Some("LANGFUSE_SAMPLE_RATE"));
+    let e = base().environment("Prod!").build().unwrap_err();
+    assert!(e.to_string().contains("lowercase"), "{e}");
+    let e = base().environment("langfuse-x").build().unwrap_err();
+    assert!(e.to_string().contains("reserved"));
+    let e = base().base_url("not a url").build().unwrap_err();
+    assert_eq!(e.setting(), Some("LANGFUSE_BASE_URL"));
+    let e = base().base_url("ftp://x").build().unwrap_err();
+    assert!(e.to_string().contains("http://"));
+    assert!(base().flush_at(0).build().unwrap_err().is_config());
+    assert!(!format!("{:?}", base()).contains("sk-very-secret"));
+}

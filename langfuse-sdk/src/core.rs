@@ -1,0 +1,272 @@
+//! What every observation of a client shares: the validated configuration, the sampling
+//! decision and the exporter; the owner that shuts the exporter down; and the process-wide
+//! state `#[observe]` reads first (whether any client records, and the global client's core).
+
+use std::cell::RefCell;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock, RwLock};
+
+use crate::config::options::Config;
+use crate::config::ExporterKind;
+use crate::diag;
+use crate::export::queue::Exporter;
+use crate::export::record::Head;
+use crate::export::sink::Custom;
+use crate::fields::ObsData;
+use crate::ids::TraceId;
+use crate::score::Score;
+
+/// What the user's handles share: when the last one drops, the client shuts down and delivers
+/// what is queued.
+pub(crate) struct Owner {
+    pub(crate) core: Arc<Core>,
+}
+
+/// What observations share. Queued observations hold it too, so the exporter thread may drop
+/// the last reference; that must never wait for the exporter (only [`Owner`] does).
+pub(crate) struct Core {
+    pub(crate) cfg: Config,
+    /// Enabled and exporting.
+    recording: bool,
+    /// Traces whose low 64 id bits are below this are kept; `None` keeps all.
+    sample_bound: Option<u64>,
+    pub(crate) exporter: Option<Exporter>,
+    /// The exporter's name, for `Debug`.
+    pub(crate) exporter_name: &'static str,
+}
+
+impl Drop for Owner {
+    fn drop(&mut self) {
+        let core = &self.core;
+        if core.recording {
+            RECORDING.fetch_sub(ONE_CLIENT, Ordering::Relaxed);
+        }
+        // Deliver what is queued, unless someone already shut down (and chose the timeout).
+        if let Some(e) = core.exporter.as_ref().filter(|e| !e.shutdown_requested()) {
+            let _ = e.shutdown(core.cfg.timeout);
+        }
+    }
+}
+
+impl Owner {
+    /// A client's owner that records nothing (shared, allocation-free to get).
+    pub(crate) fn disabled() -> Arc<Owner> {
+        static DISABLED: OnceLock<Arc<Owner>> = OnceLock::new();
+        DISABLED
+            .get_or_init(|| {
+                let cfg = Config {
+                    enabled: false,
+                    ..Config::default()
+                };
+                Owner::wrap(Core {
+                    cfg,
+                    recording: false,
+                    sample_bound: None,
+                    exporter: None,
+                    exporter_name: "none",
+                })
+            })
+            .clone()
+    }
+
+    /// Starts a client: decides whether it records, and starts its exporter thread if so.
+    pub(crate) fn start(cfg: Config, custom: Option<Custom>) -> Arc<Owner> {
+        if cfg.debug {
+            diag::DEBUG.store(true, Ordering::Relaxed);
+        }
+        let mut recording = cfg.enabled;
+        if custom.is_none() && cfg.exporter == ExporterKind::None {
+            recording = false;
+        }
+        if recording
+            && custom.is_none()
+            && cfg.exporter == ExporterKind::Otlp
+            && (cfg.public_key.is_none() || cfg.secret_key.is_none())
+        {
+            diag::warn(
+                "Langfuse tracing is disabled: set LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY \
+                 (or LANGFUSE_EXPORTER=console to print traces locally)",
+            );
+            recording = false;
+        }
+        let sample_bound = if cfg.sample_rate >= 1.0 {
+            None
+        } else {
+            // OpenTelemetry's TraceIdRatioBased: keep when low 64 bits < rate × 2^64.
+            Some((cfg.sample_rate * 18_446_744_073_709_551_616.0) as u64)
+        };
+        let exporter_name = match &custom {
+            Some(c) => c.name(),
+            None => cfg.exporter.name(),
+        };
+        let exporter = recording.then(|| Exporter::start(cfg.clone(), custom));
+        if recording {
+            RECORDING.fetch_add(ONE_CLIENT, Ordering::Relaxed);
+            if sample_bound.is_some() {
+                RECORDING.fetch_or(SAMPLING, Ordering::Relaxed);
+            }
+        }
+        diag::debug(|| format!("Langfuse client started: {cfg:?}"));
+        Owner::wrap(Core {
+            cfg,
+            recording,
+            sample_bound,
+            exporter,
+            exporter_name,
+        })
+    }
+
+    fn wrap(core: Core) -> Arc<Owner> {
+        Arc::new(Owner {
+            core: Arc::new(core),
+        })
+    }
+}
+
+impl Core {
+    /// True when this client records and exports observations.
+    #[inline]
+    pub(crate) fn is_recording(&self) -> bool {
+        self.recording
+    }
+
+    pub(crate) fn io_capture_enabled(&self) -> bool {
+        self.recording && self.cfg.io_capture
+    }
+
+    /// The id of a new trace when this client does not sample it (the id is drawn). `None`
+    /// when it is sampled (the id is left for the observation's placement to draw: the same
+    /// one), when this client keeps every trace, or when it records nothing.
+    #[inline]
+    pub(crate) fn draw_unsampled_root(&self) -> Option<TraceId> {
+        let b = self.sample_bound.filter(|_| self.recording)?;
+        let t = TraceId::random_if(|t| t.low_u64() >= b);
+        (t.low_u64() >= b).then_some(t)
+    }
+
+    #[inline]
+    pub(crate) fn is_sampled(&self, trace_id: TraceId) -> bool {
+        match self.sample_bound {
+            None => true,
+            Some(b) => trace_id.low_u64() < b,
+        }
+    }
+
+    /// Capture limit of one field: a little under the observation limit, so a single huge
+    /// field is cut once, at capture, and the size guard leaves it alone.
+    pub(crate) fn field_limit(&self) -> usize {
+        self.cfg.max_observation_bytes / 10 * 9
+    }
+
+    pub(crate) fn trace_url(&self, trace_id: TraceId) -> String {
+        format!("{}/trace/{trace_id}", self.cfg.base_url)
+    }
+
+    pub(crate) fn score(&self, score: Score) {
+        if let Some(e) = &self.exporter {
+            e.send_score(score);
+        }
+    }
+
+    /// Records an ended observation for the exporter.
+    #[inline]
+    pub(crate) fn record(&self, head: Head<'_>, data: &mut ObsData) {
+        if let Some(e) = &self.exporter {
+            e.record(head, data);
+        }
+    }
+}
+
+// ---- process-wide state ----------------------------------------------------------------------
+
+/// Twice the number of recording clients, plus [`SAMPLING`]: one word, so that `#[observe]`
+/// learns both from one load. When no client records, observed functions skip everything.
+static RECORDING: AtomicUsize = AtomicUsize::new(0);
+/// Set (for good) once a recording client samples (a rate below 1): only then does a sync
+/// observed call that starts a trace decide its sampling first.
+pub(crate) const SAMPLING: usize = 1;
+/// One recording client in [`RECORDING`].
+pub(crate) const ONE_CLIENT: usize = 2;
+
+/// [`RECORDING`]'s value.
+#[inline(always)]
+pub(crate) fn recording_state() -> usize {
+    RECORDING.load(Ordering::Relaxed)
+}
+
+/// True when any client records: the one-load fast path of `#[observe]` when tracing is off.
+#[inline]
+pub(crate) fn any_recording() -> bool {
+    recording_state() >= ONE_CLIENT
+}
+
+/// The global client (see `crate::global`), as its owner.
+static GLOBAL: RwLock<Option<Arc<Owner>>> = RwLock::new(None);
+/// True while a global client is installed and records.
+static GLOBAL_ON: AtomicBool = AtomicBool::new(false);
+/// Bumped whenever the global client changes, so threads can keep a cached copy of its core
+/// (reading `GLOBAL` itself is an atomic read-modify-write on a line all threads share).
+static GLOBAL_GEN: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    /// This thread's copy of the global client's core, valid while the generation matches.
+    static GLOBAL_CACHE: RefCell<(u64, Option<Arc<Core>>)> = const { RefCell::new((u64::MAX, None)) };
+}
+
+/// Makes `owner` the global client.
+pub(crate) fn install_global(owner: &Arc<Owner>) {
+    let on = owner.core.recording;
+    if let Ok(mut g) = GLOBAL.write() {
+        *g = Some(owner.clone());
+    }
+    GLOBAL_ON.store(on, Ordering::Release);
+    GLOBAL_GEN.fetch_add(1, Ordering::AcqRel);
+}
+
+/// Removes the global client if it is `owner`.
+pub(crate) fn uninstall_global(owner: &Arc<Owner>) {
+    let is_global = GLOBAL
+        .read()
+        .ok()
+        .and_then(|g| g.as_ref().map(|c| Arc::ptr_eq(c, owner)))
+        .unwrap_or(false);
+    if is_global {
+        GLOBAL_ON.store(false, Ordering::Release);
+        if let Ok(mut g) = GLOBAL.write() {
+            *g = None;
+        }
+        GLOBAL_GEN.fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// The global client's owner, if one is installed and records.
+pub(crate) fn global_owner() -> Option<Arc<Owner>> {
+    if !GLOBAL_ON.load(Ordering::Acquire) {
+        return None;
+    }
+    GLOBAL.read().ok().and_then(|g| g.clone())
+}
+
+/// Runs `f` with the global client's core, if a recording global client is set.
+#[inline]
+pub(crate) fn with_global_core<R>(f: impl FnOnce(&Arc<Core>) -> R) -> Option<R> {
+    let generation = GLOBAL_GEN.load(Ordering::Acquire);
+    GLOBAL_CACHE
+        .try_with(|c| {
+            if c.try_borrow().ok()?.0 != generation {
+                let core = match GLOBAL.read() {
+                    Ok(g) if GLOBAL_ON.load(Ordering::Acquire) => {
+                        g.as_ref().map(|o| o.core.clone())
+                    }
+                    _ => None,
+                };
+                // The old core (if any) is dropped after the borrow ends.
+                let old = std::mem::replace(&mut *c.try_borrow_mut().ok()?, (generation, core));
+                drop(old);
+            }
+            let c = c.try_borrow().ok()?;
+            c.1.as_ref().map(f)
+        })
+        .ok()
+        .flatten()
+}

@@ -1,0 +1,311 @@
+//! The application's end of the exporter: ended observations into per-thread batches, full
+//! batches over the bounded queue, and the blocking `flush` / `shutdown` waits.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use tokio::sync::mpsc;
+
+use crate::config::options::Config;
+use crate::config::ExporterKind;
+use crate::diag;
+use crate::error::Error;
+use crate::export::record::{Batch, Head};
+use crate::export::shared::{
+    close_threads, Counters, Ctrl, Msg, Shared, Stats, ThreadBuf, BATCH_BYTES, OUTBOX,
+};
+use crate::export::sink::Custom;
+use crate::export::worker::Worker;
+use crate::fields::ObsData;
+use crate::score::Score;
+
+/// The application's end of the exporter.
+pub(crate) struct Exporter {
+    tx: mpsc::UnboundedSender<Msg>,
+    ctrl: mpsc::UnboundedSender<Ctrl>,
+    pub shared: Arc<Shared>,
+    max_queue: usize,
+    max_queue_bytes: usize,
+    /// Size and count at which a thread hands its batch over.
+    batch_bytes: usize,
+    batch_items: u32,
+    /// Every observation is handed over as it ends (immediate mode, console).
+    hand_over_each: bool,
+}
+
+impl Exporter {
+    pub(crate) fn start(cfg: Config, custom: Option<Custom>) -> Exporter {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let (ctrl, ctrl_rx) = mpsc::unbounded_channel();
+        let shared = Arc::new(Shared {
+            counters: Counters::default(),
+            warned_full: AtomicBool::new(false),
+            warned_closed: AtomicBool::new(false),
+            shutdown_started: AtomicBool::new(false),
+            done: Mutex::new(false),
+            done_cv: Condvar::new(),
+            cap: Mutex::new(None),
+            cap_notify: tokio::sync::Notify::new(),
+            queued_items: AtomicUsize::new(0),
+            queued_bytes: AtomicUsize::new(0),
+            threads: Mutex::new(Vec::new()),
+            pool: Mutex::new(Vec::new()),
+        });
+        let max_queue = cfg.max_queue_size;
+        let max_queue_bytes = cfg.max_queue_bytes;
+        // A small queue bound hands batches over sooner, so the bound is felt item by item.
+        let batch_bytes = BATCH_BYTES.min(max_queue_bytes / 8).max(1);
+        let batch_items = (max_queue / 8).clamp(1, 4096) as u32;
+        let hand_over_each =
+            cfg.immediate || (custom.is_none() && cfg.exporter == ExporterKind::Console);
+        let sh = shared.clone();
+        let spawned = std::thread::Builder::new()
+            .name("langfuse-exporter".into())
+            .spawn(move || {
+                // Calibrates the observation clock here, off the application's threads.
+                crate::clock::sync();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build();
+                match rt {
+                    Ok(rt) => match Worker::new(cfg, custom, sh.clone(), rx, ctrl_rx) {
+                        Ok(w) => rt.block_on(w.run()),
+                        Err(e) => diag::warn(&format!(
+                            "Langfuse exporter could not start its HTTP client ({e}); nothing will be sent"
+                        )),
+                    },
+                    Err(e) => diag::warn(&format!(
+                        "Langfuse exporter could not start its runtime ({e}); nothing will be sent"
+                    )),
+                }
+                close_threads(&sh);
+                sh.set_done();
+            });
+        if let Err(e) = spawned {
+            diag::warn(&format!(
+                "Langfuse exporter thread could not start ({e}); nothing will be sent"
+            ));
+            shared.set_done();
+        }
+        Exporter {
+            tx,
+            ctrl,
+            shared,
+            max_queue,
+            max_queue_bytes,
+            batch_bytes,
+            batch_items,
+            hand_over_each,
+        }
+    }
+
+    /// Records an ended observation: appends it to this thread's batch (no I/O, no waiting but
+    /// for this thread's own batch lock), handing the batch over when it is full.
+    pub(crate) fn record(&self, head: Head<'_>, data: &mut ObsData) {
+        if self.shared.shutdown_started.load(Ordering::Acquire) {
+            self.dropped_closed(1);
+            return;
+        }
+        let appended = OUTBOX
+            .try_with(|ob| {
+                // Held while appending: nothing below calls back into this thread's outbox (a
+                // re-entrant call would find it borrowed and take the path for exiting threads).
+                let Ok(mut ob) = ob.try_borrow_mut() else {
+                    return false;
+                };
+                if !matches!(&*ob, Some((sh, _)) if Arc::ptr_eq(sh, &self.shared)) {
+                    let tb = Arc::new(ThreadBuf::default());
+                    self.shared
+                        .threads
+                        .lock()
+                        .unwrap_or_else(|e| e.into_inner())
+                        .push(tb.clone());
+                    // The previous exporter's batch stays registered there.
+                    *ob = Some((self.shared.clone(), tb));
+                }
+                let Some((_, tb)) = &*ob else {
+                    return false;
+                };
+                let mut st = tb.lock();
+                if st.closed {
+                    drop(st);
+                    self.dropped_closed(1);
+                    return true;
+                }
+                st.batch.push(head, data);
+                // Immediate mode (and the console) hands every observation over at once, so a
+                // finished root's request carries everything that ended before it, on any thread.
+                if st.batch.size() >= self.batch_bytes
+                    || st.batch.count >= self.batch_items
+                    || self.hand_over_each
+                {
+                    let full = std::mem::replace(
+                        &mut st.batch,
+                        self.shared.pooled_batch(self.batch_bytes),
+                    );
+                    drop(st);
+                    self.hand_off(Msg::Batch(full));
+                }
+                true
+            })
+            .unwrap_or(false);
+        if !appended {
+            // This thread's batch is gone (the thread is exiting): send this one on its own.
+            let mut b = Batch::default();
+            b.push(head, data);
+            self.hand_off(Msg::Batch(b));
+        }
+    }
+
+    /// Sends a score in the background.
+    pub(crate) fn send_score(&self, score: Score) {
+        if self.shared.shutdown_started.load(Ordering::Acquire) {
+            self.dropped_closed(1);
+            return;
+        }
+        self.hand_off(Msg::Score(Box::new(score)));
+    }
+
+    /// Hands an item to the exporter thread; never blocks. Beyond the queue's bounds it is
+    /// dropped and counted.
+    fn hand_off(&self, msg: Msg) {
+        let (items, bytes) = msg.size();
+        if items == 0 {
+            if let Msg::Batch(b) = msg {
+                self.shared.return_batch(b);
+            }
+            return;
+        }
+        let sh = &self.shared;
+        let queued_items = sh.queued_items.fetch_add(items, Ordering::AcqRel) + items;
+        let queued_bytes = sh.queued_bytes.fetch_add(bytes, Ordering::AcqRel) + bytes;
+        if queued_items > self.max_queue || queued_bytes > self.max_queue_bytes {
+            sh.queued_items.fetch_sub(items, Ordering::AcqRel);
+            sh.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            self.dropped_full(items);
+            if let Msg::Batch(b) = msg {
+                sh.return_batch(b);
+            }
+            return;
+        }
+        sh.counters
+            .enqueued
+            .fetch_add(items as u64, Ordering::AcqRel);
+        if self.tx.send(msg).is_err() {
+            sh.queued_items.fetch_sub(items, Ordering::AcqRel);
+            sh.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+            sh.counters
+                .enqueued
+                .fetch_sub(items as u64, Ordering::AcqRel);
+            self.dropped_closed(items);
+        }
+    }
+
+    /// Counts `n` dropped items; the first drop of each kind warns once.
+    fn dropped(&self, n: usize, warned: &AtomicBool, warning: impl FnOnce() -> String) {
+        self.shared
+            .counters
+            .dropped
+            .fetch_add(n as u64, Ordering::Relaxed);
+        if !warned.swap(true, Ordering::Relaxed) {
+            diag::warn(&warning());
+        }
+    }
+
+    fn dropped_closed(&self, n: usize) {
+        self.dropped(n, &self.shared.warned_closed, || {
+            "Langfuse client is shut down: dropping observations created after shutdown".into()
+        });
+    }
+
+    fn dropped_full(&self, n: usize) {
+        self.dropped(n, &self.shared.warned_full, || {
+            format!(
+                "Langfuse queue is full ({} items or {} MiB): dropping new observations and \
+                 counting them (stats().dropped); raise LANGFUSE_MAX_QUEUE_SIZE / \
+                 LANGFUSE_MAX_QUEUE_BYTES or check that the server keeps up",
+                self.max_queue,
+                self.max_queue_bytes >> 20
+            )
+        });
+    }
+
+    pub(crate) fn stats(&self) -> Stats {
+        let c = &self.shared.counters;
+        // Observations still in the recording threads' batches are accepted too.
+        let pending: u64 = self
+            .shared
+            .threads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|t| u64::from(t.lock().batch.count))
+            .sum();
+        Stats {
+            enqueued: c.enqueued.load(Ordering::Relaxed) + pending,
+            exported: c.exported.load(Ordering::Relaxed),
+            dropped: c.dropped.load(Ordering::Relaxed),
+            failed: c.failed.load(Ordering::Relaxed),
+            retried: c.retried.load(Ordering::Relaxed),
+            bytes_sent: c.bytes_sent.load(Ordering::Relaxed),
+            requests: c.requests.load(Ordering::Relaxed),
+        }
+    }
+
+    /// True once `shutdown` was called (by anyone).
+    pub(crate) fn shutdown_requested(&self) -> bool {
+        self.shared.shutdown_started.load(Ordering::Acquire)
+    }
+
+    fn is_done(&self) -> bool {
+        *self.shared.done.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        if self.shared.shutdown_started.load(Ordering::Acquire) || self.is_done() {
+            return Err(Error::shutdown());
+        }
+        let (ack, rx) = std::sync::mpsc::channel();
+        if self.ctrl.send(Ctrl::Flush { ack }).is_err() {
+            return Err(Error::shutdown());
+        }
+        match rx.recv_timeout(timeout) {
+            Ok(0) => Ok(()),
+            Ok(failed) => Err(Error::export_failed("flush", failed)),
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                Err(Error::timeout("flush", timeout))
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => Err(Error::shutdown()),
+        }
+    }
+
+    pub(crate) fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
+        let deadline = Instant::now() + timeout;
+        let failed_before = self.shared.counters.failed.load(Ordering::Acquire);
+        if !self.shared.shutdown_started.swap(true, Ordering::AcqRel) {
+            *self.shared.cap.lock().unwrap_or_else(|e| e.into_inner()) = Some(deadline);
+            self.shared.cap_notify.notify_one();
+            let _ = self.ctrl.send(Ctrl::Shutdown);
+        }
+        let mut done = self.shared.done.lock().unwrap_or_else(|e| e.into_inner());
+        while !*done {
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(Error::timeout("shutdown", timeout));
+            }
+            done = self
+                .shared
+                .done_cv
+                .wait_timeout(done, deadline - now)
+                .map(|(g, _)| g)
+                .unwrap_or_else(|e| e.into_inner().0);
+        }
+        let failed = self.shared.counters.failed.load(Ordering::Acquire) - failed_before;
+        if failed > 0 {
+            Err(Error::export_failed("shutdown", failed))
+        } else {
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! The exporter thread: a current-thread tokio runtime of its own that collects batches, encodes
+//! them into OTLP requests, and delivers them through the sink with retries.
+
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::Span;
+use prost::Message;
+use tokio::sync::mpsc;
+
+use crate::config::options::Config;
+use crate::config::ExporterKind;
+use crate::diag;
+use crate::export::encode::{Encoder, Spans};
+use crate::export::record::Batch;
+use crate::export::shared::{Ctrl, Msg, Shared, INBOX};
+use crate::export::sink::console::ConsoleSink;
+use crate::export::sink::http::HttpSink;
+use crate::export::sink::Custom;
+
+// ---- the exporter thread ---------------------------------------------------------------------
+
+enum Dest {
+    Http(Box<HttpSink>),
+    Console(ConsoleSink),
+    #[cfg(feature = "testing")]
+    Memory(crate::testing::InMemoryExporter),
+}
+
+pub(crate) struct Worker {
+    cfg: Config,
+    shared: Arc<Shared>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    ctrl_rx: mpsc::UnboundedReceiver<Ctrl>,
+    dest: Dest,
+    encoder: Encoder,
+    /// Encoded `ScopeSpans.spans` entries waiting to be sent.
+    batch: Spans,
+    batch_spans: usize,
+    scores: Vec<serde_json::Value>,
+    oldest: Option<Instant>,
+}
+
+impl Worker {
+    pub(crate) fn new(
+        cfg: Config,
+        custom: Option<Custom>,
+        shared: Arc<Shared>,
+        rx: mpsc::UnboundedReceiver<Msg>,
+        ctrl_rx: mpsc::UnboundedReceiver<Ctrl>,
+    ) -> Result<Worker, String> {
+        let dest = match custom {
+            #[cfg(feature = "testing")]
+            Some(Custom::Memory(m)) => Dest::Memory(m),
+            #[cfg(not(feature = "testing"))]
+            Some(c) => match c {},
+            None if cfg.exporter == ExporterKind::Console => Dest::Console(ConsoleSink::default()),
+            None => Dest::Http(Box::new(HttpSink::new(&cfg)?)),
+        };
+        Ok(Worker {
+            encoder: Encoder::new(&cfg),
+            cfg,
+            shared,
+            rx,
+            ctrl_rx,
+            dest,
+            batch: Spans::default(),
+            batch_spans: 0,
+            scores: Vec::new(),
+            oldest: None,
+        })
+    }
+
+    pub(crate) async fn run(mut self) {
+        let mut inbox: Vec<Msg> = Vec::with_capacity(INBOX);
+        let mut tick = Instant::now() + self.cfg.flush_interval;
+        loop {
+            tokio::select! {
+                biased;
+                c = self.ctrl_rx.recv() => match c {
+                    Some(Ctrl::Flush { ack }) => {
+                        let failed_before = self.shared.counters.failed.load(Ordering::Acquire);
+                        self.drain_available(&mut inbox).await;
+                        self.sweep(false).await;
+                        self.send_all(true).await;
+                        self.settle().await;
+                        let failed = self.shared.counters.failed.load(Ordering::Acquire) - failed_before;
+                        let _ = ack.send(failed);
+                    }
+                    Some(Ctrl::Shutdown) | None => break,
+                },
+                n = self.rx.recv_many(&mut inbox, INBOX) => {
+                    if n == 0 {
+                        break;
+                    }
+                    for m in inbox.drain(..) {
+                        self.accept(m).await;
+                    }
+                    // A steady stream of batches must not starve the timer's work.
+                    if Instant::now() >= tick {
+                        self.on_tick().await;
+                        tick = Instant::now() + self.cfg.flush_interval;
+                    }
+                }
+                _ = tokio::time::sleep_until(tick.into()) => {
+                    self.on_tick().await;
+                    tick = Instant::now() + self.cfg.flush_interval;
+                }
+            }
+        }
+        // Shutdown: refuse new items, deliver everything already recorded.
+        self.rx.close();
+        while self.rx.recv_many(&mut inbox, INBOX).await > 0 {
+            for m in inbox.drain(..) {
+                self.accept(m).await;
+            }
+        }
+        self.sweep(true).await;
+        self.send_all(true).await;
+        self.settle().await;
+        diag::debug(|| format!("exporter stopped: {:?}", self.shared.counters.snapshot()));
+    }
+
+    /// Collects what the recording threads hold, and sends what waited long enough.
+    async fn on_tick(&mut self) {
+        crate::clock::sync();
+        // A finished request's outcome is counted now rather than at the next send.
+        if matches!(&self.dest, Dest::Http(h) if h.traces_done()) {
+            self.settle().await;
+        }
+        self.sweep(false).await;
+        if self
+            .oldest
+            .is_some_and(|t| t + self.cfg.flush_interval <= Instant::now())
+        {
+            self.send_all(false).await;
+        }
+    }
+
+    /// Takes what is in the channel now, without waiting.
+    async fn drain_available(&mut self, inbox: &mut Vec<Msg>) {
+        while let Ok(m) = self.rx.try_recv() {
+            inbox.push(m);
+            if inbox.len() == INBOX {
+                for m in inbox.drain(..) {
+                    self.accept(m).await;
+                }
+            }
+        }
+        for m in inbox.drain(..) {
+            self.accept(m).await;
+        }
+    }
+
+    /// Takes the recording threads' partial batches (and forgets threads that are gone). With
+    /// `close`, later observations on those threads are dropped and counted.
+    async fn sweep(&mut self, close: bool) {
+        let mut taken = Vec::new();
+        {
+            let mut threads = self
+                .shared
+                .threads
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            threads.retain(|tb| {
+                let mut st = tb.lock();
+                st.closed |= close;
+                if !st.batch.is_empty() {
+                    // Most threads are idle when swept: no buffer for them until they record.
+                    let b = std::mem::take(&mut st.batch);
+                    taken.push(b);
+                }
+                // Only the registry holds it: the thread is gone.
+                Arc::strong_count(tb) > 1
+            });
+        }
+        for b in taken {
+            self.shared
+                .counters
+                .enqueued
+                .fetch_add(u64::from(b.count), Ordering::AcqRel);
+            self.accept_batch(b).await;
+        }
+    }
+
+    async fn accept(&mut self, msg: Msg) {
+        let (items, bytes) = msg.size();
+        self.shared.queued_items.fetch_sub(items, Ordering::AcqRel);
+        self.shared.queued_bytes.fetch_sub(bytes, Ordering::AcqRel);
+        match msg {
+            Msg::Batch(b) => self.accept_batch(b).await,
+            Msg::Score(score) => {
+                self.oldest.get_or_insert_with(Instant::now);
+                match score.problem() {
+                    Some(p) => {
+                        self.shared.counters.failed.fetch_add(1, Ordering::Relaxed);
+                        diag::warn(&format!("Langfuse score not sent: {p}"));
+                    }
+                    None => self
+                        .scores
+                        .push(score.to_event(self.cfg.environment.as_deref())),
+                }
+                if self.scores.len() >= self.cfg.flush_at {
+                    self.send_scores().await;
+                }
+            }
+        }
+        if self.batch_spans == 0 && self.scores.is_empty() {
+            self.oldest = None;
+        }
+    }
+
+    async fn accept_batch(&mut self, b: Batch) {
+        if b.is_empty() {
+            self.shared.return_batch(b);
+            return;
+        }
+        self.oldest.get_or_insert_with(Instant::now);
+        let immediate = self.cfg.immediate || matches!(self.dest, Dest::Console(_));
+        let mut read = 0u32;
+        for rec in b.records() {
+            read += 1;
+            let is_root = rec.parent.is_none();
+            let before = self.batch.len();
+            let added = self.encoder.encode_span(&rec, &mut self.batch);
+            self.batch_spans += 1;
+            if before > 0 && before + added > self.cfg.max_batch_bytes {
+                // Over the size limit: send what came before, keep this one for the next.
+                let tail = self.batch.split_off(before);
+                self.batch_spans -= 1;
+                self.send_spans(false).await;
+                self.batch = tail;
+                self.batch_spans = 1;
+            }
+            if self.batch_spans >= self.cfg.flush_at || (immediate && is_root) {
+                self.send_spans(false).await;
+            }
+        }
+        if read < b.count {
+            // Cannot happen unless the batch format has a bug; count rather than lose silently.
+            let lost = u64::from(b.count - read);
+            self.shared
+                .counters
+                .failed
+                .fetch_add(lost, Ordering::Relaxed);
+            diag::warn(&format!(
+                "Langfuse exporter could not read {lost} recorded observation(s)"
+            ));
+        }
+        self.shared.return_batch(b);
+        if self.batch_spans == 0 && self.scores.is_empty() {
+            self.oldest = None;
+        }
+    }
+
+    /// Waits for the request in flight (if any) and counts its outcome.
+    async fn settle(&mut self) {
+        if let Dest::Http(http) = &mut self.dest {
+            http.finish_traces(&self.shared).await;
+        }
+    }
+
+    async fn send_all(&mut self, force: bool) {
+        self.send_spans(force).await;
+        self.send_scores().await;
+        self.oldest = None;
+    }
+
+    async fn send_spans(&mut self, force: bool) {
+        let n = std::mem::take(&mut self.batch_spans) as u64;
+        let c = &self.shared.counters;
+        match &mut self.dest {
+            Dest::Console(console) => {
+                let spans = decode_spans(&self.encoder.request(&self.batch.bytes));
+                let printed = console.add(spans, force);
+                c.exported.fetch_add(printed, Ordering::Relaxed);
+            }
+            #[cfg(feature = "testing")]
+            Dest::Memory(m) => {
+                if n > 0 {
+                    let bytes = self.encoder.request(&self.batch.bytes);
+                    match ExportTraceServiceRequest::decode(&bytes[..]) {
+                        Ok(req) => m.push_spans(req),
+                        Err(e) => diag::warn(&format!("encoded spans do not decode: {e}")),
+                    }
+                }
+                c.exported.fetch_add(n, Ordering::Relaxed);
+            }
+            Dest::Http(http) => {
+                if n > 0 {
+                    let prefix = self.encoder.request_prefix(self.batch.len());
+                    // Counted exported or failed when it finishes (see `settle`).
+                    http.start_traces(&prefix, &self.batch, n, &self.shared, &self.cfg)
+                        .await;
+                }
+            }
+        }
+        self.batch.clear();
+        self.batch
+            .shrink_past(4 * self.cfg.max_batch_bytes.max(1 << 20));
+    }
+
+    async fn send_scores(&mut self) {
+        if self.scores.is_empty() {
+            return;
+        }
+        let events = std::mem::take(&mut self.scores);
+        let n = events.len() as u64;
+        let c = &self.shared.counters;
+        match &mut self.dest {
+            Dest::Console(console) => {
+                console.scores(&events);
+                c.exported.fetch_add(n, Ordering::Relaxed);
+            }
+            #[cfg(feature = "testing")]
+            Dest::Memory(m) => {
+                m.push_scores(events);
+                c.exported.fetch_add(n, Ordering::Relaxed);
+            }
+            Dest::Http(http) => {
+                let failed = http.send_scores(events, &self.shared).await;
+                c.exported.fetch_add(n - failed, Ordering::Relaxed);
+                c.failed.fetch_add(failed, Ordering::Relaxed);
+            }
+        }
+    }
+}
+fn decode_spans(request: &[u8]) -> Vec<Span> {
+    ExportTraceServiceRequest::decode(request)
+        .map(|r| {
+            r.resource_spans
+                .into_iter()
+                .flat_map(|rs| rs.scope_spans)
+                .flat_map(|ss| ss.spans)
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -1,0 +1,79 @@
+//! The global client: [`init`] installs it and returns the guard that shuts it down;
+//! [`client`], [`flush`] and [`shutdown`] reach it from anywhere.
+
+use std::time::Duration;
+
+use crate::client::Langfuse;
+use crate::core::{global_owner, install_global, uninstall_global};
+use crate::diag;
+use crate::error::Error;
+
+/// Configures the global client from the environment and returns a guard that flushes and shuts
+/// it down when dropped. Keep the guard alive for the whole program (`let _lf = init();` in
+/// `main`).
+///
+/// ```
+/// let _guard = langfuse_sdk::init();
+/// // … observations through langfuse_sdk::client() or #[observe] …
+/// ```
+pub fn init() -> ClientGuard {
+    init_with(Langfuse::from_env())
+}
+
+/// Makes `client` the global client and returns a guard that shuts it down when dropped.
+pub fn init_with(client: Langfuse) -> ClientGuard {
+    install_global(&client.inner);
+    ClientGuard {
+        timeout: client.timeout(),
+        client,
+    }
+}
+
+/// The global client, or a disabled one when [`init`] was not called. Never panics.
+pub fn client() -> Langfuse {
+    match global_owner() {
+        Some(inner) => Langfuse { inner },
+        None => Langfuse::disabled(),
+    }
+}
+
+/// Flushes the global client.
+pub fn flush(timeout: Duration) -> Result<(), Error> {
+    client().flush(timeout)
+}
+
+/// Shuts down the global client.
+pub fn shutdown(timeout: Duration) -> Result<(), Error> {
+    client().shutdown(timeout)
+}
+
+/// Shuts the client down (delivering what is queued) when dropped, within the client's timeout.
+#[must_use = "the client shuts down when the guard drops; bind it: let _lf = init();"]
+#[derive(Debug)]
+pub struct ClientGuard {
+    client: Langfuse,
+    timeout: Duration,
+}
+
+impl ClientGuard {
+    /// The guarded client.
+    pub fn client(&self) -> &Langfuse {
+        &self.client
+    }
+    /// Sets how long the drop may wait for delivery.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+}
+
+impl Drop for ClientGuard {
+    fn drop(&mut self) {
+        if let Err(e) = self.client.shutdown(self.timeout) {
+            if !e.is_shutdown() {
+                diag::warn(&e.to_string());
+            }
+        }
+        uninstall_global(&self.client.inner);
+    }
+}

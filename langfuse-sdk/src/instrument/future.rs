@@ -1,0 +1,94 @@
+//! Observed futures.
+
+use std::future::Future;
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::pin::Pin;
+use std::task::{Context as TaskContext, Poll};
+
+use crate::fields::Level;
+use crate::instrument::sync::{in_scope, panic_text, set_err};
+use crate::observation::handle::{Observation, ObservationRef};
+
+pin_project_lite::pin_project! {
+    /// An observed future: the observation is current on every poll, ends with the output,
+    /// records panics, and is marked cancelled when dropped before completion.
+    pub struct Observed<F, C> {
+        #[pin]
+        inner: F,
+        obs: Option<Observation>,
+        on_output: Option<C>,
+    }
+
+    impl<F, C> PinnedDrop for Observed<F, C> {
+        fn drop(this: Pin<&mut Self>) {
+            let this = this.project();
+            if let Some(obs) = this.obs.take() {
+                if obs.is_recording() {
+                    obs.set_level(Level::Warning);
+                    obs.set_status_message("cancelled: the future was dropped before it completed");
+                }
+                obs.end();
+            }
+        }
+    }
+}
+
+impl<F, C> Observed<F, C>
+where
+    F: Future,
+    C: FnOnce(&ObservationRef, &F::Output),
+{
+    /// Wraps `inner`; `on_output` records the output when the future completes.
+    pub fn new(obs: Observation, inner: F, on_output: C) -> Self {
+        Observed {
+            inner,
+            obs: Some(obs),
+            on_output: Some(on_output),
+        }
+    }
+}
+
+impl<F, C> Future for Observed<F, C>
+where
+    F: Future,
+    C: FnOnce(&ObservationRef, &F::Output),
+{
+    type Output = F::Output;
+    fn poll(self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let recording = this.obs.as_ref().is_some_and(|o| o.is_recording());
+        if !recording {
+            // Unsampled: still current, so children stay unsampled; nothing to record.
+            let inner = this.inner;
+            let r = in_scope(this.obs.as_ref(), || inner.poll(cx));
+            if r.is_ready() {
+                // Completed, so not cancelled; there is nothing to record.
+                this.obs.take();
+            }
+            return r;
+        }
+        let inner = this.inner;
+        let polled = in_scope(this.obs.as_ref(), || {
+            catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
+        });
+        match polled {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(out)) => {
+                if let Some(obs) = this.obs.take() {
+                    if let Some(f) = this.on_output.take() {
+                        f(&obs, &out);
+                    }
+                    obs.end();
+                }
+                Poll::Ready(out)
+            }
+            Err(p) => {
+                if let Some(obs) = this.obs.take() {
+                    set_err(&obs, Level::Error, panic_text(&*p));
+                    obs.end();
+                }
+                resume_unwind(p)
+            }
+        }
+    }
+}

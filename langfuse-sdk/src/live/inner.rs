@@ -1,0 +1,186 @@
+//! A recorded observation's one allocation: ids, place, fields behind a lock, and how it ends.
+
+use std::borrow::Cow;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use crate::attributes::TraceAttributes;
+use crate::core::Core;
+use crate::export::record::Head;
+use crate::fields::ObsData;
+use crate::fields::ObservationType;
+use crate::ids::{ObservationId, TraceId};
+/// A recorded (enabled, sampled) observation: allocated once when it is planned, shared by its
+/// handles, and queued to the exporter as it is when it ends.
+pub(crate) struct ObsInner {
+    pub core: Arc<Core>,
+    pub trace_id: TraceId,
+    pub id: ObservationId,
+    /// Parent observation id and whether it is remote.
+    pub parent: Option<(ObservationId, bool)>,
+    pub ty: ObservationType,
+    pub attrs: Option<Arc<TraceAttributes>>,
+    pub data: Mutex<ObsData>,
+}
+/// A new observation's place and name, as its allocation is filled in.
+pub(crate) struct NewObs {
+    pub trace_id: TraceId,
+    pub id: ObservationId,
+    /// Parent observation id and whether it is remote.
+    pub parent: Option<(ObservationId, bool)>,
+    pub ty: ObservationType,
+    pub attrs: Option<Arc<TraceAttributes>>,
+    pub name: Cow<'static, str>,
+}
+
+impl NewObs {
+    /// A new observation (with a new id) in trace `trace_id` under `parent`, carrying the trace
+    /// attributes `attrs` (those in scope in its context).
+    #[inline]
+    pub(crate) fn at(
+        trace_id: TraceId,
+        parent: Option<(ObservationId, bool)>,
+        ty: ObservationType,
+        attrs: &Option<Arc<TraceAttributes>>,
+        name: Cow<'static, str>,
+    ) -> NewObs {
+        NewObs {
+            trace_id,
+            id: ObservationId::random(),
+            parent,
+            ty,
+            attrs: attrs.clone(),
+            name,
+        }
+    }
+}
+impl ObsInner {
+    /// A new allocation's fields.
+    pub(crate) fn fresh(core: &Arc<Core>, new: NewObs) -> ObsInner {
+        ObsInner {
+            core: core.clone(),
+            trace_id: new.trace_id,
+            id: new.id,
+            parent: new.parent,
+            ty: new.ty,
+            attrs: new.attrs,
+            data: Mutex::new(ObsData {
+                name: new.name,
+                ..Default::default()
+            }),
+        }
+    }
+
+    /// Resets a reused allocation in place for a new observation, keeping the scratch buffers.
+    #[inline]
+    pub(crate) fn reset(&mut self, core: &Arc<Core>, new: NewObs) {
+        // Field by field: a spare of the same client keeps its reference to the core (two
+        // atomic operations saved per observation).
+        if !Arc::ptr_eq(&self.core, core) {
+            self.core = core.clone();
+        }
+        self.trace_id = new.trace_id;
+        self.id = new.id;
+        self.parent = new.parent;
+        self.ty = new.ty;
+        self.attrs = new.attrs;
+        // Every field but the scratch buffers.
+        let ObsData {
+            ended,
+            level,
+            name: old_name,
+            start,
+            end,
+            input,
+            output,
+            model,
+            usage,
+            rare,
+            scratch: _,
+            scratch_out: _,
+            model_spare,
+        } = self.data.get_mut().unwrap_or_else(|e| e.into_inner());
+        *ended = false;
+        *level = None;
+        *old_name = new.name;
+        *start = 0;
+        *end = 0;
+        // Checked first, here and below: a drop is a call even when there is nothing to drop
+        // (recycling has already taken the values out).
+        if input.is_some() {
+            *input = None;
+        }
+        if output.is_some() {
+            *output = None;
+        }
+        if let Some(m) = model.take() {
+            *model_spare = m;
+        }
+        if usage.is_some() {
+            *usage = None;
+        }
+        if rare.is_some() {
+            *rare = None;
+        }
+    }
+
+    /// What the exporter needs besides the fields.
+    pub(crate) fn head(&self) -> Head<'_> {
+        Head {
+            trace_id: self.trace_id,
+            id: self.id,
+            parent: self.parent,
+            ty: self.ty,
+            attrs: &self.attrs,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn lock(&self) -> MutexGuard<'_, ObsData> {
+        // Our own code never panics while holding this lock; recover rather than propagate.
+        self.data.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Applies `f` unless the observation has ended.
+    pub(crate) fn update(&self, f: impl FnOnce(&mut ObsData)) {
+        let mut d = self.lock();
+        if !d.ended {
+            f(&mut d);
+        }
+    }
+
+    pub(crate) fn end(&self, at: Option<SystemTime>) {
+        // Appended to this thread's batch while the lock is held: nothing else can change the
+        // fields, and the exporter never takes this lock.
+        self.lock().end(&self.core, self.head(), at);
+    }
+    /// [`end`](Self::end) through the only handle: no lock.
+    #[inline]
+    pub(crate) fn end_unique(&mut self, at: Option<SystemTime>) {
+        let data = self.data.get_mut().unwrap_or_else(|e| e.into_inner());
+        let head = Head {
+            trace_id: self.trace_id,
+            id: self.id,
+            parent: self.parent,
+            ty: self.ty,
+            attrs: &self.attrs,
+        };
+        data.end(&self.core, head, at);
+    }
+}
+impl ObsData {
+    /// Ends the observation (once; later calls do nothing) and records it.
+    #[inline]
+    fn end(&mut self, core: &Core, head: Head<'_>, at: Option<SystemTime>) {
+        if self.ended {
+            return;
+        }
+        self.ended = true;
+        self.end = if head.ty == ObservationType::Event && self.start != 0 {
+            self.start
+        } else {
+            at.map_or_else(crate::clock::now, crate::clock::unix_nanos)
+        };
+        core.record(head, self);
+    }
+}
