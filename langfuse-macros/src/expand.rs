@@ -1,0 +1,315 @@
+//! Code generation: the function rewritten to run its body inside an observation.
+
+use proc_macro2::{Span, TokenStream as TokenStream2};
+use quote::{quote, quote_spanned};
+use syn::spanned::Spanned;
+use syn::{FnArg, Ident, ItemFn, Pat, Path, ReturnType, Type};
+
+use crate::args::parse_args;
+use crate::shape::{
+    boxed_future, contains_impl, is_result, item_type, outer_container, returned_kind, Container,
+    StreamKind,
+};
+
+pub(crate) fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
+    let args = parse_args(attr)?;
+    let func: ItemFn = syn::parse2(item.clone()).map_err(|_| {
+        syn::Error::new(
+            item.clone()
+                .into_iter()
+                .next()
+                .map_or(Span::call_site(), |t| t.span()),
+            "#[observe] can only be applied to functions and methods with a body",
+        )
+    })?;
+    if let Some(c) = &func.sig.constness {
+        return Err(syn::Error::new(
+            c.span(),
+            "#[observe] cannot be applied to a `const fn`: observations record run-time timing and values",
+        ));
+    }
+    let krate: Path = args
+        .krate
+        .clone()
+        .unwrap_or_else(|| syn::parse_quote!(::langfuse_sdk));
+    let p = quote!(#krate::__private);
+
+    // Parameters by name (receivers and non-identifier patterns are not captured).
+    let mut params: Vec<Ident> = Vec::new();
+    for input in &func.sig.inputs {
+        if let FnArg::Typed(t) = input {
+            if let Pat::Ident(pi) = &*t.pat {
+                params.push(pi.ident.clone());
+            }
+        }
+    }
+    for s in &args.skip {
+        if !params.iter().any(|p| p == s) {
+            return Err(syn::Error::new(
+                s.span(),
+                format!(
+                    "`skip({s})`: this function has no parameter named `{s}`; its parameters: {}",
+                    if params.is_empty() {
+                        "none".to_string()
+                    } else {
+                        params
+                            .iter()
+                            .map(|p| format!("`{p}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    }
+                ),
+            ));
+        }
+    }
+    let captured: Vec<&Ident> = if args.skip_all {
+        Vec::new()
+    } else {
+        params.iter().filter(|p| !args.skip.contains(p)).collect()
+    };
+    // Each argument's JSON object key, with its colon: a Rust identifier never needs escaping
+    // in JSON (no quote, backslash or control character).
+    let names: Vec<String> = captured
+        .iter()
+        .map(|i| format!("\"{}\":", i.to_string().trim_start_matches("r#")))
+        .collect();
+
+    let ty_ident = Ident::new(args.as_type.unwrap_or("Span"), Span::call_site());
+    let obs_name = args.name.as_ref().map(|n| n.value()).unwrap_or_else(|| {
+        func.sig
+            .ident
+            .to_string()
+            .trim_start_matches("r#")
+            .to_string()
+    });
+    let capture_input = args.capture_input.unwrap_or(true);
+    let capture_output = args.capture_output.unwrap_or(true);
+    let err_level = Ident::new(args.err_level.unwrap_or("Error"), Span::call_site());
+
+    let start_with = |start_fn: TokenStream2| {
+        quote! {
+            let __lf_obs = #p::#start_fn(
+                #p::ObservationType::#ty_ident,
+                #obs_name,
+                #capture_input,
+                |__lf_inputs: &mut #p::Inputs| {
+                    #[allow(unused_imports)]
+                    use #p::{ViaDebug as _, ViaSerialize as _, ViaStr as _, ViaTypeName as _};
+                    #( (&&&&#p::Wrap(&#captured)).__lf_capture_arg(#names, __lf_inputs); )*
+                },
+            );
+        }
+    };
+    let start = start_with(quote!(start));
+    let mut statics = Vec::new();
+    if let Some(v) = &args.version {
+        statics.push(quote!(__lf_obs.set_version(#v);));
+    }
+    for (k, v) in &args.metadata {
+        statics.push(quote!(__lf_obs.set_metadata_value(#k, &#v);));
+    }
+    let statics = if statics.is_empty() {
+        quote!()
+    } else {
+        quote!(if __lf_obs.is_recording() { #(#statics)* })
+    };
+
+    let record = |out_ty: Option<&Type>| -> TokenStream2 {
+        let output = if capture_output {
+            quote! {
+                if #p::capture_output(__lf_o) {
+                    #[allow(unused_imports)]
+                    use #p::{ViaDebug as _, ViaSerialize as _, ViaStr as _, ViaTypeName as _};
+                    #p::set_output(__lf_o, (&&&&#p::Wrap(__lf_v)).__lf_capture(#p::limit(__lf_o)));
+                }
+            }
+        } else {
+            quote!()
+        };
+        if out_ty.is_some_and(is_result) {
+            quote! {
+                match __lf_out {
+                    ::core::result::Result::Ok(__lf_v) => { #output }
+                    ::core::result::Result::Err(__lf_e) => {
+                        #[allow(unused_imports)]
+                        use #p::{ErrViaDebug as _, ErrViaDisplay as _, ErrViaTypeName as _};
+                        #p::set_err(__lf_o, #p::Level::#err_level, (&&&#p::ErrWrap(__lf_e)).__lf_err_text());
+                    }
+                }
+            }
+        } else if out_ty.is_some() {
+            quote! { let __lf_v = __lf_out; #output }
+        } else {
+            quote!()
+        }
+    };
+
+    // A sync function's end: the output is captured into a reused buffer as the observation
+    // ends (outside every SDK lock); an `Err` sets level and message.
+    let finish_sync = |out_ty: Option<&Type>| -> TokenStream2 {
+        let write = |v: TokenStream2| {
+            if capture_output {
+                quote! {
+                    #p::finish(__lf_obs, |__lf_limit: usize, __lf_buf: &mut ::std::string::String| {
+                        #[allow(unused_imports)]
+                        use #p::{ViaDebug as _, ViaSerialize as _, ViaStr as _, ViaTypeName as _};
+                        (&&&&#p::Wrap(#v)).__lf_capture_into(__lf_limit, __lf_buf)
+                    })
+                }
+            } else {
+                quote!(::core::mem::drop(__lf_obs))
+            }
+        };
+        if out_ty.is_some_and(is_result) {
+            let ok = write(quote!(__lf_v));
+            quote! {
+                match &__lf_out {
+                    ::core::result::Result::Ok(__lf_v) => { #ok; }
+                    ::core::result::Result::Err(__lf_e) => {
+                        #[allow(unused_imports)]
+                        use #p::{ErrViaDebug as _, ErrViaDisplay as _, ErrViaTypeName as _};
+                        #p::set_err(&__lf_obs, #p::Level::#err_level, (&&&#p::ErrWrap(__lf_e)).__lf_err_text());
+                        ::core::mem::drop(__lf_obs);
+                    }
+                }
+            }
+        } else if out_ty.is_some() {
+            let w = write(quote!(&__lf_out));
+            quote!(#w;)
+        } else {
+            quote!(::core::mem::drop(__lf_obs);)
+        }
+    };
+
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = func.clone();
+    let ret_ty: Option<Type> = match &sig.output {
+        ReturnType::Default => None,
+        ReturnType::Type(_, t) => Some((**t).clone()),
+    };
+    let has_impl = ret_ty.as_ref().is_some_and(contains_impl);
+
+    let body: TokenStream2 = if sig.asyncness.is_some() {
+        let rec = record(ret_ty.as_ref());
+        let inner = match (&ret_ty, has_impl) {
+            (Some(t), false) => quote!(async move {
+                let __lf_r: #t = #block;
+                #[allow(unreachable_code)]
+                __lf_r
+            }),
+            (None, _) => quote!(async move {
+                let __lf_r: () = #block;
+                #[allow(unreachable_code)]
+                __lf_r
+            }),
+            _ => quote!(async move #block),
+        };
+        quote! {
+            #start
+            #statics
+            #p::Observed::new(
+                __lf_obs,
+                #inner,
+                |__lf_o: &#p::ObservationRef, __lf_out| { #rec },
+            )
+            .await
+        }
+    } else if let Some((pin_call, fut, out)) = boxed_future(&block.stmts, ret_ty.as_ref()) {
+        // `#[async_trait]` (or a hand-written `Box::pin(async move { … })`): observe the future.
+        let rec = record(out.as_ref());
+        quote! {
+            #start
+            #statics
+            #pin_call(#p::Observed::new(
+                __lf_obs,
+                #fut,
+                |__lf_o: &#p::ObservationRef, __lf_out| { #rec },
+            ))
+        }
+    } else if let Some(kind) =
+        forced_kind(args.stream, args.iterator).or_else(|| returned_kind(ret_ty.as_ref()))
+    {
+        let wrapper = match kind {
+            StreamKind::Stream => quote!(#p::ObservedStream),
+            StreamKind::Iter => quote!(#p::ObservedIter),
+        };
+        let item = ret_ty.as_ref().and_then(item_type);
+        let item_param = match &item {
+            Some(t) => quote!(__lf_item: &#t),
+            None => quote!(__lf_item),
+        };
+        let wrap = match ret_ty.as_ref().map(outer_container) {
+            Some(Container::Impl) => quote!(),
+            Some(Container::Box) => quote!(::std::boxed::Box::new),
+            Some(Container::PinBox) => quote!(::std::boxed::Box::pin),
+            _ => return Err(syn::Error::new(
+                ret_ty.as_ref().map_or(sig.output.span(), |t| t.span()),
+                "`stream` / `iterator` need a return type `impl Stream<…>` / `impl Iterator<…>`, \
+                     `Box<dyn …>` or `Pin<Box<dyn …>>`",
+            )),
+        };
+        quote! {
+            #start
+            #statics
+            let __lf_inner = #p::run_sync(&__lf_obs, move || #block);
+            #wrap(#wrapper::new(__lf_obs, __lf_inner, |#item_param, __lf_limit: usize| {
+                #[allow(unused_imports)]
+                use #p::{ViaDebug as _, ViaSerialize as _, ViaStr as _, ViaTypeName as _};
+                (&&&&#p::Wrap(__lf_item)).__lf_capture(__lf_limit)
+            }))
+        }
+    } else {
+        let finish = finish_sync(ret_ty.as_ref());
+        let closure = match (&ret_ty, has_impl) {
+            (Some(t), false) => quote!(move || -> #t #block),
+            _ => quote!(move || #block),
+        };
+        // The body runs now, in the caller's context: `start_sync` may skip entering a context.
+        let start = start_with(quote!(start_sync));
+        quote! {
+            // Tracing off: one relaxed load, then the body and nothing else. Inside an
+            // unsampled trace: one more thread-local read, then the body. Starting an
+            // unsampled trace: the id drawn, the trace made current, then the body.
+            let __lf_obs = if #p::enabled() {
+                #start
+                __lf_obs
+            } else {
+                #p::SyncStart::Plain
+            };
+            let __lf_body = #closure;
+            let __lf_obs = match __lf_obs {
+                #p::SyncStart::Observe(__lf_obs) => __lf_obs,
+                // Nothing to record: the body as it is.
+                #p::SyncStart::Plain => return #p::call(__lf_body),
+                #p::SyncStart::StartedUnsampled => return #p::run_unsampled(__lf_body),
+            };
+            #statics
+            let __lf_out = #p::run_sync(&__lf_obs, __lf_body);
+            #finish
+            __lf_out
+        }
+    };
+
+    let span = block.span();
+    Ok(quote_spanned! {span=>
+        #(#attrs)*
+        #vis #sig {
+            #body
+        }
+    })
+}
+
+/// The kind the `stream` / `iterator` options force, if one is set.
+fn forced_kind(stream: bool, iterator: bool) -> Option<StreamKind> {
+    if stream {
+        Some(StreamKind::Stream)
+    } else if iterator {
+        Some(StreamKind::Iter)
+    } else {
+        None
+    }
+}
