@@ -28,11 +28,7 @@ pub(crate) fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<Toke
             "#[observe] cannot be applied to a `const fn`: observations record run-time timing and values",
         ));
     }
-    let krate: Path = args
-        .krate
-        .clone()
-        .unwrap_or_else(|| syn::parse_quote!(::langfuse_sdk));
-    let p = quote!(#krate::__private);
+    let p = support_path(args.krate.as_ref());
 
     // Parameters by name (receivers and non-identifier patterns are not captured).
     let mut params: Vec<Ident> = Vec::new();
@@ -301,6 +297,14 @@ pub(crate) fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<Toke
             #body
         }
     })
+}
+
+/// The path of the SDK's support module that every emitted SDK item is named through:
+/// `<crate>::__private`, with `<crate>` the `crate = …` option or `::langfuse_sdk`.
+fn support_path(krate: Option<&Path>) -> TokenStream2 {
+    let default: Path = syn::parse_quote!(::langfuse_sdk);
+    let krate = krate.unwrap_or(&default);
+    quote!(#krate::__private)
 }
 
 /// The kind the `stream` / `iterator` options force, if one is set.
