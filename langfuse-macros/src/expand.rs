@@ -7,8 +7,8 @@ use syn::{FnArg, Ident, ItemFn, Pat, Path, ReturnType, Type};
 
 use crate::args::parse_args;
 use crate::shape::{
-    boxed_future, contains_impl, is_result, item_type, outer_container, returned_kind, Container,
-    StreamKind,
+    boxed_future, contains_impl, is_result, item_type, outer_container, returned_kind, BoxedFuture,
+    Container, StreamKind,
 };
 
 pub(crate) fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
@@ -214,16 +214,29 @@ pub(crate) fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<Toke
             )
             .await
         }
-    } else if let Some((pin_call, fut, out)) = boxed_future(&block.stmts, ret_ty.as_ref()) {
+    } else if let Some(BoxedFuture {
+        pin_call,
+        future: fut,
+        output,
+    }) = boxed_future(&block.stmts, ret_ty.as_ref())
+    {
         // `#[async_trait]` (or a hand-written `Box::pin(async move { … })`): observe the future.
-        let rec = record(out.as_ref());
+        let rec = record(Some(output));
+        // The output type, written on the closure: an `async` block whose output is only fixed
+        // by the coercion to the return type (`async { Err(e) }`) has no type yet where the
+        // output is captured.
+        let out_param = if contains_impl(output) {
+            quote!(__lf_out)
+        } else {
+            quote!(__lf_out: &#output)
+        };
         quote! {
             #start
             #statics
             #pin_call(#p::Observed::new(
                 __lf_obs,
                 #fut,
-                |__lf_o: &#p::ObservationRef, __lf_out| { #rec },
+                |__lf_o: &#p::ObservationRef, #out_param| { #rec },
             ))
         }
     } else if let Some(kind) =
