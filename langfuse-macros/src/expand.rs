@@ -2,26 +2,79 @@
 
 use proc_macro2::{Span, TokenStream as TokenStream2};
 use quote::{quote, quote_spanned};
+use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
-use syn::{FnArg, Ident, ItemFn, Pat, Path, ReturnType, Type};
+use syn::{
+    braced, Attribute, FnArg, Ident, ItemFn, Pat, Path, ReturnType, Signature, Type, Visibility,
+};
 
-use crate::args::parse_args;
+use crate::args::{parse_args, Args};
 use crate::shape::{
     boxed_future, contains_impl, is_result, item_type, outer_container, returned_kind, BoxedFuture,
     Container, StreamKind,
 };
 
-pub(crate) fn expand(attr: TokenStream2, item: TokenStream2) -> syn::Result<TokenStream2> {
-    let args = parse_args(attr)?;
-    let func: ItemFn = syn::parse2(item.clone()).map_err(|_| {
-        syn::Error::new(
+/// The expansion of `#[observe(attr)] item`: the function running its body inside an
+/// observation, or the errors.
+pub(crate) fn expand(attr: TokenStream2, item: TokenStream2) -> TokenStream2 {
+    let args = match parse_args(attr) {
+        Ok(args) => args,
+        Err(e) => return e.to_compile_error(),
+    };
+    match syn::parse2::<ItemFn>(item.clone()) {
+        Ok(func) => instrument(&args, func).unwrap_or_else(|e| e.to_compile_error()),
+        Err(e) => uninstrumented(item, &e),
+    }
+}
+
+/// An item that does not parse as a function. A function whose body alone does not parse (a
+/// syntax error in it, or syntax newer than `syn`) is emitted as written, un-instrumented, with
+/// an error saying so: the compiler then reports the user's own errors in the body, as it
+/// would without the attribute, instead of one error of ours about the whole item.
+fn uninstrumented(item: TokenStream2, err: &syn::Error) -> TokenStream2 {
+    match syn::parse2::<FnWithUnparsedBody>(item.clone()) {
+        Ok(f) => {
+            let ours = syn::Error::new(
+                f.name.span(),
+                format!(
+                    "#[observe] could not parse the body of `{}` ({err}), so it is compiled \
+                     without an observation; fix the body's errors",
+                    f.name
+                ),
+            )
+            .to_compile_error();
+            quote!(#item #ours)
+        }
+        Err(_) => syn::Error::new(
             item.clone()
                 .into_iter()
                 .next()
                 .map_or(Span::call_site(), |t| t.span()),
             "#[observe] can only be applied to functions and methods with a body",
         )
-    })?;
+        .to_compile_error(),
+    }
+}
+
+/// A function whose signature parses, with its body's tokens left unparsed.
+struct FnWithUnparsedBody {
+    name: Ident,
+}
+
+impl Parse for FnWithUnparsedBody {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        input.call(Attribute::parse_outer)?;
+        input.parse::<Visibility>()?;
+        let sig: Signature = input.parse()?;
+        let body;
+        braced!(body in input);
+        body.parse::<TokenStream2>()?;
+        Ok(FnWithUnparsedBody { name: sig.ident })
+    }
+}
+
+/// The function `func` running its body inside an observation.
+fn instrument(args: &Args, func: ItemFn) -> syn::Result<TokenStream2> {
     if let Some(c) = &func.sig.constness {
         return Err(syn::Error::new(
             c.span(),

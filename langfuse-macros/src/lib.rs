@@ -63,8 +63,5 @@ use proc_macro::TokenStream;
 /// Traces a function as a Langfuse observation; see the [crate docs](crate) for the options.
 #[proc_macro_attribute]
 pub fn observe(attr: TokenStream, item: TokenStream) -> TokenStream {
-    match expand::expand(attr.into(), item.into()) {
-        Ok(t) => t.into(),
-        Err(e) => e.to_compile_error().into(),
-    }
+    expand::expand(attr.into(), item.into()).into()
 }
