@@ -81,6 +81,13 @@ fn instrument(args: &Args, func: ItemFn) -> syn::Result<TokenStream2> {
             "#[observe] cannot be applied to a `const fn`: observations record run-time timing and values",
         ));
     }
+    if let (Some(a), true) = (&func.sig.asyncness, args.stream || args.iterator) {
+        return Err(syn::Error::new(
+            a.span(),
+            "`stream` / `iterator` apply to sync functions returning a stream or an iterator: \
+             an `async fn`'s observation ends when its future completes",
+        ));
+    }
     let p = support_path(args.krate.as_ref());
 
     // Parameters by name (receivers and non-identifier patterns are not captured).

@@ -173,8 +173,8 @@
 //! A sync function returning `impl Stream<Item = T>` or `impl Iterator<Item = T>` is recognised
 //! by that return type. For a boxed one (`Box<dyn …>` or `Pin<Box<dyn …>>`), say which it is
 //! with `stream` or `iterator` (not both). The observation then stays open until the stream or
-//! iterator ends or is dropped, and records the items as its output (strings joined). On a sync
-//! function with another return type these options are a compile error.
+//! iterator ends or is dropped, and records the items as its output (strings joined). On an `async fn`,
+//! or a sync function with another return type, these options are a compile error.
 //!
 //! ```
 //! # use langfuse_sdk::observe;
