@@ -5,7 +5,8 @@ use quote::{quote, quote_spanned};
 use syn::parse::{Parse, ParseStream};
 use syn::spanned::Spanned;
 use syn::{
-    braced, Attribute, FnArg, Ident, ItemFn, Pat, Path, ReturnType, Signature, Type, Visibility,
+    braced, Attribute, Block, FnArg, Ident, ItemFn, Pat, Path, ReturnType, Signature, Type,
+    Visibility,
 };
 
 use crate::args::{parse_args, Args};
@@ -88,11 +89,45 @@ fn instrument(args: &Args, func: ItemFn) -> syn::Result<TokenStream2> {
              an `async fn`'s observation ends when its future completes",
         ));
     }
-    let p = support_path(args.krate.as_ref());
+    let captured = captured_params(args, &func.sig)?;
+    let gen = Gen::new(args, &func.sig, &captured);
 
-    // Parameters by name (receivers and non-identifier patterns are not captured).
+    let ItemFn {
+        attrs,
+        vis,
+        sig,
+        block,
+    } = &func;
+    let ret_ty: Option<&Type> = match &sig.output {
+        ReturnType::Default => None,
+        ReturnType::Type(_, t) => Some(t),
+    };
+    let body = if sig.asyncness.is_some() {
+        gen.async_body(ret_ty, block)
+    } else if let Some(boxed) = boxed_future(&block.stmts, ret_ty) {
+        gen.boxed_future_body(boxed)
+    } else if let Some(kind) =
+        forced_kind(args.stream, args.iterator).or_else(|| returned_kind(ret_ty))
+    {
+        gen.stream_body(kind, &sig.output, block)?
+    } else {
+        gen.sync_body(ret_ty, block)
+    };
+
+    let span = block.span();
+    Ok(quote_spanned! {span=>
+        #(#attrs)*
+        #vis #sig {
+            #body
+        }
+    })
+}
+
+/// The parameters recorded as input, by name (receivers and non-identifier patterns are not
+/// captured), or an error for a `skip` naming no parameter.
+fn captured_params(args: &Args, sig: &Signature) -> syn::Result<Vec<Ident>> {
     let mut params: Vec<Ident> = Vec::new();
-    for input in &func.sig.inputs {
+    for input in &sig.inputs {
         if let FnArg::Typed(t) = input {
             if let Pat::Ident(pi) = &*t.pat {
                 params.push(pi.ident.clone());
@@ -118,31 +153,65 @@ fn instrument(args: &Args, func: ItemFn) -> syn::Result<TokenStream2> {
             ));
         }
     }
-    let captured: Vec<&Ident> = if args.skip_all {
-        Vec::new()
+    if args.skip_all {
+        params.clear();
     } else {
-        params.iter().filter(|p| !args.skip.contains(p)).collect()
-    };
-    // Each argument's JSON object key, with its colon: a Rust identifier never needs escaping
-    // in JSON (no quote, backslash or control character).
-    let names: Vec<String> = captured
-        .iter()
-        .map(|i| format!("\"{}\":", i.to_string().trim_start_matches("r#")))
-        .collect();
+        params.retain(|p| !args.skip.contains(p));
+    }
+    Ok(params)
+}
 
-    let ty_ident = Ident::new(args.as_type.unwrap_or("Span"), Span::call_site());
-    let obs_name = args.name.as_ref().map(|n| n.value()).unwrap_or_else(|| {
-        func.sig
-            .ident
-            .to_string()
-            .trim_start_matches("r#")
-            .to_string()
-    });
-    let capture_input = args.capture_input.unwrap_or(true);
-    let capture_output = args.capture_output.unwrap_or(true);
-    let err_level = Ident::new(args.err_level.unwrap_or("Error"), Span::call_site());
+/// What every kind of body is made of: the observation's start, its static attributes, and
+/// how the output is recorded.
+struct Gen<'a> {
+    /// The support path ([`support_path`]).
+    p: TokenStream2,
+    args: &'a Args,
+    captured: &'a [Ident],
+    /// Each captured argument's JSON object key, with its colon.
+    names: Vec<String>,
+    ty_ident: Ident,
+    obs_name: String,
+    capture_output: bool,
+    err_level: Ident,
+}
 
-    let start_with = |start_fn: TokenStream2| {
+impl<'a> Gen<'a> {
+    fn new(args: &'a Args, sig: &Signature, captured: &'a [Ident]) -> Self {
+        // A Rust identifier never needs escaping in JSON (no quote, backslash or control
+        // character).
+        let names = captured
+            .iter()
+            .map(|i| format!("\"{}\":", i.to_string().trim_start_matches("r#")))
+            .collect();
+        let obs_name = args
+            .name
+            .as_ref()
+            .map(|n| n.value())
+            .unwrap_or_else(|| sig.ident.to_string().trim_start_matches("r#").to_string());
+        Gen {
+            p: support_path(args.krate.as_ref()),
+            args,
+            captured,
+            names,
+            ty_ident: Ident::new(args.as_type.unwrap_or("Span"), Span::call_site()),
+            obs_name,
+            capture_output: args.capture_output.unwrap_or(true),
+            err_level: Ident::new(args.err_level.unwrap_or("Error"), Span::call_site()),
+        }
+    }
+
+    /// `let __lf_obs = <support>::<start_fn>(…)`, the arguments captured in the closure.
+    fn start(&self, start_fn: TokenStream2) -> TokenStream2 {
+        let Gen {
+            p,
+            captured,
+            names,
+            ty_ident,
+            obs_name,
+            ..
+        } = self;
+        let capture_input = self.args.capture_input.unwrap_or(true);
         quote! {
             let __lf_obs = #p::#start_fn(
                 #p::ObservationType::#ty_ident,
@@ -155,23 +224,29 @@ fn instrument(args: &Args, func: ItemFn) -> syn::Result<TokenStream2> {
                 },
             );
         }
-    };
-    let start = start_with(quote!(start));
-    let mut statics = Vec::new();
-    if let Some(v) = &args.version {
-        statics.push(quote!(__lf_obs.set_version(#v);));
     }
-    for (k, v) in &args.metadata {
-        statics.push(quote!(__lf_obs.set_metadata_value(#k, &#v);));
-    }
-    let statics = if statics.is_empty() {
-        quote!()
-    } else {
-        quote!(if __lf_obs.is_recording() { #(#statics)* })
-    };
 
-    let record = |out_ty: Option<&Type>| -> TokenStream2 {
-        let output = if capture_output {
+    /// The `version` and `metadata` options, set when the observation records.
+    fn statics(&self) -> TokenStream2 {
+        let mut statics = Vec::new();
+        if let Some(v) = &self.args.version {
+            statics.push(quote!(__lf_obs.set_version(#v);));
+        }
+        for (k, v) in &self.args.metadata {
+            statics.push(quote!(__lf_obs.set_metadata_value(#k, &#v);));
+        }
+        if statics.is_empty() {
+            quote!()
+        } else {
+            quote!(if __lf_obs.is_recording() { #(#statics)* })
+        }
+    }
+
+    /// A future's end: the output `__lf_out` recorded on `__lf_o`; an `Err` sets level and
+    /// message.
+    fn record(&self, out_ty: Option<&Type>) -> TokenStream2 {
+        let Gen { p, err_level, .. } = self;
+        let output = if self.capture_output {
             quote! {
                 if #p::capture_output(__lf_o) {
                     #[allow(unused_imports)]
@@ -198,13 +273,14 @@ fn instrument(args: &Args, func: ItemFn) -> syn::Result<TokenStream2> {
         } else {
             quote!()
         }
-    };
+    }
 
-    // A sync function's end: the output is captured into a reused buffer as the observation
-    // ends (outside every SDK lock); an `Err` sets level and message.
-    let finish_sync = |out_ty: Option<&Type>| -> TokenStream2 {
+    /// A sync function's end: the output is captured into a reused buffer as the observation
+    /// ends (outside every SDK lock); an `Err` sets level and message.
+    fn finish_sync(&self, out_ty: Option<&Type>) -> TokenStream2 {
+        let Gen { p, err_level, .. } = self;
         let write = |v: TokenStream2| {
-            if capture_output {
+            if self.capture_output {
                 quote! {
                     #p::finish(__lf_obs, |__lf_limit: usize, __lf_buf: &mut ::std::string::String| {
                         #[allow(unused_imports)]
@@ -235,29 +311,21 @@ fn instrument(args: &Args, func: ItemFn) -> syn::Result<TokenStream2> {
         } else {
             quote!(::core::mem::drop(__lf_obs);)
         }
-    };
+    }
 
-    let ItemFn {
-        attrs,
-        vis,
-        sig,
-        block,
-    } = func.clone();
-    let ret_ty: Option<Type> = match &sig.output {
-        ReturnType::Default => None,
-        ReturnType::Type(_, t) => Some((**t).clone()),
-    };
-    let has_impl = ret_ty.as_ref().is_some_and(contains_impl);
-
-    let body: TokenStream2 = if sig.asyncness.is_some() {
-        let rec = record(ret_ty.as_ref());
-        let inner = match (&ret_ty, has_impl) {
-            (Some(t), false) => quote!(async move {
+    /// An `async fn`: its body as an observed future, awaited.
+    fn async_body(&self, ret_ty: Option<&Type>, block: &Block) -> TokenStream2 {
+        let p = &self.p;
+        let start = self.start(quote!(start));
+        let statics = self.statics();
+        let rec = self.record(ret_ty);
+        let inner = match ret_ty {
+            Some(t) if !contains_impl(t) => quote!(async move {
                 let __lf_r: #t = #block;
                 #[allow(unreachable_code)]
                 __lf_r
             }),
-            (None, _) => quote!(async move {
+            None => quote!(async move {
                 let __lf_r: () = #block;
                 #[allow(unreachable_code)]
                 __lf_r
@@ -274,14 +342,19 @@ fn instrument(args: &Args, func: ItemFn) -> syn::Result<TokenStream2> {
             )
             .await
         }
-    } else if let Some(BoxedFuture {
-        pin_call,
-        future: fut,
-        output,
-    }) = boxed_future(&block.stmts, ret_ty.as_ref())
-    {
-        // `#[async_trait]` (or a hand-written `Box::pin(async move { … })`): observe the future.
-        let rec = record(Some(output));
+    }
+
+    /// `#[async_trait]` (or a hand-written `Box::pin(async move { … })`): the future observed.
+    fn boxed_future_body(&self, boxed: BoxedFuture<'_>) -> TokenStream2 {
+        let p = &self.p;
+        let BoxedFuture {
+            pin_call,
+            future,
+            output,
+        } = boxed;
+        let start = self.start(quote!(start));
+        let statics = self.statics();
+        let rec = self.record(Some(output));
         // The output type, written on the closure: an `async` block whose output is only fixed
         // by the coercion to the return type (`async { Err(e) }`) has no type yet where the
         // output is captured.
@@ -295,33 +368,48 @@ fn instrument(args: &Args, func: ItemFn) -> syn::Result<TokenStream2> {
             #statics
             #pin_call(#p::Observed::new(
                 __lf_obs,
-                #fut,
+                #future,
                 |__lf_o: &#p::ObservationRef, #out_param| { #rec },
             ))
         }
-    } else if let Some(kind) =
-        forced_kind(args.stream, args.iterator).or_else(|| returned_kind(ret_ty.as_ref()))
-    {
+    }
+
+    /// A sync function returning a stream or an iterator: it is wrapped to keep the
+    /// observation open until it ends, its items recorded.
+    fn stream_body(
+        &self,
+        kind: StreamKind,
+        output: &ReturnType,
+        block: &Block,
+    ) -> syn::Result<TokenStream2> {
+        let p = &self.p;
+        let ret_ty = match output {
+            ReturnType::Default => None,
+            ReturnType::Type(_, t) => Some(&**t),
+        };
         let wrapper = match kind {
             StreamKind::Stream => quote!(#p::ObservedStream),
             StreamKind::Iter => quote!(#p::ObservedIter),
         };
-        let item = ret_ty.as_ref().and_then(item_type);
-        let item_param = match &item {
+        let item_param = match ret_ty.and_then(item_type) {
             Some(t) => quote!(__lf_item: &#t),
             None => quote!(__lf_item),
         };
-        let wrap = match ret_ty.as_ref().map(outer_container) {
+        let wrap = match ret_ty.map(outer_container) {
             Some(Container::Impl) => quote!(),
             Some(Container::Box) => quote!(::std::boxed::Box::new),
             Some(Container::PinBox) => quote!(::std::boxed::Box::pin),
-            _ => return Err(syn::Error::new(
-                ret_ty.as_ref().map_or(sig.output.span(), |t| t.span()),
-                "`stream` / `iterator` need a return type `impl Stream<…>` / `impl Iterator<…>`, \
-                     `Box<dyn …>` or `Pin<Box<dyn …>>`",
-            )),
+            _ => {
+                return Err(syn::Error::new(
+                    ret_ty.map_or(output.span(), |t| t.span()),
+                    "`stream` / `iterator` need a return type `impl Stream<…>` / \
+                     `impl Iterator<…>`, `Box<dyn …>` or `Pin<Box<dyn …>>`",
+                ))
+            }
         };
-        quote! {
+        let start = self.start(quote!(start));
+        let statics = self.statics();
+        Ok(quote! {
             #start
             #statics
             let __lf_inner = #p::run_sync(&__lf_obs, move || #block);
@@ -330,15 +418,20 @@ fn instrument(args: &Args, func: ItemFn) -> syn::Result<TokenStream2> {
                 use #p::{ViaDebug as _, ViaSerialize as _, ViaStr as _, ViaTypeName as _};
                 (&&&&#p::Wrap(__lf_item)).__lf_capture(__lf_limit)
             }))
-        }
-    } else {
-        let finish = finish_sync(ret_ty.as_ref());
-        let closure = match (&ret_ty, has_impl) {
-            (Some(t), false) => quote!(move || -> #t #block),
+        })
+    }
+
+    /// Any other sync function: the body run as a closure inside the observation.
+    fn sync_body(&self, ret_ty: Option<&Type>, block: &Block) -> TokenStream2 {
+        let p = &self.p;
+        let finish = self.finish_sync(ret_ty);
+        let closure = match ret_ty {
+            Some(t) if !contains_impl(t) => quote!(move || -> #t #block),
             _ => quote!(move || #block),
         };
         // The body runs now, in the caller's context: `start_sync` may skip entering a context.
-        let start = start_with(quote!(start_sync));
+        let start = self.start(quote!(start_sync));
+        let statics = self.statics();
         quote! {
             // Tracing off: one relaxed load, then the body and nothing else. Inside an
             // unsampled trace: one more thread-local read, then the body. Starting an
@@ -361,15 +454,7 @@ fn instrument(args: &Args, func: ItemFn) -> syn::Result<TokenStream2> {
             #finish
             __lf_out
         }
-    };
-
-    let span = block.span();
-    Ok(quote_spanned! {span=>
-        #(#attrs)*
-        #vis #sig {
-            #body
-        }
-    })
+    }
 }
 
 /// The path of the SDK's support module that every emitted SDK item is named through:
