@@ -1,4 +1,5 @@
-//! Methods under `#[async_trait]`, alone and with `#[tracing::instrument]` in either order.
+//! Methods under `#[async_trait]`, alone and with `#[tracing::instrument]` in either order, and
+//! the same shape written by hand: `Box::pin(async move { … })` with other spellings of the paths.
 mod common;
 use async_trait::async_trait;
 use langfuse_sdk::observe;
@@ -94,5 +95,56 @@ async fn async_trait_methods_are_observed_with_children() {
     assert_eq!(
         h.span("third").attr_str("langfuse.observation.output"),
         Some("3")
+    );
+}
+
+struct Manual;
+
+impl Manual {
+    #[observe(as_type = "tool")]
+    fn fetch(
+        &self,
+        n: u32,
+    ) -> std::pin::Pin<std::boxed::Box<dyn core::future::Future<Output = u32> + Send + '_>> {
+        ::std::boxed::Box::pin(async move {
+            tokio::task::yield_now().await;
+            inner_step(n).await * 10
+        })
+    }
+
+    #[observe]
+    fn fail(
+        &self,
+    ) -> ::core::pin::Pin<
+        Box<dyn ::std::future::Future<Output = ::core::result::Result<u8, String>> + Send>,
+    > {
+        std::boxed::Box::pin(async { Err("no data".to_string()) })
+    }
+}
+
+#[tokio::test]
+async fn hand_written_boxed_futures_are_observed_as_futures() {
+    let h = common::harness();
+    let fut = Manual.fetch(4);
+    // Creating the future ends nothing: the observation spans the future's run.
+    assert!(h.spans().iter().all(|s| s.name() != "fetch"));
+    assert_eq!(fut.await, 50);
+    assert_eq!(Manual.fail().await, Err("no data".to_string()));
+    let spans = h.spans();
+    let fetch = h.span("fetch");
+    assert_eq!(fetch.observation_type(), Some("tool"));
+    assert_eq!(
+        fetch.attr_json("langfuse.observation.input"),
+        Some(json!({"n": 4}))
+    );
+    // The future's output, not the boxed future's type name.
+    assert_eq!(fetch.attr_str("langfuse.observation.output"), Some("50"));
+    let child = spans.iter().find(|s| s.name() == "inner_step").unwrap();
+    assert_eq!(child.parent_id(), Some(fetch.id()));
+    let fail = h.span("fail");
+    assert_eq!(fail.attr_str("langfuse.observation.level"), Some("ERROR"));
+    assert_eq!(
+        fail.attr_str("langfuse.observation.status_message"),
+        Some("no data")
     );
 }
