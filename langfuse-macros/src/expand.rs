@@ -440,14 +440,14 @@ impl<'a> Gen<'a> {
                 #start
                 __lf_obs
             } else {
-                #p::SyncStart::Plain
+                #p::SyncStart::Unrecorded
             };
             let __lf_body = #closure;
             let __lf_obs = match __lf_obs {
-                #p::SyncStart::Observe(__lf_obs) => __lf_obs,
+                #p::SyncStart::Recording(__lf_obs) => __lf_obs,
                 // Nothing to record: the body as it is.
-                #p::SyncStart::Plain => return #p::call(__lf_body),
-                #p::SyncStart::StartedUnsampled => return #p::run_unsampled(__lf_body),
+                #p::SyncStart::Unrecorded => return #p::call(__lf_body),
+                #p::SyncStart::UnsampledRoot => return #p::run_unsampled(__lf_body),
             };
             #statics
             let __lf_out = #p::run_sync(&__lf_obs, __lf_body);

@@ -352,7 +352,7 @@ impl Client {
         let ctx = Context::current();
         let attrs = ctx.trace_attributes();
         if req.user.is_none() {
-            req.user = attrs.get_user_id().map(str::to_string);
+            req.user = attrs.user_id_ref().map(str::to_string);
         }
         if self.inner.recording != Recording::Proxy {
             return rb;
@@ -377,14 +377,14 @@ impl Client {
             .observation_name
             .clone()
             .unwrap_or_else(|| "chat-completion".into())));
-        if let Some(s) = attrs.get_session_id() {
+        if let Some(s) = attrs.session_id_ref() {
             meta.entry("session_id").or_insert(json!(s));
         }
-        if let Some(u) = attrs.get_user_id() {
+        if let Some(u) = attrs.user_id_ref() {
             meta.entry("trace_user_id").or_insert(json!(u));
         }
-        if !attrs.get_tags().is_empty() {
-            meta.entry("tags").or_insert(json!(attrs.get_tags()));
+        if !attrs.tags_ref().is_empty() {
+            meta.entry("tags").or_insert(json!(attrs.tags_ref()));
         }
         req.extra.insert("metadata".into(), Value::Object(meta));
         rb

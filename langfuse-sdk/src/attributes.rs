@@ -154,20 +154,21 @@ impl TraceAttributes {
         self
     }
 
-    /// The user id, if set.
-    pub fn get_user_id(&self) -> Option<&str> {
+    /// The user id, if set. (The getters are named `…_ref`, as in `http`'s request builder:
+    /// the plain names set.)
+    pub fn user_id_ref(&self) -> Option<&str> {
         self.user_id.as_deref()
     }
     /// The session id, if set.
-    pub fn get_session_id(&self) -> Option<&str> {
+    pub fn session_id_ref(&self) -> Option<&str> {
         self.session_id.as_deref()
     }
     /// The trace name, if set.
-    pub fn get_name(&self) -> Option<&str> {
+    pub fn name_ref(&self) -> Option<&str> {
         self.name.as_deref()
     }
     /// The tags.
-    pub fn get_tags(&self) -> &[String] {
+    pub fn tags_ref(&self) -> &[String] {
         &self.tags
     }
 

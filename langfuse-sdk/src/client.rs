@@ -88,7 +88,7 @@ impl Langfuse {
         name: impl Into<Cow<'static, str>>,
     ) -> ObservationBuilder {
         if !self.core().is_recording() {
-            return ObservationBuilder::noop(ty);
+            return ObservationBuilder::off(ty);
         }
         plan(self.core(), ty, name.into(), &Context::current(), None)
     }

@@ -75,7 +75,7 @@ impl Owner {
             diag::DEBUG.store(true, Ordering::Relaxed);
         }
         let mut recording = cfg.enabled;
-        if custom.is_none() && cfg.exporter == ExporterKind::None {
+        if custom.is_none() && cfg.exporter == ExporterKind::Disabled {
             recording = false;
         }
         if recording

@@ -72,7 +72,7 @@ pub fn env(data: &[u8]) {
             .and_then(|i| values.get(i))
             .map(|v| v.to_string())
     });
-    let built = b.exporter(crate::ExporterKind::None).build();
+    let built = b.exporter(crate::ExporterKind::Disabled).build();
     assert!(
         built.is_ok(),
         "configuration from the environment always builds"
@@ -81,7 +81,6 @@ pub fn env(data: &[u8]) {
 
 /// Captures `data` (as JSON when it parses, else as text) as input, output and metadata of an
 /// observation, encodes it to OTLP and decodes it back. Needs feature `testing`.
-#[cfg(feature = "testing")]
 pub fn capture_and_encode(data: &[u8]) {
     use std::sync::OnceLock;
     use std::time::Duration;

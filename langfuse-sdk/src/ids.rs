@@ -282,6 +282,28 @@ impl RemoteParent {
     }
 }
 
+/// The observation a new one attaches to, as its record carries it: the parent's id, and
+/// whether the parent is remote (in another process, reached through a `traceparent`: the span
+/// flags say so).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct ParentRef {
+    pub id: ObservationId,
+    pub remote: bool,
+}
+
+impl ParentRef {
+    /// A parent in this process.
+    #[inline]
+    pub(crate) fn local(id: ObservationId) -> ParentRef {
+        ParentRef { id, remote: false }
+    }
+    /// A parent in another process.
+    #[inline]
+    pub(crate) fn remote(id: ObservationId) -> ParentRef {
+        ParentRef { id, remote: true }
+    }
+}
+
 pub(crate) fn format_traceparent(t: TraceId, o: ObservationId, sampled: bool) -> String {
     format!("00-{t}-{o}-{}", if sampled { "01" } else { "00" })
 }

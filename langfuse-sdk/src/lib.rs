@@ -75,6 +75,7 @@ mod client;
 mod global;
 pub mod instrument;
 
+#[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzz;
 #[cfg(feature = "testing")]
@@ -100,5 +101,5 @@ pub use observation::{
 };
 pub use score::{Score, ScoreValue};
 
-/// `#[observe]`: trace a function as an observation. See the [`langfuse_macros`] crate docs.
+#[doc(inline)]
 pub use langfuse_macros::observe;

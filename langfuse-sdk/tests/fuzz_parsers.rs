@@ -52,7 +52,7 @@ proptest! {
             keys.iter().position(|x| *x == k).map(|i| values[i].clone())
         });
         // Whatever the environment said, the result builds (invalid values were replaced).
-        let lf = b.exporter(langfuse_sdk::ExporterKind::None).build();
+        let lf = b.exporter(langfuse_sdk::ExporterKind::Disabled).build();
         prop_assert!(lf.is_ok(), "{:?}", lf.err());
     }
 

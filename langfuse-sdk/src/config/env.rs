@@ -182,7 +182,7 @@ fn parse_exporter(v: &str) -> Option<ExporterKind> {
     match v.trim().to_ascii_lowercase().as_str() {
         "otlp" => Some(ExporterKind::Otlp),
         "console" => Some(ExporterKind::Console),
-        "none" | "off" => Some(ExporterKind::None),
+        "none" | "off" => Some(ExporterKind::Disabled),
         _ => None,
     }
 }

@@ -15,8 +15,8 @@ pub enum ExporterKind {
     Otlp,
     /// Prints each finished trace to stdout as an indented tree; needs no keys.
     Console,
-    /// Sends nothing: tracing is off, every call is a cheap no-op.
-    None,
+    /// Sends nothing: tracing is off, every call is a cheap no-op (`LANGFUSE_EXPORTER=none`).
+    Disabled,
 }
 
 /// A mask over input, output and metadata, run on the exporter thread before anything leaves the
@@ -130,7 +130,7 @@ impl ExporterKind {
         match self {
             ExporterKind::Otlp => "otlp",
             ExporterKind::Console => "console",
-            ExporterKind::None => "none",
+            ExporterKind::Disabled => "none",
         }
     }
 }

@@ -129,7 +129,7 @@ fn builder_rejects_invalid_values_with_clear_errors() {
         crate::Langfuse::builder()
             .public_key("pk")
             .secret_key("sk-very-secret")
-            .exporter(ExporterKind::None)
+            .exporter(ExporterKind::Disabled)
     };
     let e = base().sample_rate(1.5).build().unwrap_err();
     assert!(e.is_config() && e.setting() == Some("LANGFUSE_SAMPLE_RATE"));

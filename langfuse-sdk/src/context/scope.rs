@@ -18,10 +18,14 @@ use crate::live::inner::ObsInner;
 #[derive(Clone, Default)]
 #[repr(usize)]
 pub(crate) enum Parent {
+    /// No observation is current: a new one starts a trace.
     #[default]
     None,
-    Live(Arc<ObsInner>),
+    /// A recorded observation of this process.
+    Recording(Arc<ObsInner>),
+    /// An observation of an unsampled trace: new ones are unsampled too.
     Unsampled(TraceId),
+    /// An observation of another process (a parsed `traceparent`).
     Remote(RemoteParent),
 }
 
@@ -29,7 +33,7 @@ pub(crate) enum Parent {
 ///
 /// Cheap to clone. [`Context::current`] captures the thread's context; [`attach`](Self::attach)
 /// makes it current elsewhere. Most code uses the helpers instead:
-/// [`WithContext::with_current_context`], [`spawn`](crate::spawn),
+/// [`WithContext::with_current_context`](crate::WithContext::with_current_context), [`spawn`](crate::spawn),
 /// [`spawn_blocking`](crate::spawn_blocking) and [`thread_spawn`](crate::thread_spawn).
 #[derive(Clone, Default)]
 pub struct Context {
@@ -86,7 +90,7 @@ impl Context {
     /// This context with `attrs` overlaid on its trace attributes. The current observation (if
     /// recording) gets them as well.
     pub fn with_attributes(mut self, attrs: TraceAttributes) -> Context {
-        if let Parent::Live(o) = &self.parent {
+        if let Parent::Recording(o) = &self.parent {
             let a = attrs.clone();
             o.update(|d| match &mut d.rare().trace {
                 Some(t) => t.merge_from(&a),
@@ -109,7 +113,7 @@ impl Context {
     /// observation).
     pub fn trace_attributes(&self) -> TraceAttributes {
         let mut a = self.attrs.as_deref().cloned().unwrap_or_default();
-        if let Parent::Live(o) = &self.parent {
+        if let Parent::Recording(o) = &self.parent {
             o.update(|d| {
                 if let Some(t) = d.trace() {
                     a.merge_from(t);
@@ -123,7 +127,7 @@ impl Context {
     pub fn trace_id(&self) -> Option<TraceId> {
         match &self.parent {
             Parent::None => None,
-            Parent::Live(o) => Some(o.trace_id),
+            Parent::Recording(o) => Some(o.trace_id),
             Parent::Unsampled(t) => Some(*t),
             Parent::Remote(r) => Some(r.trace_id),
         }
@@ -132,7 +136,7 @@ impl Context {
     /// The id of the observation new ones would attach to.
     pub fn observation_id(&self) -> Option<ObservationId> {
         match &self.parent {
-            Parent::Live(o) => Some(o.id),
+            Parent::Recording(o) => Some(o.id),
             Parent::Remote(r) => Some(r.observation_id),
             _ => None,
         }
@@ -142,7 +146,7 @@ impl Context {
     pub fn traceparent(&self) -> Option<String> {
         match &self.parent {
             Parent::None => None,
-            Parent::Live(o) => Some(format_traceparent(o.trace_id, o.id, true)),
+            Parent::Recording(o) => Some(format_traceparent(o.trace_id, o.id, true)),
             Parent::Unsampled(t) => Some(format_traceparent(*t, ObservationId::random(), false)),
             Parent::Remote(r) => Some(r.to_traceparent()),
         }

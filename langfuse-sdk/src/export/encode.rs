@@ -25,6 +25,7 @@ use crate::export::protobuf::{
 use crate::export::record::RecordView;
 use crate::fields::Level;
 use crate::fields::{MetaEntry, RareData};
+use crate::ids::ParentRef;
 
 /// The SDK's version, sent as `x-langfuse-sdk-version` and the scope version.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
@@ -244,7 +245,7 @@ impl Encoder {
         ids.push(Opaque::id(b.len(), 16));
         put_array(b, SPAN_SPAN_ID, &id.to_bytes());
         ids.push(Opaque::id(b.len(), 8));
-        if let Some((p, _)) = parent {
+        if let Some(ParentRef { id: p, .. }) = parent {
             put_array(b, SPAN_PARENT_SPAN_ID, &p.to_bytes());
             ids.push(Opaque::id(b.len(), 8));
         }
@@ -375,7 +376,7 @@ impl Encoder {
             .then(|| rare.status_message.as_deref().unwrap_or(""));
         put_status(b, error);
         let flags = match parent {
-            Some((_, true)) => FLAG_HAS_IS_REMOTE | FLAG_IS_REMOTE,
+            Some(ParentRef { remote: true, .. }) => FLAG_HAS_IS_REMOTE | FLAG_IS_REMOTE,
             _ => FLAG_HAS_IS_REMOTE,
         };
         put_fixed32(b, SPAN_FLAGS, flags);

@@ -15,14 +15,14 @@ use crate::capture::{Captured, ValueRef};
 use crate::details::UsageDetails;
 use crate::fields::{Level, ObservationType};
 use crate::fields::{ObsData, RareData};
-use crate::ids::{ObservationId, TraceId};
+use crate::ids::{ObservationId, ParentRef, TraceId};
 
 /// An observation's ids, type and propagated trace attributes, as a recorded batch takes them.
 #[derive(Clone, Copy)]
 pub(crate) struct Head<'a> {
     pub trace_id: TraceId,
     pub id: ObservationId,
-    pub parent: Option<(ObservationId, bool)>,
+    pub parent: Option<ParentRef>,
     pub ty: ObservationType,
     pub attrs: &'a Option<Arc<TraceAttributes>>,
 }
@@ -83,7 +83,7 @@ pub(crate) struct Batch {
 pub(crate) struct RecordView<'a> {
     pub trace_id: TraceId,
     pub id: ObservationId,
-    pub parent: Option<(ObservationId, bool)>,
+    pub parent: Option<ParentRef>,
     pub ty: ObservationType,
     pub level: Option<Level>,
     pub start: u64,
@@ -187,7 +187,7 @@ impl Batch {
         let mut rec = Rec {
             trace_id,
             id,
-            parent: parent.map_or(ObservationId::from_bytes([0; 8]), |p| p.0),
+            parent: parent.map_or(ObservationId::from_bytes([0; 8]), |p| p.id),
             start: data.start,
             end: data.end.max(data.start),
             counts: [0; 3],
@@ -199,7 +199,7 @@ impl Batch {
             // Declaration order, which `TYPES` and `LEVELS` follow (checked in a test).
             level: data.level.map_or(0, |l| l as u8 + 1),
             flags: u8::from(parent.is_some())
-                | (u8::from(parent.is_some_and(|p| p.1)) << 1)
+                | (u8::from(parent.is_some_and(|p| p.remote)) << 1)
                 | (u8::from(data.usage.is_some()) << 2)
                 | (u8::from(model.is_some()) << 3),
             kinds: [in_kind, out_kind],
@@ -315,7 +315,10 @@ impl<'a> Records<'a> {
         Some(RecordView {
             trace_id: r.trace_id,
             id: r.id,
-            parent: (r.flags & 1 != 0).then_some((r.parent, r.flags & 2 != 0)),
+            parent: (r.flags & 1 != 0).then_some(ParentRef {
+                id: r.parent,
+                remote: r.flags & 2 != 0,
+            }),
             ty: *TYPES.get(r.ty as usize)?,
             level: match r.level {
                 0 => None,
@@ -396,7 +399,12 @@ mod tests {
             attrs,
         };
         b.push(
-            head(id, Some((p, true)), ObservationType::Generation, &attrs),
+            head(
+                id,
+                Some(crate::ids::ParentRef::remote(p)),
+                ObservationType::Generation,
+                &attrs,
+            ),
             &mut d,
         );
         let mut root = ObsData {
@@ -409,7 +417,10 @@ mod tests {
         let rs: Vec<_> = b.records().collect();
         assert_eq!(rs.len(), 2);
         let r = &rs[0];
-        assert_eq!((r.trace_id, r.id, r.parent), (t, id, Some((p, true))));
+        assert_eq!(
+            (r.trace_id, r.id, r.parent),
+            (t, id, Some(ParentRef::remote(p)))
+        );
         assert_eq!(r.ty, ObservationType::Generation);
         assert_eq!(r.level, Some(Level::Warning));
         assert_eq!(r.start, 1_700_000_000_123_456_789);
@@ -426,7 +437,7 @@ mod tests {
             (Some(3), None, Some(9))
         );
         assert_eq!(u.get("input_cached_tokens"), Some(2));
-        assert_eq!(r.attrs.and_then(|a| a.get_user_id()), Some("u1"));
+        assert_eq!(r.attrs.and_then(|a| a.user_id_ref()), Some("u1"));
         assert_eq!(
             r.rare
                 .and_then(|r| r.cost.as_ref())

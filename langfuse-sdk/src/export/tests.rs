@@ -179,7 +179,11 @@ fn exporter_work() {
             };
             let gen_id = ObservationId::from_bytes([(i % 239) as u8 + 2; 8]);
             b.push(
-                head(gen_id, Some((root, false)), ObservationType::Generation),
+                head(
+                    gen_id,
+                    Some(crate::ids::ParentRef::local(root)),
+                    ObservationType::Generation,
+                ),
                 &mut gen,
             );
             let mut span = ObsData {

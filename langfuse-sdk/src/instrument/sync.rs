@@ -23,7 +23,7 @@ pub fn start(
     inputs: impl FnOnce(&mut Inputs),
 ) -> Observation {
     if !any_recording() {
-        return Observation::noop();
+        return Observation::off();
     }
     start_recording(ty, name, capture_inputs, inputs)
 }
@@ -56,16 +56,17 @@ fn start_recording(
 /// How `#[observe]` on a sync function begins: [`start_sync`]'s answer.
 pub enum SyncStart {
     /// The body runs in this observation.
-    Observe(Observation),
-    /// Nothing is recorded: the body runs as it is.
-    Plain,
+    Recording(Observation),
+    /// Nothing is recorded (tracing is off, or the caller is in an unsampled trace): the body
+    /// runs as it is.
+    Unrecorded,
     /// The call started an unsampled trace, now current: the body runs through
     /// [`run_unsampled`], which leaves the trace afterwards.
-    StartedUnsampled,
+    UnsampledRoot,
 }
 
 /// Runs the body of a call that started an unsampled trace (see
-/// [`SyncStart::StartedUnsampled`]), then leaves that trace, also when the body panics.
+/// [`SyncStart::UnsampledRoot`]), then leaves that trace, also when the body panics.
 #[inline(always)]
 pub fn run_unsampled<R>(body: impl FnOnce() -> R) -> R {
     let _scope = UnsampledRoot;
@@ -83,10 +84,10 @@ impl Drop for UnsampledRoot {
 
 /// [`start`] for a sync function whose body runs at once, in the caller's context. The
 /// expansion runs the body as it is when there is nothing to record:
-/// - [`SyncStart::Plain`]: tracing is off, or the caller is inside an unsampled trace (its
+/// - [`SyncStart::Unrecorded`]: tracing is off, or the caller is inside an unsampled trace (its
 ///   context already makes the body's children unsampled: the common case of a deep unsampled
 ///   trace);
-/// - [`SyncStart::StartedUnsampled`]: the call starts a trace that is not sampled, made current
+/// - [`SyncStart::UnsampledRoot`]: the call starts a trace that is not sampled, made current
 ///   without an observation (no builder, no context guard: the cost of an unsampled trace).
 #[inline]
 pub fn start_sync(
@@ -97,17 +98,17 @@ pub fn start_sync(
 ) -> SyncStart {
     let recording = recording_state();
     if recording < ONE_CLIENT || current_is_unsampled() {
-        return SyncStart::Plain;
+        return SyncStart::Unrecorded;
     }
     if recording & SAMPLING != 0 {
         match sample_root() {
-            Some(true) => return SyncStart::StartedUnsampled,
+            Some(true) => return SyncStart::UnsampledRoot,
             // Not sampled, but the context could not be changed: nothing to leave.
-            Some(false) => return SyncStart::Plain,
+            Some(false) => return SyncStart::Unrecorded,
             None => {}
         }
     }
-    SyncStart::Observe(start_recording(ty, name, capture_inputs, inputs))
+    SyncStart::Recording(start_recording(ty, name, capture_inputs, inputs))
 }
 
 /// False when no client records: the function body runs as it is, with nothing else done.
@@ -126,7 +127,7 @@ pub fn call<R>(body: impl FnOnce() -> R) -> R {
 #[inline]
 pub fn capture_output(obs: &ObservationRef) -> bool {
     match &obs.state {
-        State::Live(o) => o.core.io_capture_enabled(),
+        State::Recording(o) => o.core.io_capture_enabled(),
         _ => false,
     }
 }
@@ -193,7 +194,7 @@ pub fn limit(obs: &ObservationRef) -> usize {
 
 pub(crate) fn obs_limit(obs: &ObservationRef) -> usize {
     match &obs.state {
-        State::Live(o) => o.core.field_limit(),
+        State::Recording(o) => o.core.field_limit(),
         _ => 0,
     }
 }

@@ -9,7 +9,7 @@ use crate::core::Core;
 use crate::export::record::Head;
 use crate::fields::ObsData;
 use crate::fields::ObservationType;
-use crate::ids::{ObservationId, TraceId};
+use crate::ids::{ObservationId, ParentRef, TraceId};
 /// A recorded (enabled, sampled) observation: allocated once when it is planned, shared by its
 /// handles, and queued to the exporter as it is when it ends.
 pub(crate) struct ObsInner {
@@ -17,7 +17,7 @@ pub(crate) struct ObsInner {
     pub trace_id: TraceId,
     pub id: ObservationId,
     /// Parent observation id and whether it is remote.
-    pub parent: Option<(ObservationId, bool)>,
+    pub parent: Option<ParentRef>,
     pub ty: ObservationType,
     pub attrs: Option<Arc<TraceAttributes>>,
     pub data: Mutex<ObsData>,
@@ -27,7 +27,7 @@ pub(crate) struct NewObs {
     pub trace_id: TraceId,
     pub id: ObservationId,
     /// Parent observation id and whether it is remote.
-    pub parent: Option<(ObservationId, bool)>,
+    pub parent: Option<ParentRef>,
     pub ty: ObservationType,
     pub attrs: Option<Arc<TraceAttributes>>,
     pub name: Cow<'static, str>,
@@ -39,7 +39,7 @@ impl NewObs {
     #[inline]
     pub(crate) fn at(
         trace_id: TraceId,
-        parent: Option<(ObservationId, bool)>,
+        parent: Option<ParentRef>,
         ty: ObservationType,
         attrs: &Option<Arc<TraceAttributes>>,
         name: Cow<'static, str>,

@@ -14,17 +14,9 @@ use crate::core::{any_recording, with_global_core, Core};
 use crate::details::{CostDetails, UsageDetails};
 use crate::fields::{Level, ObservationType};
 use crate::fields::{MetaEntry, ObsData};
-use crate::ids::{ObservationId, RemoteParent, TraceId};
+use crate::ids::{ParentRef, RemoteParent, TraceId};
 use crate::live::inner::{NewObs, ObsInner};
 use crate::observation::handle::{Observation, ObservationRef, State};
-/// Where a builder's observation goes.
-pub(crate) enum Pending {
-    Noop,
-    Unsampled(TraceId),
-    /// Recorded: the observation's one allocation, not shared yet.
-    Live(Arc<ObsInner>),
-}
-
 /// Describes an observation before it starts; `start()` starts it.
 ///
 /// Where it goes (parent, trace, sampling) is decided when the builder is made, so that values
@@ -45,7 +37,7 @@ pub(crate) enum Pending {
 #[must_use = "call .start() to start the observation"]
 pub struct ObservationBuilder {
     pub(crate) ty: ObservationType,
-    pub(crate) pending: Pending,
+    pub(crate) pending: State,
 }
 
 macro_rules! builder_capture {
@@ -61,31 +53,31 @@ macro_rules! builder_capture {
 }
 
 impl ObservationBuilder {
-    pub(crate) fn noop(ty: ObservationType) -> Self {
+    pub(crate) fn off(ty: ObservationType) -> Self {
         ObservationBuilder {
             ty,
-            pending: Pending::Noop,
+            pending: State::Off,
         }
     }
 
     pub(crate) fn unsampled(ty: ObservationType, t: TraceId) -> Self {
         ObservationBuilder {
             ty,
-            pending: Pending::Unsampled(t),
+            pending: State::Unsampled(t),
         }
     }
 
-    pub(crate) fn live(ty: ObservationType, obs: Arc<ObsInner>) -> Self {
+    pub(crate) fn recording(ty: ObservationType, obs: Arc<ObsInner>) -> Self {
         ObservationBuilder {
             ty,
-            pending: Pending::Live(obs),
+            pending: State::Recording(obs),
         }
     }
 
     /// The fields, written without locking: the builder is the allocation's only owner.
     pub(crate) fn data(&mut self) -> Option<&mut ObsData> {
         match &mut self.pending {
-            Pending::Live(o) => {
+            State::Recording(o) => {
                 Arc::get_mut(o).map(|o| o.data.get_mut().unwrap_or_else(|e| e.into_inner()))
             }
             _ => None,
@@ -94,7 +86,7 @@ impl ObservationBuilder {
 
     fn limit_and_data(&mut self) -> Option<(usize, &mut ObsData)> {
         match &mut self.pending {
-            Pending::Live(o) => Arc::get_mut(o).map(|o| {
+            State::Recording(o) => Arc::get_mut(o).map(|o| {
                 (
                     o.core.field_limit(),
                     o.data.get_mut().unwrap_or_else(|e| e.into_inner()),
@@ -107,7 +99,7 @@ impl ObservationBuilder {
     /// Plans again with another parent, keeping the values set so far.
     fn replan(mut self, ctx: &Context, trace_id: Option<TraceId>) -> Self {
         let core = match &self.pending {
-            Pending::Live(o) => o.core.clone(),
+            State::Recording(o) => o.core.clone(),
             _ => return self,
         };
         let data = self.data().map(std::mem::take).unwrap_or_default();
@@ -240,9 +232,9 @@ impl ObservationBuilder {
     #[inline]
     pub fn start(self) -> Observation {
         let mut o = match self.pending {
-            Pending::Noop => return Observation::noop(),
-            Pending::Unsampled(t) => return Observation::unsampled(t),
-            Pending::Live(o) => o,
+            State::Off => return Observation::off(),
+            State::Unsampled(t) => return Observation::unsampled(t),
+            State::Recording(o) => o,
         };
         if let Some(i) = Arc::get_mut(&mut o) {
             let d = i.data.get_mut().unwrap_or_else(|e| e.into_inner());
@@ -250,16 +242,16 @@ impl ObservationBuilder {
                 d.start = crate::clock::now();
             }
         }
-        Observation::live(self.ty, o)
+        Observation::recording(self.ty, o)
     }
 }
 
 impl fmt::Debug for ObservationBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match &self.pending {
-            Pending::Noop => "disabled",
-            Pending::Unsampled(_) => "unsampled",
-            Pending::Live(_) => "recording",
+            State::Off => "disabled",
+            State::Unsampled(_) => "unsampled",
+            State::Recording(_) => "recording",
         };
         f.debug_struct("ObservationBuilder")
             .field("type", &self.ty)
@@ -277,9 +269,9 @@ impl ObservationRef {
     ) -> ObservationBuilder {
         let ctx = self.context();
         match &self.state {
-            State::Live(o) => plan(&o.core, ty, name.into(), &ctx, None),
+            State::Recording(o) => plan(&o.core, ty, name.into(), &ctx, None),
             State::Unsampled(t) => ObservationBuilder::unsampled(ty, *t),
-            State::Noop => ObservationBuilder::noop(ty),
+            State::Off => ObservationBuilder::off(ty),
         }
     }
 
@@ -296,7 +288,7 @@ impl ObservationRef {
 
 /// Where a new observation goes: its trace, its parent (and whether that is remote), whether
 /// it is recorded.
-pub(crate) type Place = (TraceId, Option<(ObservationId, bool)>, bool);
+pub(crate) type Place = (TraceId, Option<ParentRef>, bool);
 
 /// Where a new observation of `core`'s goes (`None` when `core` records nothing).
 #[inline]
@@ -306,11 +298,11 @@ pub(crate) fn place(core: &Core, ctx: &Context, trace_id: Option<TraceId>) -> Op
     }
     Some(match (&ctx.parent, trace_id) {
         (_, Some(t)) => (t, None, core.is_sampled(t)),
-        (Parent::Live(o), None) => (o.trace_id, Some((o.id, false)), true),
+        (Parent::Recording(o), None) => (o.trace_id, Some(ParentRef::local(o.id)), true),
         (Parent::Unsampled(t), None) => (*t, None, false),
         (Parent::Remote(r), None) => (
             r.trace_id,
-            Some((r.observation_id, true)),
+            Some(ParentRef::remote(r.observation_id)),
             r.sampled && core.is_sampled(r.trace_id),
         ),
         (Parent::None, None) => {
@@ -331,11 +323,11 @@ pub(crate) fn plan(
     trace_id: Option<TraceId>,
 ) -> ObservationBuilder {
     match place(core, ctx, trace_id) {
-        None => ObservationBuilder::noop(ty),
+        None => ObservationBuilder::off(ty),
         Some((t, _, false)) => ObservationBuilder::unsampled(ty, t),
         Some((t, parent, true)) => {
             let obs = ObsInner::new(core, NewObs::at(t, parent, ty, &ctx.attrs, name));
-            ObservationBuilder::live(ty, obs)
+            ObservationBuilder::recording(ty, obs)
         }
     }
 }
@@ -345,14 +337,14 @@ pub(crate) fn plan(
 /// its observations the same way, without a builder.)
 pub fn observation(ty: ObservationType, name: impl Into<Cow<'static, str>>) -> ObservationBuilder {
     if !any_recording() {
-        return ObservationBuilder::noop(ty);
+        return ObservationBuilder::off(ty);
     }
     with_current(|ctx| match &ctx.parent {
-        Parent::Live(o) => plan(&o.core, ty, name.into(), ctx, None),
+        Parent::Recording(o) => plan(&o.core, ty, name.into(), ctx, None),
         // Children of an unsampled observation are unsampled: nothing else to decide.
         Parent::Unsampled(t) => ObservationBuilder::unsampled(ty, *t),
         _ => with_global_core(|c| plan(c, ty, name.into(), ctx, None))
-            .unwrap_or_else(|| ObservationBuilder::noop(ty)),
+            .unwrap_or_else(|| ObservationBuilder::off(ty)),
     })
-    .unwrap_or_else(|| ObservationBuilder::noop(ty))
+    .unwrap_or_else(|| ObservationBuilder::off(ty))
 }

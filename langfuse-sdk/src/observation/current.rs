@@ -11,8 +11,8 @@ impl Context {
     /// The current observation of this context (a no-op reference when there is none).
     pub fn observation(&self) -> ObservationRef {
         match &self.parent {
-            Parent::Live(o) => ObservationRef {
-                state: State::Live(o.clone()),
+            Parent::Recording(o) => ObservationRef {
+                state: State::Recording(o.clone()),
             },
             Parent::Unsampled(t) => ObservationRef {
                 state: State::Unsampled(*t),

@@ -24,10 +24,12 @@ use crate::score::Score;
 pub(crate) enum State {
     /// Tracing is off: nothing is recorded.
     #[default]
-    Noop,
+    Off,
     /// The trace was not sampled: children stay unsampled, nothing is captured.
     Unsampled(TraceId),
-    Live(Arc<ObsInner>),
+    /// Enabled and sampled: the observation's one allocation (unshared while a builder holds
+    /// it).
+    Recording(Arc<ObsInner>),
 }
 
 /// A reference to an observation: update its fields, read its ids, create children.
@@ -44,9 +46,9 @@ pub struct ObservationRef {
 impl fmt::Debug for ObservationRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.state {
-            State::Noop => f.write_str("ObservationRef(disabled)"),
+            State::Off => f.write_str("ObservationRef(disabled)"),
             State::Unsampled(t) => write!(f, "ObservationRef(unsampled, trace {t})"),
-            State::Live(o) => f
+            State::Recording(o) => f
                 .debug_struct("ObservationRef")
                 .field("trace_id", &o.trace_id)
                 .field("id", &o.id)
@@ -60,7 +62,7 @@ macro_rules! capture_setter {
     ($(#[$doc:meta])* $name:ident, |$d:ident| $place:expr) => {
         $(#[$doc])*
         pub fn $name<T: Serialize + ?Sized>(&self, value: &T) -> &Self {
-            if let State::Live(o) = &self.state {
+            if let State::Recording(o) = &self.state {
                 let c = capture(value, o.core.field_limit());
                 o.update(|$d| $place = Some(c));
             }
@@ -72,35 +74,35 @@ macro_rules! capture_setter {
 impl ObservationRef {
     /// A reference that records nothing.
     pub fn noop() -> Self {
-        ObservationRef { state: State::Noop }
+        ObservationRef { state: State::Off }
     }
 
     /// True unless tracing is off: an unsampled observation still carries its trace id, so
     /// children started inside it stay unsampled.
     #[inline]
     pub(crate) fn has_context(&self) -> bool {
-        !matches!(self.state, State::Noop)
+        !matches!(self.state, State::Off)
     }
 
     /// True when this observation is being recorded (enabled and sampled).
     #[inline]
     pub fn is_recording(&self) -> bool {
-        matches!(self.state, State::Live(_))
+        matches!(self.state, State::Recording(_))
     }
 
     /// The trace id (`None` when tracing is disabled).
     pub fn trace_id(&self) -> Option<TraceId> {
         match &self.state {
-            State::Noop => None,
+            State::Off => None,
             State::Unsampled(t) => Some(*t),
-            State::Live(o) => Some(o.trace_id),
+            State::Recording(o) => Some(o.trace_id),
         }
     }
 
     /// The observation id (`None` unless recording).
     pub fn id(&self) -> Option<ObservationId> {
         match &self.state {
-            State::Live(o) => Some(o.id),
+            State::Recording(o) => Some(o.id),
             _ => None,
         }
     }
@@ -108,7 +110,7 @@ impl ObservationRef {
     /// The observation's type (`None` unless recording).
     pub fn observation_type(&self) -> Option<ObservationType> {
         match &self.state {
-            State::Live(o) => Some(o.ty),
+            State::Recording(o) => Some(o.ty),
             _ => None,
         }
     }
@@ -116,22 +118,22 @@ impl ObservationRef {
     /// A W3C `traceparent` naming this observation, for outgoing requests.
     pub fn traceparent(&self) -> Option<String> {
         match &self.state {
-            State::Noop => None,
+            State::Off => None,
             State::Unsampled(t) => Some(format_traceparent(*t, ObservationId::random(), false)),
-            State::Live(o) => Some(format_traceparent(o.trace_id, o.id, true)),
+            State::Recording(o) => Some(format_traceparent(o.trace_id, o.id, true)),
         }
     }
 
     /// The trace's URL in the Langfuse UI.
     pub fn trace_url(&self) -> Option<String> {
         match &self.state {
-            State::Live(o) => Some(o.core.trace_url(o.trace_id)),
+            State::Recording(o) => Some(o.core.trace_url(o.trace_id)),
             _ => None,
         }
     }
 
     pub(crate) fn set_input_or_output(&self, input: bool, c: Captured) {
-        if let State::Live(o) = &self.state {
+        if let State::Recording(o) = &self.state {
             o.update(|d| {
                 if input {
                     d.input = Some(c)
@@ -144,7 +146,7 @@ impl ObservationRef {
 
     /// Renames the observation.
     pub fn set_name(&self, name: impl Into<Cow<'static, str>>) -> &Self {
-        if let State::Live(o) = &self.state {
+        if let State::Recording(o) = &self.state {
             let n = name.into();
             o.update(|d| d.name = n);
         }
@@ -166,7 +168,7 @@ impl ObservationRef {
 
     /// Merges a `Serialize` object into the metadata, key by key (one attribute per key).
     pub fn set_metadata<T: Serialize + ?Sized>(&self, value: &T) -> &Self {
-        if let State::Live(o) = &self.state {
+        if let State::Recording(o) = &self.state {
             let c = capture(value, o.core.field_limit());
             o.update(|d| d.rare().metadata.push(MetaEntry::Object(c)));
         }
@@ -179,7 +181,7 @@ impl ObservationRef {
         key: impl Into<String>,
         value: &T,
     ) -> &Self {
-        if let State::Live(o) = &self.state {
+        if let State::Recording(o) = &self.state {
             let c = capture(value, o.core.field_limit());
             let k = key.into();
             o.update(|d| d.rare().metadata.push(MetaEntry::Key(k, c)));
@@ -190,7 +192,7 @@ impl ObservationRef {
     /// Sets the level; `Level::Error` also sets the span status to ERROR.
     #[inline]
     pub fn set_level(&self, level: Level) -> &Self {
-        if let State::Live(o) = &self.state {
+        if let State::Recording(o) = &self.state {
             o.update(|d| d.level = Some(level));
         }
         self
@@ -198,7 +200,7 @@ impl ObservationRef {
 
     /// Sets the status message (shown beside the level).
     pub fn set_status_message(&self, msg: impl Into<String>) -> &Self {
-        if let State::Live(o) = &self.state {
+        if let State::Recording(o) = &self.state {
             let m = msg.into();
             o.update(|d| d.rare().status_message = Some(m));
         }
@@ -207,7 +209,7 @@ impl ObservationRef {
 
     /// Marks the observation failed: level ERROR, status message = the error's text.
     pub fn set_error(&self, err: &dyn fmt::Display) -> &Self {
-        if let State::Live(o) = &self.state {
+        if let State::Recording(o) = &self.state {
             let m = err.to_string();
             o.update(|d| {
                 d.level = Some(Level::Error);
@@ -219,7 +221,7 @@ impl ObservationRef {
 
     /// Sets the version of the code path (`langfuse.version`).
     pub fn set_version(&self, version: impl Into<String>) -> &Self {
-        if let State::Live(o) = &self.state {
+        if let State::Recording(o) = &self.state {
             let v = version.into();
             o.update(|d| d.rare().version = Some(v));
         }
@@ -232,7 +234,7 @@ impl ObservationRef {
     /// allocation keeps, so setting it does not allocate.
     #[inline]
     pub fn set_model(&self, model: impl AsRef<str>) -> &Self {
-        if let State::Live(o) = &self.state {
+        if let State::Recording(o) = &self.state {
             o.update(|d| d.set_model(model.as_ref()));
         }
         self
@@ -241,7 +243,7 @@ impl ObservationRef {
     /// Merges token counts into the usage details.
     #[inline]
     pub fn set_usage_details(&self, usage: impl Into<UsageDetails>) -> &Self {
-        if let State::Live(o) = &self.state {
+        if let State::Recording(o) = &self.state {
             let u = usage.into();
             o.update(|d| match &mut d.usage {
                 Some(x) => x.merge(u),
@@ -253,7 +255,7 @@ impl ObservationRef {
 
     /// Merges amounts into the cost details (USD).
     pub fn set_cost_details(&self, cost: impl Into<CostDetails>) -> &Self {
-        if let State::Live(o) = &self.state {
+        if let State::Recording(o) = &self.state {
             let c = cost.into();
             o.update(|d| match &mut d.rare().cost {
                 Some(x) => x.merge(c),
@@ -265,7 +267,7 @@ impl ObservationRef {
 
     /// Sets when the first token arrived (time to first token).
     pub fn set_completion_start_time(&self, at: SystemTime) -> &Self {
-        if let State::Live(o) = &self.state {
+        if let State::Recording(o) = &self.state {
             o.update(|d| d.rare().completion_start = Some(at));
         }
         self
@@ -273,7 +275,7 @@ impl ObservationRef {
 
     /// Links a generation to a managed prompt.
     pub fn set_prompt(&self, name: impl Into<String>, version: u32) -> &Self {
-        if let State::Live(o) = &self.state {
+        if let State::Recording(o) = &self.state {
             let n = name.into();
             o.update(|d| d.rare().prompt = Some((n, version)));
         }
@@ -282,7 +284,7 @@ impl ObservationRef {
 
     /// Sets trace-level attributes (name, user, session, tags, …) through this observation.
     pub fn update_trace(&self, attrs: TraceAttributes) -> &Self {
-        if let State::Live(o) = &self.state {
+        if let State::Recording(o) = &self.state {
             o.update(|d| match &mut d.rare().trace {
                 Some(t) => t.merge_from(&attrs),
                 t @ None => *t = Some(Box::new(attrs)),
@@ -294,14 +296,14 @@ impl ObservationRef {
     /// Ends the observation now. Later updates and ends are ignored.
     #[inline]
     pub fn end(&self) {
-        if let State::Live(o) = &self.state {
+        if let State::Recording(o) = &self.state {
             o.end(None);
         }
     }
 
     /// Ends the observation at a given time.
     pub fn end_at(&self, at: SystemTime) {
-        if let State::Live(o) = &self.state {
+        if let State::Recording(o) = &self.state {
             o.end(Some(at));
         }
     }
@@ -309,9 +311,9 @@ impl ObservationRef {
     /// A context with this observation as the parent of new observations.
     pub fn context(&self) -> Context {
         Context::current().with_parent(match &self.state {
-            State::Noop => Parent::None,
+            State::Off => Parent::None,
             State::Unsampled(t) => Parent::Unsampled(*t),
-            State::Live(o) => Parent::Live(o.clone()),
+            State::Recording(o) => Parent::Recording(o.clone()),
         })
     }
 
@@ -328,14 +330,14 @@ impl ObservationRef {
     #[inline]
     pub(crate) fn as_parent(&self) -> Parent {
         match &self.state {
-            State::Noop => Parent::None,
+            State::Off => Parent::None,
             State::Unsampled(t) => Parent::Unsampled(*t),
-            State::Live(o) => Parent::Live(o.clone()),
+            State::Recording(o) => Parent::Recording(o.clone()),
         }
     }
     /// Records a score on this observation (its trace and observation ids are filled in).
     pub fn score(&self, score: Score) {
-        if let State::Live(o) = &self.state {
+        if let State::Recording(o) = &self.state {
             o.core
                 .score(score.trace_id(o.trace_id).observation_id(o.id));
         }
@@ -343,7 +345,7 @@ impl ObservationRef {
 
     /// Records a score on this observation's trace.
     pub fn score_trace(&self, score: Score) {
-        if let State::Live(o) = &self.state {
+        if let State::Recording(o) = &self.state {
             o.core.score(score.trace_id(o.trace_id));
         }
     }
@@ -372,8 +374,9 @@ pub struct Observation {
 }
 
 impl Observation {
-    /// A reference for other code (it does not end the observation when dropped).
-    pub fn as_ref(&self) -> ObservationRef {
+    /// A reference for other code, owned (it does not end the observation when dropped). For a
+    /// borrowed one, use `&*obs` or [`AsRef`].
+    pub fn to_ref(&self) -> ObservationRef {
         self.r.clone()
     }
 
@@ -384,8 +387,8 @@ impl Observation {
     }
 
     /// A disabled observation.
-    pub(crate) fn noop() -> Observation {
-        Observation::from_state(State::Noop)
+    pub(crate) fn off() -> Observation {
+        Observation::from_state(State::Off)
     }
 
     /// An observation of an unsampled trace.
@@ -395,12 +398,18 @@ impl Observation {
 
     /// A started, recorded observation (events end at once).
     #[inline]
-    pub(crate) fn live(ty: ObservationType, o: Arc<ObsInner>) -> Observation {
-        let obs = Observation::from_state(State::Live(o));
+    pub(crate) fn recording(ty: ObservationType, o: Arc<ObsInner>) -> Observation {
+        let obs = Observation::from_state(State::Recording(o));
         if ty == ObservationType::Event {
             obs.end();
         }
         obs
+    }
+}
+
+impl AsRef<ObservationRef> for Observation {
+    fn as_ref(&self) -> &ObservationRef {
+        &self.r
     }
 }
 
@@ -420,7 +429,7 @@ impl fmt::Debug for Observation {
 impl Drop for Observation {
     #[inline]
     fn drop(&mut self) {
-        if let State::Live(o) = std::mem::take(&mut self.r.state) {
+        if let State::Recording(o) = std::mem::take(&mut self.r.state) {
             end_owned(o, None);
         }
     }
@@ -451,7 +460,7 @@ impl Observation {
     /// and output capture is on, and before any of the SDK's locks is taken: the application's
     /// `Serialize` never runs under a lock the exporter thread also takes.
     pub(crate) fn finish_with_output(mut self, write: impl FnOnce(usize, &mut String) -> bool) {
-        let State::Live(mut o) = std::mem::take(&mut self.r.state) else {
+        let State::Recording(mut o) = std::mem::take(&mut self.r.state) else {
             return;
         };
         match Arc::get_mut(&mut o) {

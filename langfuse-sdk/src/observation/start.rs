@@ -46,15 +46,18 @@ impl Fill<'_> {
 
 /// Where [`start_with`]'s observation goes, as its `place` decided.
 ///
-/// `Recorded` carries no type (the caller has it): with the type's byte and the trace id in
-/// one payload, the compiler copied the enum as a byte and fifteen bytes at odd offsets, and
-/// the loads stalled on store forwarding (measured on a Xeon VM: ~18 ns per observation).
+/// `Recording` carries no type (the caller has it): see the layout check below.
 pub(crate) enum Placement {
     /// Recorded: [`Fill::set`] was called.
-    Recorded,
+    Recording,
     Unsampled(TraceId),
-    Noop,
+    Off,
 }
+
+// Layout: a tag word and a trace id. A type byte beside the trace id made the compiler copy the
+// enum as a byte plus fifteen bytes at odd offsets, whose loads stall on store forwarding
+// (docs/PERFORMANCE.md, "store forwarding").
+const _: () = assert!(size_of::<Placement>() == 24 && align_of::<Placement>() == 8);
 
 /// Starts an observation for `#[observe]`: `place` decides where it goes (from the thread's
 /// context) and fills in its fields; then, outside every borrow `place` held, `capture` writes
@@ -72,22 +75,22 @@ pub(crate) fn start_with(
         fresh: None,
     };
     let unrecorded = match place(&mut fill) {
-        Placement::Recorded => {
+        Placement::Recording => {
             let Some((core, d)) = fill.parts() else {
-                return Observation::noop();
+                return Observation::off();
             };
             if core.io_capture_enabled() {
                 capture(core.field_limit(), d);
             }
             d.start = crate::clock::now();
             return match (fill.fresh, spare) {
-                (Some(f), _) => Observation::live(ty, f),
-                (None, Some(a)) => Observation::live(ty, a),
-                (None, None) => Observation::noop(),
+                (Some(f), _) => Observation::recording(ty, f),
+                (None, Some(a)) => Observation::recording(ty, a),
+                (None, None) => Observation::off(),
             };
         }
         Placement::Unsampled(t) => Observation::unsampled(t),
-        Placement::Noop => Observation::noop(),
+        Placement::Off => Observation::off(),
     };
     // Not used: the spare goes back to the pool.
     drop(fill);
@@ -108,14 +111,14 @@ pub(crate) fn place_observed(
     ctx: &Context,
 ) -> Placement {
     match place(core, ctx, None) {
-        None => Placement::Noop,
+        None => Placement::Off,
         Some((t, _, false)) => Placement::Unsampled(t),
         Some((t, parent, true)) => {
             fill.set(
                 core,
                 NewObs::at(t, parent, ty, &ctx.attrs, Cow::Borrowed(name)),
             );
-            Placement::Recorded
+            Placement::Recording
         }
     }
 }
@@ -131,13 +134,13 @@ pub(crate) fn start_observed(
 ) -> Observation {
     let place = |fill: &mut Fill<'_>| {
         with_current(|ctx| match &ctx.parent {
-            Parent::Live(o) => place_observed(&o.core, fill, ty, name, ctx),
+            Parent::Recording(o) => place_observed(&o.core, fill, ty, name, ctx),
             // Children of an unsampled observation are unsampled: nothing else to decide.
             Parent::Unsampled(t) => Placement::Unsampled(*t),
             _ => with_global_core(|c| place_observed(c, fill, ty, name, ctx))
-                .unwrap_or(Placement::Noop),
+                .unwrap_or(Placement::Off),
         })
-        .unwrap_or(Placement::Noop)
+        .unwrap_or(Placement::Off)
     };
     start_with(ty, place, capture)
 }
