@@ -27,9 +27,9 @@ use crate::score::Score;
 ///
 /// let lf = Langfuse::builder().exporter(langfuse_sdk::ExporterKind::Console).build().unwrap();
 /// let root = lf.span("pipeline").input("question").start();
-/// let gen = root.generation("llm").model("gpt-4o-mini").start();
-/// gen.set_output("answer");
-/// gen.end();
+/// let llm = root.generation("llm").model("gpt-4o-mini").start();
+/// llm.set_output("answer");
+/// llm.end();
 /// root.score_trace(Score::numeric("quality", 0.9));
 /// root.end();
 /// lf.flush(Duration::from_secs(5)).unwrap();
@@ -152,7 +152,10 @@ impl Langfuse {
     }
 
     /// Stops accepting observations, delivers everything queued, and stops the exporter thread,
-    /// within `timeout`. Idempotent: later calls report the first shutdown's outcome.
+    /// within `timeout`. `Ok` means everything queued was delivered; the error says what was
+    /// not ([`Error::is_timeout`]: still queued when the time ran out, and abandoned;
+    /// [`Error::is_export_failed`]: rejected or undeliverable). Idempotent: later calls report
+    /// the first shutdown's outcome.
     pub fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
         match &self.core().exporter {
             Some(e) => e.shutdown(timeout),

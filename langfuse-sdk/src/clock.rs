@@ -1,9 +1,9 @@
 //! Observation timestamps, as nanoseconds since the Unix epoch.
 //!
-//! Every observation reads the clock twice on the application's thread. `SystemTime::now()`
-//! (`clock_gettime` through the vDSO) costs about 30 ns on a typical VM, and turning it into
-//! nanoseconds about 20 more. Where the CPU has an invariant time-stamp counter, `quanta` reads
-//! it in about 15 ns, scaled to nanoseconds by a calibration against the OS clock. The counter is
+//! Every observation reads the clock twice on the application's thread. Where the CPU has an
+//! invariant time-stamp counter, `quanta` reads it (a fraction of `SystemTime::now()`'s cost
+//! plus its conversion: docs/PERFORMANCE.md), scaled to nanoseconds by a calibration against
+//! the OS clock. The counter is
 //! anchored to the system clock once and re-aligned with it on the exporter's timer, so
 //! timestamps follow the wall clock (NTP adjustments included) to within the drift of one
 //! flush interval. Until the exporter thread has calibrated the counter (up to 200 ms, never on

@@ -12,6 +12,10 @@ use crate::error::Error;
 /// it down when dropped. Keep the guard alive for the whole program (`let _lf = init();` in
 /// `main`).
 ///
+/// **Bind the guard to a name.** `let _ = init();` and a bare `init();` drop it at once: the
+/// client shuts down right away and every later observation is a no-op. `_lf` (any name
+/// starting with an underscore but `_` itself) keeps it until the end of the scope.
+///
 /// ```
 /// let _guard = langfuse_sdk::init();
 /// // … observations through langfuse_sdk::client() or #[observe] …
@@ -37,12 +41,12 @@ pub fn client() -> Langfuse {
     }
 }
 
-/// Flushes the global client.
+/// Flushes the global client: see [`Langfuse::flush`] for what the result means.
 pub fn flush(timeout: Duration) -> Result<(), Error> {
     client().flush(timeout)
 }
 
-/// Shuts down the global client.
+/// Shuts down the global client: see [`Langfuse::shutdown`] for what the result means.
 pub fn shutdown(timeout: Duration) -> Result<(), Error> {
     client().shutdown(timeout)
 }

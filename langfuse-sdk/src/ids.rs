@@ -15,8 +15,8 @@ use crate::error::Error;
 /// let id: TraceId = "4bf92f3577b34da6a3ce929d0e0e4736".parse().unwrap();
 /// assert_eq!(id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
 /// ```
-// Aligned so that moving an id (alone or inside an enum) is whole-word copies: packed at byte
-// offsets, the copies made the CPU stall on store forwarding (measured on the hot path).
+// Aligned so that moving an id (alone or inside an enum) is whole-word copies (see the layout
+// checks below and docs/PERFORMANCE.md, "store forwarding").
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(align(8))]
 pub struct TraceId([u8; 16]);
@@ -31,6 +31,10 @@ pub struct TraceId([u8; 16]);
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(align(8))]
 pub struct ObservationId([u8; 8]);
+
+// Layout: ids are whole words, so every move of one (or of an enum holding one) is word copies.
+const _: () = assert!(size_of::<TraceId>() == 16 && align_of::<TraceId>() == 8);
+const _: () = assert!(size_of::<ObservationId>() == 8 && align_of::<ObservationId>() == 8);
 
 impl TraceId {
     /// Builds an id from its bytes. All zeros is not a valid trace id; see [`TraceId::is_valid`].

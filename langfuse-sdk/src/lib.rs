@@ -7,29 +7,78 @@
 //!
 //! # Quick start
 //!
+//! Put [`#[observe]`](observe) on the functions you want to see, and keep the guard of
+//! [`init`] alive for the whole program:
+//!
+//! ```no_run
+//! use langfuse_sdk::observe;
+//!
+//! #[observe(as_type = "retriever")]
+//! fn search(query: &str) -> Vec<String> {
+//!     vec![format!("a document about {query}")]
+//! }
+//!
+//! #[observe] // the outermost observed call starts the trace
+//! fn answer(question: &str) -> String {
+//!     let docs = search(question); // a child observation
+//!     format!("{} documents", docs.len())
+//! }
+//!
+//! fn main() {
+//!     // Reads the LANGFUSE_* variables below. Bind the guard to a name: `let _ = init()`
+//!     // drops it at once, which shuts the client down and leaves every later observation
+//!     // a no-op.
+//!     let _langfuse = langfuse_sdk::init();
+//!     answer("What is Langfuse?");
+//! } // the guard delivers what is queued here
+//! ```
+//!
+//! Model calls through an OpenAI-compatible gateway (LiteLLM, vLLM, OpenAI itself) are recorded
+//! as generations — model, tokens, cost, time to first token — by the `langfuse-openai` crate's
+//! client, which uses this crate's public API only.
+//!
+//! # Observations by hand
+//!
 //! ```no_run
 //! use langfuse_sdk::{TraceAttributes, UsageDetails};
 //!
-//! fn main() {
-//!     // Reads LANGFUSE_PUBLIC_KEY, LANGFUSE_SECRET_KEY, LANGFUSE_BASE_URL, …
-//!     // The guard flushes and shuts down when main returns.
-//!     let _langfuse = langfuse_sdk::init();
+//! let _langfuse = langfuse_sdk::init();
+//! let lf = langfuse_sdk::client();
+//! let root = lf.span("answer-question").input("What is Langfuse?").start();
+//! let _in_root = root.enter();
+//! let _attrs = langfuse_sdk::propagate_attributes(
+//!     TraceAttributes::new().user_id("user-1").session_id("session-1"),
+//! );
 //!
-//!     let lf = langfuse_sdk::client();
-//!     let root = lf.span("answer-question").input("What is Langfuse?").start();
-//!     let _in_root = root.enter();
-//!     let _attrs = langfuse_sdk::propagate_attributes(
-//!         TraceAttributes::new().user_id("user-1").session_id("session-1"),
-//!     );
+//! let llm = lf.generation("llm").model("gpt-4o-mini").start();
+//! llm.set_output("An open-source LLM observability platform.")
+//!     .set_usage_details(UsageDetails::new().input(12).output(9).total(21));
+//! llm.end();
 //!
-//!     let gen = lf.generation("llm").model("gpt-4o-mini").start();
-//!     gen.set_output("An open-source LLM observability platform.")
-//!         .set_usage_details(UsageDetails::new().input(12).output(9).total(21));
-//!     gen.end();
-//!
-//!     root.set_output("An open-source LLM observability platform.");
-//! }
+//! root.set_output("An open-source LLM observability platform.");
 //! ```
+//!
+//! # Configuration
+//!
+//! [`init`] and [`Langfuse::from_env`] read these variables; [`LangfuseBuilder`] has a method
+//! for each. Invalid values fall back to the default with one warning naming the variable.
+//!
+//! | variable | default | meaning |
+//! |---|---|---|
+//! | `LANGFUSE_PUBLIC_KEY`, `LANGFUSE_SECRET_KEY` | none | project keys; without them tracing is off (one warning) |
+//! | `LANGFUSE_BASE_URL` (or `LANGFUSE_HOST`) | `https://cloud.langfuse.com` | the Langfuse server |
+//! | `LANGFUSE_TRACING_ENVIRONMENT` | none (shown as `default`) | e.g. `production`, `staging` |
+//! | `LANGFUSE_RELEASE` | a CI commit variable, if set | the deployed release |
+//! | `LANGFUSE_SAMPLE_RATE` | `1.0` | share of traces kept, decided per trace id |
+//! | `LANGFUSE_TRACING_ENABLED` | `true` | `false` turns every call into a no-op |
+//! | `LANGFUSE_OBSERVE_DECORATOR_IO_CAPTURE_ENABLED` | `true` | `#[observe]` captures arguments and return values |
+//! | `LANGFUSE_FLUSH_AT`, `LANGFUSE_FLUSH_INTERVAL` | `2048`, `5` s | batch size and timer |
+//! | `LANGFUSE_TIMEOUT` | `5` s | HTTP timeout, and how long the guard waits at exit |
+//! | `LANGFUSE_MAX_QUEUE_SIZE`, `LANGFUSE_MAX_QUEUE_BYTES` | `1000000`, 128 MiB | queue bounds; beyond them observations are dropped and counted |
+//! | `LANGFUSE_MAX_RETRIES` | `5` | retries of a failed request |
+//! | `LANGFUSE_EXPORTER` | `otlp` | `console` prints each trace as a tree; `none` sends nothing |
+//! | `LANGFUSE_DEBUG` | `false` | the SDK's own debug log |
+//! | `OTEL_SERVICE_NAME` | `unknown_service:rust` | the resource's service name |
 //!
 //! # Context
 //!
@@ -42,8 +91,22 @@
 //! # Values
 //!
 //! Inputs, outputs and metadata take anything `Serialize`. Strings go out as plain text, other
-//! values as JSON; odd values get documented markers rather than errors (see the table in the
-//! README: NaN, huge integers, bytes, deep nesting, failing `Serialize`, oversized values).
+//! values as JSON; odd values get documented markers rather than errors (NaN, huge integers,
+//! bytes, deep nesting, failing `Serialize`, oversized values: see the README's table).
+//!
+//! # Delivery
+//!
+//! [`flush`] and [`shutdown`] block the calling thread (never the exporter's) for at most their
+//! timeout and say whether everything was delivered; [`Langfuse::stats`] counts every
+//! observation enqueued, exported, dropped and failed.
+//!
+//! # Layout of the crate
+//!
+//! The modules are layers along the data's path, each importing only those below it: value
+//! capture and configuration; the plain data of an observation; the exporter (queue, worker
+//! thread, encoding, gzip, sinks: its module documentation draws the pipeline); the client
+//! core; the recorded allocation; the thread's context; the handles, builder and start path;
+//! the [`instrument`] primitives `#[observe]` expands into; the client and the global client.
 
 #![warn(missing_docs)]
 

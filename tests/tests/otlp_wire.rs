@@ -225,15 +225,15 @@ fn every_observation_type_level_status_and_timestamps() {
         .start();
     drop(warn);
     let first_token = SystemTime::now();
-    let gen = lf
+    let llm = lf
         .generation("gen")
         .model("m")
         .prompt("my-prompt", 3)
         .version("2")
         .start();
-    gen.set_completion_start_time(first_token)
+    llm.set_completion_start_time(first_token)
         .set_usage_details(UsageDetails::new().input(3).with("input_cached_tokens", 1));
-    gen.end();
+    llm.end();
     drop(_in);
     root.end();
     lf.flush(T).unwrap();

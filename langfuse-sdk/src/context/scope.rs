@@ -14,7 +14,7 @@ use crate::live::inner::ObsInner;
 ///
 /// `repr(usize)` keeps the tag in its own word at the front: left to itself, the compiler stores it
 /// in the niche of `RemoteParent::sampled`, which turns every move of a `Parent` on the hot path
-/// into odd-sized copies that stall on store forwarding.
+/// into odd-sized copies (checked below; docs/PERFORMANCE.md, "store forwarding").
 #[derive(Clone, Default)]
 #[repr(usize)]
 pub(crate) enum Parent {
@@ -191,6 +191,10 @@ pub struct ContextGuard {
     restore: Restore,
     _not_send: PhantomData<*const ()>,
 }
+
+// Layout: a tag word in front of the largest payload (a remote parent: trace id, observation id,
+// flag), nothing packed into niches.
+const _: () = assert!(size_of::<Parent>() == 40 && align_of::<Parent>() == 8);
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 #[repr(usize)] // written and copied as a whole word (a byte store then a word copy stalls)

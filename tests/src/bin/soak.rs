@@ -251,12 +251,12 @@ fn trace(lf: &Langfuse, n: u64) {
     let root = lf.span(format!("root-{n}")).start();
     root.set_metadata_value("seq", &n.to_string());
     let _g = root.enter();
-    let gen = lf.generation(format!("gen-{n}")).model("m").start();
-    gen.set_metadata_value("seq", &n.to_string());
+    let llm = lf.generation(format!("gen-{n}")).model("m").start();
+    llm.set_metadata_value("seq", &n.to_string());
     if n % 5000 == 0 {
-        gen.set_input("x".repeat(100 * 1024).as_str());
+        llm.set_input("x".repeat(100 * 1024).as_str());
     }
-    gen.end();
+    llm.end();
     let tool = lf.tool(format!("tool-{n}")).start();
     tool.set_metadata_value("seq", &n.to_string());
     tool.end();
