@@ -5,36 +5,23 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::trace::v1::Span;
-use prost::Message;
 use tokio::sync::mpsc;
 
 use crate::config::options::Config;
-use crate::config::ExporterKind;
 use crate::diag;
 use crate::export::encode::{Encoder, Spans};
 use crate::export::record::Batch;
 use crate::export::shared::{Ctrl, Msg, Shared, INBOX};
-use crate::export::sink::console::ConsoleSink;
-use crate::export::sink::http::HttpSink;
-use crate::export::sink::Custom;
+use crate::export::sink::{Custom, Sink};
 
 // ---- the exporter thread ---------------------------------------------------------------------
-
-enum Dest {
-    Http(Box<HttpSink>),
-    Console(ConsoleSink),
-    #[cfg(feature = "testing")]
-    Memory(crate::testing::InMemoryExporter),
-}
 
 pub(crate) struct Worker {
     cfg: Config,
     shared: Arc<Shared>,
     rx: mpsc::UnboundedReceiver<Msg>,
     ctrl_rx: mpsc::UnboundedReceiver<Ctrl>,
-    dest: Dest,
+    sink: Sink,
     encoder: Encoder,
     /// Encoded `ScopeSpans.spans` entries waiting to be sent.
     batch: Spans,
@@ -51,21 +38,14 @@ impl Worker {
         rx: mpsc::UnboundedReceiver<Msg>,
         ctrl_rx: mpsc::UnboundedReceiver<Ctrl>,
     ) -> Result<Worker, String> {
-        let dest = match custom {
-            #[cfg(feature = "testing")]
-            Some(Custom::Memory(m)) => Dest::Memory(m),
-            #[cfg(not(feature = "testing"))]
-            Some(c) => match c {},
-            None if cfg.exporter == ExporterKind::Console => Dest::Console(ConsoleSink::default()),
-            None => Dest::Http(Box::new(HttpSink::new(&cfg)?)),
-        };
+        let sink = Sink::open(&cfg, custom)?;
         Ok(Worker {
             encoder: Encoder::new(&cfg),
             cfg,
             shared,
             rx,
             ctrl_rx,
-            dest,
+            sink,
             batch: Spans::default(),
             batch_spans: 0,
             scores: Vec::new(),
@@ -127,7 +107,7 @@ impl Worker {
     async fn on_tick(&mut self) {
         crate::clock::sync();
         // A finished request's outcome is counted now rather than at the next send.
-        if matches!(&self.dest, Dest::Http(h) if h.traces_done()) {
+        if self.sink.in_flight_done() {
             self.settle().await;
         }
         self.sweep(false).await;
@@ -218,7 +198,7 @@ impl Worker {
             return;
         }
         self.oldest.get_or_insert_with(Instant::now);
-        let immediate = self.cfg.immediate || matches!(self.dest, Dest::Console(_));
+        let immediate = self.cfg.immediate || self.sink.hands_over_each();
         let mut read = 0u32;
         for rec in b.records() {
             read += 1;
@@ -257,9 +237,7 @@ impl Worker {
 
     /// Waits for the request in flight (if any) and counts its outcome.
     async fn settle(&mut self) {
-        if let Dest::Http(http) = &mut self.dest {
-            http.finish_traces(&self.shared).await;
-        }
+        self.sink.settle(&self.shared).await;
     }
 
     async fn send_all(&mut self, force: bool) {
@@ -270,33 +248,16 @@ impl Worker {
 
     async fn send_spans(&mut self, force: bool) {
         let n = std::mem::take(&mut self.batch_spans) as u64;
-        let c = &self.shared.counters;
-        match &mut self.dest {
-            Dest::Console(console) => {
-                let spans = decode_spans(&self.encoder.request(&self.batch.bytes));
-                let printed = console.add(spans, force);
-                c.exported.fetch_add(printed, Ordering::Relaxed);
-            }
-            #[cfg(feature = "testing")]
-            Dest::Memory(m) => {
-                if n > 0 {
-                    let bytes = self.encoder.request(&self.batch.bytes);
-                    match ExportTraceServiceRequest::decode(&bytes[..]) {
-                        Ok(req) => m.push_spans(req),
-                        Err(e) => diag::warn(&format!("encoded spans do not decode: {e}")),
-                    }
-                }
-                c.exported.fetch_add(n, Ordering::Relaxed);
-            }
-            Dest::Http(http) => {
-                if n > 0 {
-                    let prefix = self.encoder.request_prefix(self.batch.len());
-                    // Counted exported or failed when it finishes (see `settle`).
-                    http.start_traces(&prefix, &self.batch, n, &self.shared, &self.cfg)
-                        .await;
-                }
-            }
-        }
+        self.sink
+            .send_spans(
+                &self.encoder,
+                &self.batch,
+                n,
+                force,
+                &self.shared,
+                &self.cfg,
+            )
+            .await;
         self.batch.clear();
         self.batch
             .shrink_past(4 * self.cfg.max_batch_bytes.max(1 << 20));
@@ -307,34 +268,6 @@ impl Worker {
             return;
         }
         let events = std::mem::take(&mut self.scores);
-        let n = events.len() as u64;
-        let c = &self.shared.counters;
-        match &mut self.dest {
-            Dest::Console(console) => {
-                console.scores(&events);
-                c.exported.fetch_add(n, Ordering::Relaxed);
-            }
-            #[cfg(feature = "testing")]
-            Dest::Memory(m) => {
-                m.push_scores(events);
-                c.exported.fetch_add(n, Ordering::Relaxed);
-            }
-            Dest::Http(http) => {
-                let failed = http.send_scores(events, &self.shared).await;
-                c.exported.fetch_add(n - failed, Ordering::Relaxed);
-                c.failed.fetch_add(failed, Ordering::Relaxed);
-            }
-        }
+        self.sink.send_scores(events, &self.shared).await;
     }
-}
-fn decode_spans(request: &[u8]) -> Vec<Span> {
-    ExportTraceServiceRequest::decode(request)
-        .map(|r| {
-            r.resource_spans
-                .into_iter()
-                .flat_map(|rs| rs.scope_spans)
-                .flat_map(|ss| ss.spans)
-                .collect()
-        })
-        .unwrap_or_default()
 }
