@@ -196,6 +196,15 @@ fn same_program_sends_the_python_sdks_attribute_set() {
     assert_eq!(call.parent_id(), Some(pipeline.id()));
     assert_eq!(call.trace_id(), pipeline.trace_id());
     assert_eq!(pipeline.parent_id(), None);
+    // The release is `langfuse.release`, never the version: Langfuse reads the resource's
+    // `service.version` as every observation's version (issue: a release is not a version).
+    assert!(
+        !res_keys.contains("service.version"),
+        "service.version must not carry the release: {res_keys:?}"
+    );
+    for s in &spans {
+        assert_eq!(s.attr_str("langfuse.version"), None, "{}", s.name());
+    }
     assert_eq!(
         pipeline.attr_bool("langfuse.internal.is_app_root"),
         Some(true)

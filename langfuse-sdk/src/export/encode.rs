@@ -126,16 +126,16 @@ pub(crate) struct Encoder {
 
 impl Encoder {
     pub(crate) fn new(cfg: &Config) -> Encoder {
-        let mut res = vec![
+        let res = vec![
             kv_str("service.name", cfg.service_name.clone()),
             kv_str("telemetry.sdk.language", "rust"),
             kv_str("telemetry.sdk.name", SCOPE_NAME),
             kv_str("telemetry.sdk.version", SDK_VERSION),
             kv_str("service.instance.id", uuid::Uuid::new_v4().to_string()),
         ];
-        if let Some(r) = &cfg.release {
-            res.push(kv_str("service.version", r.clone()));
-        }
+        // The release is not the resource's `service.version`: Langfuse reads that as every
+        // observation's `version` (the user's code-path version, for comparing experiments).
+        // It travels as `langfuse.release` on each span instead.
         Encoder {
             resource: Resource {
                 attributes: res,
