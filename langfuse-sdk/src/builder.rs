@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::client::Langfuse;
 use crate::config::env;
 use crate::config::options::{Config, ExporterKind, Secret, DEFAULT_BASE_URL};
-use crate::config::validate::{validate_base_url, validate_environment};
+use crate::config::validate::{validate_base_url, validate_environment, validate_key};
 use crate::core::Owner;
 use crate::diag;
 use crate::error::Error;
@@ -44,6 +44,9 @@ pub struct LangfuseBuilder {
     pub(crate) base_url_raw: String,
     /// A destination other than the configured exporter kind (tests' in-memory exporter).
     custom: Option<Custom>,
+    /// Environment values that make the configuration unusable (`build()` fails with the first);
+    /// setting the same option on the builder replaces them.
+    env_fatal: Vec<env::Fatal>,
 }
 
 impl fmt::Debug for LangfuseBuilder {
@@ -58,6 +61,7 @@ impl Default for LangfuseBuilder {
             cfg: Config::default(),
             base_url_raw: DEFAULT_BASE_URL.to_string(),
             custom: None,
+            env_fatal: Vec::new(),
         }
     }
 }
@@ -93,31 +97,38 @@ impl LangfuseBuilder {
     /// # drop(b);
     /// ```
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> (Self, Vec<String>) {
-        let (cfg, base_url_raw, warnings) = env::read(lookup);
+        let read = env::read(lookup);
         (
             LangfuseBuilder {
-                cfg,
-                base_url_raw,
+                cfg: read.cfg,
+                base_url_raw: read.base_url_raw,
                 custom: None,
+                env_fatal: read.fatal,
             },
-            warnings,
+            read.warnings,
         )
     }
 
     /// Public key (`LANGFUSE_PUBLIC_KEY`), `pk-lf-…`.
     pub fn public_key(mut self, key: impl Into<String>) -> Self {
         self.cfg.public_key = Some(key.into());
+        self.env_fatal
+            .retain(|f| f.setting != "LANGFUSE_PUBLIC_KEY");
         self
     }
     /// Secret key (`LANGFUSE_SECRET_KEY`), `sk-lf-…`. Never shown in `Debug`, logs or errors.
     pub fn secret_key(mut self, key: impl Into<String>) -> Self {
         self.cfg.secret_key = Some(Secret(key.into()));
+        self.env_fatal
+            .retain(|f| f.setting != "LANGFUSE_SECRET_KEY");
         self
     }
     /// Langfuse base URL (`LANGFUSE_BASE_URL`, then `LANGFUSE_HOST`), default
     /// `https://cloud.langfuse.com`. Validated by `build()`.
     pub fn base_url(mut self, url: impl Into<String>) -> Self {
         self.base_url_raw = url.into();
+        self.env_fatal
+            .retain(|f| f.setting != "LANGFUSE_BASE_URL" && f.setting != "LANGFUSE_HOST");
         self
     }
     /// Environment (`LANGFUSE_TRACING_ENVIRONMENT`): lowercase letters, digits, `-` and `_`, at
@@ -268,6 +279,21 @@ impl LangfuseBuilder {
     /// Missing keys with the OTLP exporter are not an error: the client is disabled with one
     /// warning, as the official SDKs do.
     pub fn build(mut self) -> Result<Langfuse, Error> {
+        if let Some(f) = self.env_fatal.first() {
+            return Err(Error::config(f.setting, f.message.clone()));
+        }
+        for (setting, key) in [
+            ("LANGFUSE_PUBLIC_KEY", self.cfg.public_key.as_deref()),
+            (
+                "LANGFUSE_SECRET_KEY",
+                self.cfg.secret_key.as_ref().map(|s| s.0.as_str()),
+            ),
+        ] {
+            if let Some(k) = key {
+                validate_key(k)
+                    .map_err(|e| Error::config(setting, format!("not a usable key: {e}")))?;
+            }
+        }
         self.cfg.base_url = validate_base_url(&self.base_url_raw)
             .map_err(|e| Error::config("LANGFUSE_BASE_URL", e))?;
         if let Some(env) = &self.cfg.environment {

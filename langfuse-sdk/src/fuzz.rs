@@ -44,7 +44,7 @@ pub fn gzip(data: &[u8], gunzip: impl Fn(&[u8]) -> Vec<u8>) {
 }
 
 /// Reads the environment from `data` (one value per line, in a fixed order of variables); the
-/// result must always build.
+/// result builds, or fails naming an unusable base URL or key.
 pub fn env(data: &[u8]) {
     const KEYS: [&str; 16] = [
         "LANGFUSE_PUBLIC_KEY",
@@ -72,11 +72,22 @@ pub fn env(data: &[u8]) {
             .and_then(|i| values.get(i))
             .map(|v| v.to_string())
     });
-    let built = b.exporter(crate::ExporterKind::Disabled).build();
-    assert!(
-        built.is_ok(),
-        "configuration from the environment always builds"
-    );
+    // Always builds, except for a base URL or key that cannot work, which fails naming it.
+    if let Err(e) = b.exporter(crate::ExporterKind::Disabled).build() {
+        assert!(
+            e.is_config()
+                && matches!(
+                    e.setting(),
+                    Some(
+                        "LANGFUSE_BASE_URL"
+                            | "LANGFUSE_HOST"
+                            | "LANGFUSE_PUBLIC_KEY"
+                            | "LANGFUSE_SECRET_KEY"
+                    )
+                ),
+            "configuration from the environment builds or names an unusable URL or key: {e}"
+        );
+    }
 }
 
 /// Captures `data` (as JSON when it parses, else as text) as input, output and metadata of an

@@ -26,14 +26,36 @@ use crate::config::options::{
     Config, ExporterKind, Secret, DEFAULT_BASE_URL, DEFAULT_FLUSH_AT, DEFAULT_MAX_QUEUE_BYTES,
     DEFAULT_MAX_QUEUE_SIZE,
 };
-use crate::config::validate::{parse_bool, validate_base_url, validate_environment};
+use crate::config::validate::{parse_bool, validate_base_url, validate_environment, validate_key};
 
 /// The configuration the variables describe, the base URL as given (validated again by
 /// `build()`), and one warning per invalid value (which was replaced by its default).
-pub(crate) fn read(lookup: impl Fn(&str) -> Option<String>) -> (Config, String, Vec<String>) {
+/// A variable whose value makes the configuration unusable: `build()` fails with it, so a client
+/// from the environment records nothing (with one warning) rather than send elsewhere.
+#[derive(Clone, Debug)]
+pub(crate) struct Fatal {
+    /// The setting, as `Error::setting` names it.
+    pub setting: &'static str,
+    /// What is wrong, naming the variable as it was spelled.
+    pub message: String,
+}
+
+/// What the variables say: the configuration, the base URL as given (validated again by
+/// `build()`), the values that make it unusable, and one warning per invalid value (which was
+/// replaced by its default).
+pub(crate) struct Read {
+    pub cfg: Config,
+    pub base_url_raw: String,
+    pub fatal: Vec<Fatal>,
+    pub warnings: Vec<String>,
+}
+
+/// Reads the configuration through `lookup`.
+pub(crate) fn read(lookup: impl Fn(&str) -> Option<String>) -> Read {
     let mut cfg = Config::default();
     let mut base_url_raw = DEFAULT_BASE_URL.to_string();
     let mut warnings = Vec::new();
+    let mut fatal = Vec::new();
     let get = |k: &str| -> Option<(String, String)> {
         // The platform documents `Langfuse_PUBLIC_KEY`-style names: accept them as a fallback.
         let alt = k.replacen("LANGFUSE_", "Langfuse_", 1);
@@ -47,11 +69,22 @@ pub(crate) fn read(lookup: impl Fn(&str) -> Option<String>) -> (Config, String, 
         None
     };
 
-    if let Some((_, v)) = get("LANGFUSE_PUBLIC_KEY") {
-        cfg.public_key = Some(v);
-    }
-    if let Some((_, v)) = get("LANGFUSE_SECRET_KEY") {
-        cfg.secret_key = Some(Secret(v));
+    for (setting, secret) in [
+        ("LANGFUSE_PUBLIC_KEY", false),
+        ("LANGFUSE_SECRET_KEY", true),
+    ] {
+        let Some((name, v)) = get(setting) else {
+            continue;
+        };
+        match validate_key(&v) {
+            Ok(()) if secret => cfg.secret_key = Some(Secret(v)),
+            Ok(()) => cfg.public_key = Some(v),
+            // The value is never shown: it may be a secret.
+            Err(e) => fatal.push(Fatal {
+                setting,
+                message: format!("{name} is not a usable key: {e}"),
+            }),
+        }
     }
     if let Some((name, v)) = get("LANGFUSE_BASE_URL").or_else(|| get("LANGFUSE_HOST")) {
         match validate_base_url(&v) {
@@ -59,9 +92,16 @@ pub(crate) fn read(lookup: impl Fn(&str) -> Option<String>) -> (Config, String, 
                 cfg.base_url = u;
                 base_url_raw = v;
             }
-            Err(e) => warnings.push(format!(
-                "{name}={v:?} is not a valid URL ({e}); using {DEFAULT_BASE_URL}"
-            )),
+            // Never a fallback to the public cloud: that would send this application's traces,
+            // with its keys, off its network.
+            Err(e) => fatal.push(Fatal {
+                setting: if name.ends_with("HOST") {
+                    "LANGFUSE_HOST"
+                } else {
+                    "LANGFUSE_BASE_URL"
+                },
+                message: format!("{name}={v:?} is not a usable URL: {e}"),
+            }),
         }
     }
     if let Some((name, v)) = get("LANGFUSE_TRACING_ENVIRONMENT") {
@@ -175,7 +215,12 @@ pub(crate) fn read(lookup: impl Fn(&str) -> Option<String>) -> (Config, String, 
     if let Some(v) = lookup("OTEL_SERVICE_NAME").filter(|v| !v.trim().is_empty()) {
         cfg.service_name = v.trim().to_string();
     }
-    (cfg, base_url_raw, warnings)
+    Read {
+        cfg,
+        base_url_raw,
+        fatal,
+        warnings,
+    }
 }
 
 fn parse_exporter(v: &str) -> Option<ExporterKind> {

@@ -91,7 +91,6 @@ fn invalid_env_values_warn_and_fall_back() {
     let (b, w) = env(&[
         ("LANGFUSE_SAMPLE_RATE", "1.5"),
         ("LANGFUSE_TRACING_ENVIRONMENT", "Prod!"),
-        ("LANGFUSE_BASE_URL", "not a url"),
         ("LANGFUSE_FLUSH_AT", "-3"),
         ("LANGFUSE_TIMEOUT", "soon"),
         ("LANGFUSE_DEBUG", "maybe"),
@@ -101,11 +100,10 @@ fn invalid_env_values_warn_and_fall_back() {
         ("LANGFUSE_MAX_QUEUE_SIZE", ".5"),
         ("LANGFUSE_FLUSH_INTERVAL", "1e-124"),
     ]);
-    assert_eq!(w.len(), 9, "{w:#?}");
+    assert_eq!(w.len(), 8, "{w:#?}");
     for (var, used) in [
         ("LANGFUSE_SAMPLE_RATE", "using 1.0"),
         ("LANGFUSE_TRACING_ENVIRONMENT", "using none"),
-        ("LANGFUSE_BASE_URL", "using https://cloud.langfuse.com"),
         ("LANGFUSE_FLUSH_AT", "using 2048"),
         ("LANGFUSE_MAX_QUEUE_SIZE", "using 1000000"),
         ("LANGFUSE_FLUSH_INTERVAL", "using 5"),
@@ -121,6 +119,80 @@ fn invalid_env_values_warn_and_fall_back() {
     assert_eq!(b.cfg.sample_rate, 1.0);
     assert_eq!(b.cfg.environment, None);
     assert_eq!(b.cfg.base_url, DEFAULT_BASE_URL);
+}
+
+/// A base URL or key that cannot work is not replaced by a default: the public cloud would get
+/// this application's traces, with its keys. build() fails naming the variable, so a client from
+/// the environment is disabled with one warning.
+#[test]
+fn unusable_url_or_key_from_the_environment_fails_the_build() {
+    let keys = [
+        ("LANGFUSE_PUBLIC_KEY", "pk-lf-1"),
+        ("LANGFUSE_SECRET_KEY", "sk-lf-secret-1"),
+    ];
+    for (var, value, setting) in [
+        ("LANGFUSE_HOST", "langfuse.internal:3000", "LANGFUSE_HOST"),
+        (
+            "LANGFUSE_BASE_URL",
+            "langfuse.internal",
+            "LANGFUSE_BASE_URL",
+        ),
+        (
+            "LANGFUSE_BASE_URL",
+            "https://lf.example.com/?x=1",
+            "LANGFUSE_BASE_URL",
+        ),
+        (
+            "LANGFUSE_BASE_URL",
+            "https://lf.example.com/#top",
+            "LANGFUSE_BASE_URL",
+        ),
+        (
+            "Langfuse_BASE_URL",
+            "ftp://lf.example.com",
+            "LANGFUSE_BASE_URL",
+        ),
+    ] {
+        let mut pairs = keys.to_vec();
+        pairs.push((var, value));
+        let (b, w) = env(&pairs);
+        assert!(w.is_empty(), "{var}: {w:?}");
+        assert_ne!(b.cfg.base_url, "unused");
+        let e = b.build().unwrap_err();
+        assert!(e.is_config(), "{var}={value}");
+        assert_eq!(e.setting(), Some(setting), "{var}={value}");
+        assert!(e.to_string().contains(var), "{e}");
+    }
+    // A key with whitespace inside (trailing whitespace from a file is trimmed).
+    for (var, value) in [
+        ("LANGFUSE_SECRET_KEY", "sk-lf-one two"),
+        ("LANGFUSE_PUBLIC_KEY", "pk-lf-1\nx"),
+    ] {
+        let mut pairs = keys.to_vec();
+        pairs.retain(|(k, _)| *k != var);
+        pairs.push((var, value));
+        let e = env(&pairs).0.build().unwrap_err();
+        assert_eq!(e.setting(), Some(var));
+        assert!(
+            !e.to_string().contains("one two"),
+            "the value is never shown: {e}"
+        );
+    }
+    let (b, _) = env(&[
+        ("LANGFUSE_PUBLIC_KEY", "pk-lf-1"),
+        ("LANGFUSE_SECRET_KEY", "sk-lf-1 \n"),
+    ]);
+    assert_eq!(
+        b.cfg.secret_key.as_ref().map(|s| s.0.as_str()),
+        Some("sk-lf-1")
+    );
+    // The builder's own value replaces the environment's.
+    let (b, _) = env(&[("LANGFUSE_BASE_URL", "nope")]);
+    let lf = b
+        .base_url("http://127.0.0.1:9")
+        .exporter(ExporterKind::Disabled)
+        .build();
+    assert!(lf.is_ok());
 }
 
 #[test]
@@ -139,6 +211,21 @@ fn builder_rejects_invalid_values_with_clear_errors() {
     assert!(e.to_string().contains("reserved"));
     let e = base().base_url("not a url").build().unwrap_err();
     assert_eq!(e.setting(), Some("LANGFUSE_BASE_URL"));
+    for url in [
+        "https://h.example.com?a=b",
+        "https://h.example.com/#f",
+        "h.example.com:3000",
+    ] {
+        let e = base().base_url(url).build().unwrap_err();
+        assert_eq!(e.setting(), Some("LANGFUSE_BASE_URL"), "{url}");
+    }
+    for key in ["pk-lf-1\n", "pk lf", "", "pk\tx"] {
+        let e = base().public_key(key).build().unwrap_err();
+        assert_eq!(e.setting(), Some("LANGFUSE_PUBLIC_KEY"), "{key:?}");
+        let e = base().secret_key(key).build().unwrap_err();
+        assert_eq!(e.setting(), Some("LANGFUSE_SECRET_KEY"), "{key:?}");
+        assert!(!format!("{e} {e:?}").contains("pk"), "{e}");
+    }
     let e = base().base_url("ftp://x").build().unwrap_err();
     assert!(e.to_string().contains("http://"));
     assert!(base().flush_at(0).build().unwrap_err().is_config());
