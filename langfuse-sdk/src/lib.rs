@@ -50,6 +50,7 @@
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
+pub mod api;
 mod client;
 mod clock;
 mod config;
