@@ -36,6 +36,7 @@ mod cache;
 mod client;
 mod compile;
 mod config;
+mod datasets;
 mod error;
 mod http;
 mod prompt;
@@ -48,6 +49,10 @@ pub use client::{ApiClient, Project};
 pub use config::{
     ApiConfig, ApiConfigBuilder, Clock, DEFAULT_API_BASE_URL, DEFAULT_MAX_RETRIES,
     DEFAULT_PROMPT_CACHE_TTL, DEFAULT_TIMEOUT,
+};
+pub use datasets::{
+    CreateDataset, CreateDatasetItem, CreateDatasetRunItem, Dataset, DatasetItem, DatasetItemQuery,
+    DatasetRun, DatasetRunItem, ItemStatus,
 };
 pub use error::ApiError;
 pub use prompt::{
