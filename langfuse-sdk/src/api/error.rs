@@ -34,6 +34,8 @@ pub(crate) enum Kind {
     Prompt,
     /// The blocking worker could not run the call.
     Runtime,
+    /// An experiment result missed a required threshold.
+    Threshold,
 }
 
 /// An error of the Langfuse public-API client ([`crate::api::ApiClient`]).
@@ -143,6 +145,11 @@ impl ApiError {
     /// placeholders where messages were required.
     pub fn is_prompt(&self) -> bool {
         self.kind == Kind::Prompt
+    }
+    /// An experiment result is below a required threshold
+    /// ([`crate::api::ExperimentResult::require_mean_at_least`]).
+    pub fn is_threshold(&self) -> bool {
+        self.kind == Kind::Threshold
     }
     /// The HTTP status, when the server answered.
     pub fn status(&self) -> Option<u16> {

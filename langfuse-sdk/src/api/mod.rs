@@ -1,5 +1,5 @@
 //! The Langfuse public API: prompt management (cached, compiled, linked to generations),
-//! datasets, and typed reads of traces, observations, sessions and scores.
+//! datasets and experiments ([`Experiment`]), and typed reads of traces, observations, sessions and scores.
 //!
 //! Self-contained: its own [`ApiConfig`], [`ApiError`] and HTTP client (reqwest on a thread of
 //! its own, see [`ApiClient`]); it uses the tracing side of the SDK only to link generations.
@@ -38,6 +38,7 @@ mod compile;
 mod config;
 mod datasets;
 mod error;
+mod experiment;
 mod http;
 mod prompt;
 mod prompts;
@@ -55,6 +56,10 @@ pub use datasets::{
     DatasetRun, DatasetRunItem, ItemStatus,
 };
 pub use error::ApiError;
+pub use experiment::{
+    EvalInput, EvalValue, Evaluation, Experiment, ExperimentItem, ExperimentResult,
+    IntoEvaluations, ItemResult, ScoreStats, Summary,
+};
 pub use prompt::{
     ChatMessage, ChatTemplateEntry, CompiledChat, CompiledEntry, Prompt, PromptLink, PromptTemplate,
 };
