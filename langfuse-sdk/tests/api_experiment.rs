@@ -301,6 +301,30 @@ async fn runs_local_items_and_records_evaluator_errors() {
         (picky["value"].clone(), picky["dataType"].clone()),
         (json!("fine"), json!("CATEGORICAL"))
     );
+
+    // post_scores(false): scores stay in the result only.
+    let before = server.requests().len();
+    let quiet = server
+        .client()
+        .experiment("local-quiet")
+        .langfuse(langfuse_for(&server))
+        .progress(false)
+        .print_summary(false)
+        .post_scores(false)
+        .evaluator("one", |_| Evaluation::number("one", 1.0))
+        .run_local(vec![ExperimentItem::new(1)], |item| async move {
+            Ok::<_, String>(item.input)
+        })
+        .await
+        .unwrap();
+    assert_eq!(quiet.score("one").unwrap().count, 1);
+    let after: Vec<_> = server
+        .requests()
+        .into_iter()
+        .skip(before)
+        .filter(|r| r.path == "/api/public/scores")
+        .collect();
+    assert!(after.is_empty(), "{after:?}");
 }
 
 #[tokio::test]

@@ -293,6 +293,7 @@ pub struct Experiment {
     pub(crate) langfuse: Option<crate::Langfuse>,
     pub(crate) progress: Option<bool>,
     pub(crate) print_summary: bool,
+    pub(crate) post_scores: bool,
 }
 
 impl fmt::Debug for Experiment {
@@ -323,6 +324,7 @@ impl ApiClient {
             langfuse: None,
             progress: None,
             print_summary: true,
+            post_scores: true,
         }
     }
 }
@@ -366,6 +368,12 @@ impl Experiment {
     /// Print the summary table on stdout at the end (default true).
     pub fn print_summary(mut self, on: bool) -> Self {
         self.print_summary = on;
+        self
+    }
+    /// Post scores to Langfuse (default true); `false` keeps them in the result only (e.g. for
+    /// a local run without a Langfuse server).
+    pub fn post_scores(mut self, on: bool) -> Self {
+        self.post_scores = on;
         self
     }
     /// Adds a synchronous item evaluator, traced as an `evaluator` observation named `name`.

@@ -242,7 +242,7 @@ async fn run_evaluators(shared: &Shared<'_>, items: &[ItemResult]) -> Vec<Evalua
         }
     }
     let run_id = shared.dataset_run_id.lock().ok().and_then(|g| g.clone());
-    if let Some(run_id) = run_id {
+    if let (true, Some(run_id)) = (shared.exp.post_scores, run_id) {
         for e in &all {
             let mut s = score_request(e);
             s.dataset_run_id = Some(run_id.clone());
@@ -371,7 +371,7 @@ async fn evaluate(shared: &Shared<'_>, root: &crate::Observation, result: &mut I
 }
 
 async fn post_scores(shared: &Shared<'_>, result: &ItemResult) {
-    let Some(trace_id) = &result.trace_id else {
+    let (true, Some(trace_id)) = (shared.exp.post_scores, &result.trace_id) else {
         return;
     };
     for e in &result.evaluations {
