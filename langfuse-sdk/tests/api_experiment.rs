@@ -396,3 +396,41 @@ async fn items_are_traced_as_their_own_traces_with_evaluator_observations() {
     assert_eq!(ok.attr_str("langfuse.observation.type"), Some("evaluator"));
     assert!(result.items.iter().all(|i| i.trace_id.is_some()));
 }
+
+#[tokio::test]
+async fn a_panicking_task_or_evaluator_fails_its_item_not_the_run() {
+    let server = langfuse_like();
+    let items: Vec<ExperimentItem> = (0..3).map(|i| ExperimentItem::new(json!(i))).collect();
+    let result = server
+        .client()
+        .experiment("panics")
+        .langfuse(langfuse_for(&server))
+        .progress(false)
+        .print_summary(false)
+        .evaluator("fragile", |e| {
+            if e.input == json!(2) {
+                panic!("evaluator bug");
+            }
+            Evaluation::number("fragile", 1.0)
+        })
+        .run_evaluator("run-bug", |_: &[ItemResult]| -> Vec<Evaluation> {
+            panic!("run bug")
+        })
+        .run_local(items, |item| async move {
+            if item.input == json!(1) {
+                panic!("task bug");
+            }
+            Ok::<_, String>(item.input)
+        })
+        .await
+        .unwrap();
+    assert_eq!(result.items.len(), 3);
+    assert_eq!(result.items[1].error.as_deref(), Some("panicked: task bug"));
+    assert_eq!(result.items[2].evaluator_errors, ["fragile: panicked"]);
+    assert_eq!(result.score("fragile").unwrap().count, 1);
+    assert!(
+        result.warnings.iter().any(|w| w.contains("run-bug")),
+        "{:?}",
+        result.warnings
+    );
+}

@@ -192,3 +192,27 @@ async fn a_burst_of_cold_gets_makes_one_request() {
     }
     assert_eq!(server.count(TEXT), 1);
 }
+
+#[tokio::test]
+async fn a_404_on_refresh_evicts_the_cached_prompt() {
+    let n = std::sync::atomic::AtomicUsize::new(0);
+    let server = Server::start(move |_| {
+        if n.fetch_add(1, std::sync::atomic::Ordering::SeqCst) == 0 {
+            recorded("prompts-10-get-default.json")
+        } else {
+            recorded("prompts-16-get-missing-name.json")
+        }
+    });
+    let clock = ManualClock::new();
+    let api = ApiClient::new(server.config().clock(clock.clock()).build().unwrap());
+    api.get_prompt("ref-text-prompt").await.unwrap();
+    clock.advance(Duration::from_secs(61));
+    assert_eq!(
+        api.get_prompt("ref-text-prompt").await.unwrap().version(),
+        1
+    );
+    api.wait_for_prompt_refreshes().await;
+    let e = api.get_prompt("ref-text-prompt").await.unwrap_err();
+    assert!(e.is_not_found(), "{e:?}");
+    assert_eq!(server.requests().len(), 3);
+}

@@ -483,3 +483,40 @@ fn secrets_are_never_printed() {
         "{e}"
     );
 }
+
+#[cfg(feature = "testing")]
+#[tokio::test]
+async fn a_generation_is_linked_to_a_fetched_prompt_and_not_to_a_fallback() {
+    use langfuse_sdk::testing::InMemoryExporter;
+    let exporter = InMemoryExporter::new();
+    let lf = langfuse_sdk::Langfuse::builder()
+        .in_memory_exporter(exporter.clone())
+        .build()
+        .unwrap();
+    let server = text_server();
+    let fetched = server.client().get_prompt("ref-text-prompt").await.unwrap();
+    let fallback = server
+        .client()
+        .get_prompt("ref-no-such-prompt")
+        .fallback_text("x")
+        .await
+        .unwrap();
+    for (name, p) in [("with-prompt", &fetched), ("with-fallback", &fallback)] {
+        let g = lf.generation(name).start();
+        p.link_observation(&g);
+        g.end();
+    }
+    lf.flush(Duration::from_secs(5)).unwrap();
+    let spans = exporter.spans();
+    let linked = spans.iter().find(|s| s.name() == "with-prompt").unwrap();
+    assert_eq!(
+        linked.attr_str("langfuse.observation.prompt.name"),
+        Some("ref-text-prompt")
+    );
+    assert_eq!(
+        linked.attr_int("langfuse.observation.prompt.version"),
+        Some(1)
+    );
+    let unlinked = spans.iter().find(|s| s.name() == "with-fallback").unwrap();
+    assert_eq!(unlinked.attr_str("langfuse.observation.prompt.name"), None);
+}

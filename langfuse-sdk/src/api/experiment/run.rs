@@ -46,6 +46,33 @@ impl Future for JoinAll<'_> {
     }
 }
 
+/// Turns a panic while polling the inner future into an error (a panicking task or evaluator
+/// is a failed item, not a failed run).
+struct CatchPanic<F>(Pin<Box<F>>);
+
+impl<F: Future> Future for CatchPanic<F> {
+    type Output = Result<F::Output, String>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Self::Output> {
+        let inner = self.0.as_mut();
+        match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| inner.poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(p) => {
+                let msg = p
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| p.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "a panic".into());
+                Poll::Ready(Err(format!("panicked: {msg}")))
+            }
+        }
+    }
+}
+
+fn flatten<T>(r: Result<Result<T, String>, String>) -> Result<T, String> {
+    r.and_then(|x| x)
+}
+
 struct Shared<'a> {
     exp: &'a Experiment,
     run_name: String,
@@ -236,7 +263,9 @@ impl Experiment {
 async fn run_evaluators(shared: &Shared<'_>, items: &[ItemResult]) -> Vec<Evaluation> {
     let mut all = Vec::new();
     for (name, ev) in &shared.exp.run_evaluators {
-        match ev(items) {
+        let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ev(items)))
+            .unwrap_or_else(|_| Err("panicked".into()));
+        match r {
             Ok(evals) => all.extend(evals),
             Err(e) => shared.warn(format!("run evaluator '{name}' failed: {e}")),
         }
@@ -299,14 +328,20 @@ where
         .metadata(&meta)
         .start();
     let started = Instant::now();
-    let fut = task(item.clone()).with_context(root.context());
-    let outcome: Result<Value, String> = match exp.item_timeout {
-        None => fut.await.map_err(|e| e.to_string()),
-        Some(d) => tokio::select! {
-            biased;
-            r = fut => r.map_err(|e| e.to_string()),
-            _ = timer(shared, d) => Err(format!("timed out after {d:?}")),
-        },
+    let call = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| task(item.clone())));
+    let outcome: Result<Value, String> = match call {
+        Err(_) => Err("panicked while starting".to_string()),
+        Ok(fut) => {
+            let fut = CatchPanic(Box::pin(fut.with_context(root.context())));
+            match exp.item_timeout {
+                None => flatten(fut.await.map(|r| r.map_err(|e| e.to_string()))),
+                Some(d) => tokio::select! {
+                    biased;
+                    r = fut => flatten(r.map(|r| r.map_err(|e| e.to_string()))),
+                    _ = timer(shared, d) => Err(format!("timed out after {d:?}")),
+                },
+            }
+        }
     }
     .and_then(|o| serde_json::to_value(o).map_err(|e| format!("output is not JSON: {e}")));
     let latency = started.elapsed();
@@ -355,7 +390,10 @@ async fn evaluate(shared: &Shared<'_>, root: &crate::Observation, result: &mut I
             .parent_context(&root.context())
             .input(&json!({"input": input.input, "output": input.output, "expected_output": input.expected_output}))
             .start();
-        let r = ev(input).with_context(obs.context()).await;
+        let r = match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| ev(input))) {
+            Ok(fut) => flatten(CatchPanic(Box::pin(fut.with_context(obs.context()))).await),
+            Err(_) => Err("panicked".to_string()),
+        };
         match r {
             Ok(evals) => {
                 obs.set_output(&eval_json(&evals));
