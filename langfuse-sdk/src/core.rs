@@ -2,6 +2,7 @@
 //! decision and the exporter; the owner that shuts the exporter down; and the process-wide
 //! state `#[observe]` reads first (whether any client records, and the global client's core).
 
+use std::any::Any;
 use std::cell::RefCell;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
@@ -33,6 +34,9 @@ pub(crate) struct Core {
     pub(crate) exporter: Option<Exporter>,
     /// The exporter's name, for `Debug`.
     pub(crate) exporter_name: &'static str,
+    /// The public API client built for this client (`Langfuse::api`), shared by every call so
+    /// that they share one prompt cache. Typed by the `api` module, which sits above this one.
+    pub(crate) api: OnceLock<Box<dyn Any + Send + Sync>>,
 }
 
 impl Drop for Owner {
@@ -64,6 +68,7 @@ impl Owner {
                     sample_bound: None,
                     exporter: None,
                     exporter_name: "none",
+                    api: OnceLock::new(),
                 })
             })
             .clone()
@@ -113,6 +118,7 @@ impl Owner {
             sample_bound,
             exporter,
             exporter_name,
+            api: OnceLock::new(),
         })
     }
 

@@ -138,6 +138,8 @@ mod client;
 mod global;
 pub mod instrument;
 
+pub mod api;
+
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzz;
