@@ -163,6 +163,14 @@ impl Langfuse {
         }
     }
 
+    /// True once `shutdown` was called (or the last clone dropped).
+    pub(crate) fn is_shut_down(&self) -> bool {
+        self.core()
+            .exporter
+            .as_ref()
+            .is_some_and(|e| e.shutdown_requested())
+    }
+
     /// The exporter's counters.
     pub fn stats(&self) -> Stats {
         match &self.core().exporter {

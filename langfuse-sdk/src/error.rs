@@ -19,12 +19,13 @@ use std::time::Duration;
 /// assert!(err.is_config());
 /// assert!(err.to_string().contains("sample rate"));
 /// ```
+#[derive(Clone)]
 pub struct Error {
     kind: Kind,
 }
 
 /// What went wrong; kept private so variants can be added without breaking callers.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub(crate) enum Kind {
     Config {
@@ -42,10 +43,13 @@ pub(crate) enum Kind {
     Timeout {
         operation: &'static str,
         timeout: Duration,
+        /// Items still queued when a shutdown gave up: they are never delivered.
+        abandoned: Option<u64>,
     },
     ExportFailed {
         operation: &'static str,
         failed: u64,
+        dropped: u64,
     },
     Shutdown,
 }
@@ -77,12 +81,31 @@ impl Error {
     }
     pub(crate) fn timeout(operation: &'static str, timeout: Duration) -> Self {
         Error {
-            kind: Kind::Timeout { operation, timeout },
+            kind: Kind::Timeout {
+                operation,
+                timeout,
+                abandoned: None,
+            },
         }
     }
-    pub(crate) fn export_failed(operation: &'static str, failed: u64) -> Self {
+    /// A shutdown that gave up with `abandoned` items still queued.
+    pub(crate) fn shutdown_timeout(timeout: Duration, abandoned: u64) -> Self {
         Error {
-            kind: Kind::ExportFailed { operation, failed },
+            kind: Kind::Timeout {
+                operation: "shutdown",
+                timeout,
+                abandoned: Some(abandoned),
+            },
+        }
+    }
+    /// Items that were not delivered: `failed` refused or undeliverable, `dropped` never sent.
+    pub(crate) fn not_delivered(operation: &'static str, failed: u64, dropped: u64) -> Self {
+        Error {
+            kind: Kind::ExportFailed {
+                operation,
+                failed,
+                dropped,
+            },
         }
     }
     pub(crate) fn shutdown() -> Self {
@@ -106,7 +129,9 @@ impl Error {
     pub fn is_timeout(&self) -> bool {
         matches!(self.kind, Kind::Timeout { .. })
     }
-    /// Everything was processed, but some items could not be delivered (see the counters).
+    /// Everything was processed, but some items were not delivered: refused by the server,
+    /// undeliverable after retries ([`failed_count`](Self::failed_count)), or dropped before they
+    /// could be sent ([`dropped_count`](Self::dropped_count)).
     pub fn is_export_failed(&self) -> bool {
         matches!(self.kind, Kind::ExportFailed { .. })
     }
@@ -114,10 +139,25 @@ impl Error {
     pub fn is_shutdown(&self) -> bool {
         matches!(self.kind, Kind::Shutdown)
     }
-    /// How many items failed, for an export failure.
+    /// How many items failed (refused, or undeliverable after retries), for an export failure.
     pub fn failed_count(&self) -> Option<u64> {
         match self.kind {
             Kind::ExportFailed { failed, .. } => Some(failed),
+            _ => None,
+        }
+    }
+    /// How many items were dropped before they could be sent (the queue was full, or they were
+    /// recorded after shutdown), for an export failure.
+    pub fn dropped_count(&self) -> Option<u64> {
+        match self.kind {
+            Kind::ExportFailed { dropped, .. } => Some(dropped),
+            _ => None,
+        }
+    }
+    /// How many items a shutdown that ran out of time left undelivered (they are abandoned).
+    pub fn abandoned_count(&self) -> Option<u64> {
+        match self.kind {
+            Kind::Timeout { abandoned, .. } => abandoned,
             _ => None,
         }
     }
@@ -156,18 +196,51 @@ impl fmt::Display for Error {
                 f,
                 "invalid traceparent {value:?}: expected \"00-<32 hex trace id>-<16 hex parent id>-<2 hex flags>\""
             ),
-            Kind::Timeout { operation, timeout } => write!(
+            Kind::Timeout {
+                operation,
+                timeout,
+                abandoned: None,
+            } => write!(
                 f,
                 "Langfuse {operation} did not finish within {timeout:?}: the server is slow or unreachable; \
                  items still queued are delivered in the background (call it again with a longer timeout, \
                  or check LANGFUSE_BASE_URL and the network)"
             ),
-            Kind::ExportFailed { operation, failed } => write!(
+            Kind::Timeout {
+                operation,
+                timeout,
+                abandoned: Some(n),
+            } => write!(
                 f,
-                "Langfuse {operation} finished, but {failed} item(s) could not be delivered \
-                 (the server refused them or stayed unavailable after retries); set LANGFUSE_DEBUG=true \
-                 to see the server's answers"
+                "Langfuse {operation} did not finish within {timeout:?}: {n} item(s) still queued were \
+                 abandoned, not delivered (the server is slow or unreachable: give shutdown a longer \
+                 timeout, or check LANGFUSE_BASE_URL and the network)"
             ),
+            Kind::ExportFailed {
+                operation,
+                failed,
+                dropped,
+            } => {
+                write!(f, "Langfuse {operation} finished, but")?;
+                if *failed > 0 {
+                    write!(
+                        f,
+                        " {failed} item(s) could not be delivered (the server refused them or stayed \
+                         unavailable after retries)"
+                    )?;
+                }
+                if *failed > 0 && *dropped > 0 {
+                    f.write_str(" and")?;
+                }
+                if *dropped > 0 {
+                    write!(
+                        f,
+                        " {dropped} item(s) were dropped before they could be sent (the queue was \
+                         full, or they were recorded after shutdown)"
+                    )?;
+                }
+                f.write_str("; set LANGFUSE_DEBUG=true to see the server's answers")
+            }
             Kind::Shutdown => write!(
                 f,
                 "the Langfuse client was already shut down; create a new client to send more"

@@ -73,8 +73,10 @@ impl ClientGuard {
 
 impl Drop for ClientGuard {
     fn drop(&mut self) {
+        // An explicit shutdown already returned its outcome to the caller: not said twice.
+        let already = self.client.is_shut_down();
         if let Err(e) = self.client.shutdown(self.timeout) {
-            if !e.is_shutdown() {
+            if !already && !e.is_shutdown() {
                 diag::warn(&e.to_string());
             }
         }

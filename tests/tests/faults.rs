@@ -152,6 +152,15 @@ fn flush_and_shutdown_return_within_their_timeouts_against_a_stalled_server() {
     let t0 = Instant::now();
     let err = lf.shutdown(Duration::from_millis(300)).unwrap_err();
     assert!(err.is_timeout() || err.is_export_failed(), "{err}");
+    if err.is_timeout() {
+        // What was still queued is abandoned, and the message says so.
+        assert!(err.abandoned_count().is_some_and(|n| n > 0), "{err}");
+        assert!(err.to_string().contains("abandoned"), "{err}");
+        assert!(!err.to_string().contains("in the background"), "{err}");
+    }
+    // A second shutdown reports the first one's outcome, not Ok.
+    let again = lf.shutdown(Duration::from_millis(100)).unwrap_err();
+    assert_eq!(again.to_string(), err.to_string());
     assert!(t0.elapsed() < Duration::from_secs(5));
     // Idempotent, and flush after shutdown says so at once.
     assert!(lf

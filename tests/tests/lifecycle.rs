@@ -44,6 +44,12 @@ fn queue_overflow_is_counted_exactly() {
     assert!((6..=7).contains(&st.dropped), "{st:?}");
     assert_eq!(st.enqueued + st.dropped, 18, "{st:?}");
     server.release();
+    // The flush says what was not delivered: the drops since the last report, once.
+    let err = lf.flush(T).unwrap_err();
+    assert!(err.is_export_failed(), "{err}");
+    assert_eq!(err.dropped_count(), Some(st.dropped), "{err}");
+    assert_eq!(err.failed_count(), Some(0), "{err}");
+    assert!(err.to_string().contains("dropped"), "{err}");
     lf.flush(T).unwrap();
     let after = lf.stats();
     assert_eq!(
@@ -51,6 +57,11 @@ fn queue_overflow_is_counted_exactly() {
         (st.enqueued, st.dropped, 0)
     );
     assert_eq!(server.spans().len() as u64, st.enqueued);
+    // Shutdown reports everything since the start, and so does every later shutdown.
+    let first = lf.shutdown(T).unwrap_err();
+    assert_eq!(first.dropped_count(), Some(st.dropped), "{first}");
+    let second = lf.shutdown(T).unwrap_err();
+    assert_eq!(second.to_string(), first.to_string());
 }
 
 #[test]
@@ -74,7 +85,8 @@ fn queue_memory_bound_drops_and_counts_large_observations() {
     assert_eq!(st.enqueued + st.dropped, 21, "{st:?}");
     assert!((2..=10).contains(&st.enqueued), "{st:?}");
     server.release();
-    lf.flush(T).unwrap();
+    let err = lf.flush(T).unwrap_err();
+    assert_eq!(err.dropped_count(), Some(st.dropped), "{err}");
     let st = lf.stats();
     assert_eq!(st.exported, st.enqueued, "{st:?}");
     assert_eq!(server.spans().len() as u64, st.enqueued);

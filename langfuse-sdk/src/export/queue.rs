@@ -2,7 +2,7 @@
 //! batches over the bounded queue, and the blocking `flush` / `shutdown` waits.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -32,6 +32,10 @@ pub(crate) struct Exporter {
     batch_items: u32,
     /// Every observation is handed over as it ends (immediate mode, console).
     hand_over_each: bool,
+    /// The drop and failure counts the last flush reported: the next one reports what came since.
+    reported: Mutex<(u64, u64)>,
+    /// The first shutdown's outcome, which every later shutdown returns.
+    outcome: OnceLock<Result<(), Error>>,
 }
 
 impl Exporter {
@@ -97,6 +101,8 @@ impl Exporter {
             batch_bytes,
             batch_items,
             hand_over_each,
+            reported: Mutex::new((0, 0)),
+            outcome: OnceLock::new(),
         }
     }
 
@@ -262,6 +268,21 @@ impl Exporter {
         *self.shared.done.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Drops and failures counted since the last report (a flush's), now reported.
+    fn take_unreported(&self) -> (u64, u64) {
+        let c = &self.shared.counters;
+        let mut last = self.reported.lock().unwrap_or_else(|e| e.into_inner());
+        let now = (
+            c.dropped.load(Ordering::Acquire),
+            c.failed.load(Ordering::Acquire),
+        );
+        let new = (now.0 - last.0, now.1 - last.1);
+        *last = now;
+        new
+    }
+
+    /// Waits until everything enqueued before the call was delivered or definitively failed;
+    /// then reports every drop and failure since the last report.
     pub(crate) fn flush(&self, timeout: Duration) -> Result<(), Error> {
         if self.shared.shutdown_started.load(Ordering::Acquire) || self.is_done() {
             return Err(Error::shutdown());
@@ -271,8 +292,10 @@ impl Exporter {
             return Err(Error::shutdown());
         }
         match rx.recv_timeout(timeout) {
-            Ok(0) => Ok(()),
-            Ok(failed) => Err(Error::export_failed("flush", failed)),
+            Ok(_) => match self.take_unreported() {
+                (0, 0) => Ok(()),
+                (dropped, failed) => Err(Error::not_delivered("flush", failed, dropped)),
+            },
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
                 Err(Error::timeout("flush", timeout))
             }
@@ -280,9 +303,18 @@ impl Exporter {
         }
     }
 
+    /// Stops the exporter, delivering what is queued within `timeout`, and reports every drop
+    /// and failure since the client started. Every later call returns the first one's outcome.
     pub(crate) fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
+        let outcome = self.shutdown_once(timeout);
+        self.outcome.get_or_init(|| outcome).clone()
+    }
+
+    fn shutdown_once(&self, timeout: Duration) -> Result<(), Error> {
+        if let Some(o) = self.outcome.get() {
+            return o.clone();
+        }
         let deadline = Instant::now() + timeout;
-        let failed_before = self.shared.counters.failed.load(Ordering::Acquire);
         if !self.shared.shutdown_started.swap(true, Ordering::AcqRel) {
             *self.shared.cap.lock().unwrap_or_else(|e| e.into_inner()) = Some(deadline);
             self.shared.cap_notify.notify_one();
@@ -292,7 +324,9 @@ impl Exporter {
         while !*done {
             let now = Instant::now();
             if now >= deadline {
-                return Err(Error::timeout("shutdown", timeout));
+                let s = self.stats();
+                let abandoned = s.enqueued.saturating_sub(s.exported + s.failed);
+                return Err(Error::shutdown_timeout(timeout, abandoned));
             }
             done = self
                 .shared
@@ -301,11 +335,14 @@ impl Exporter {
                 .map(|(g, _)| g)
                 .unwrap_or_else(|e| e.into_inner().0);
         }
-        let failed = self.shared.counters.failed.load(Ordering::Acquire) - failed_before;
-        if failed > 0 {
-            Err(Error::export_failed("shutdown", failed))
-        } else {
-            Ok(())
+        drop(done);
+        let c = &self.shared.counters;
+        match (
+            c.failed.load(Ordering::Acquire),
+            c.dropped.load(Ordering::Acquire),
+        ) {
+            (0, 0) => Ok(()),
+            (failed, dropped) => Err(Error::not_delivered("shutdown", failed, dropped)),
         }
     }
 }
