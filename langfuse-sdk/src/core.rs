@@ -88,10 +88,18 @@ impl Owner {
             && cfg.exporter == ExporterKind::Otlp
             && (cfg.public_key.is_none() || cfg.secret_key.is_none())
         {
-            diag::warn(
-                "Langfuse tracing is disabled: set LANGFUSE_PUBLIC_KEY and LANGFUSE_SECRET_KEY \
-                 (or LANGFUSE_EXPORTER=console to print traces locally)",
-            );
+            let missing: Vec<&str> = [
+                ("LANGFUSE_PUBLIC_KEY", cfg.public_key.is_none()),
+                ("LANGFUSE_SECRET_KEY", cfg.secret_key.is_none()),
+            ]
+            .into_iter()
+            .filter_map(|(k, m)| m.then_some(k))
+            .collect();
+            diag::warn(&format!(
+                "Langfuse tracing is disabled: {} not set (also read as Langfuse_PUBLIC_KEY / \
+                 Langfuse_SECRET_KEY; or set LANGFUSE_EXPORTER=console to print traces locally)",
+                missing.join(" and ")
+            ));
             recording = false;
         }
         let sample_bound = if cfg.sample_rate >= 1.0 {
@@ -193,6 +201,10 @@ static RECORDING: AtomicUsize = AtomicUsize::new(0);
 pub(crate) const SAMPLING: usize = 1;
 /// One recording client in [`RECORDING`].
 pub(crate) const ONE_CLIENT: usize = 2;
+/// Set in [`RECORDING`] when a recording global client was uninstalled (its `init` guard
+/// dropped): observed calls then take the slow path once, whose first observation warns that
+/// nothing records ([`no_client`]) and clears it. The disabled fast path pays nothing for this.
+const GUARD_DROPPED: usize = 1 << (usize::BITS - 1);
 
 /// [`RECORDING`]'s value.
 #[inline(always)]
@@ -242,6 +254,51 @@ pub(crate) fn uninstall_global(owner: &Arc<Owner>) {
             *g = None;
         }
         GLOBAL_GEN.fetch_add(1, Ordering::AcqRel);
+        if owner.core.recording {
+            RECORDING.fetch_or(GUARD_DROPPED, Ordering::Relaxed);
+        }
+    }
+}
+
+/// An observation found no client to record it (no current observation, no global client).
+/// Says why once, when it is likely a mistake: the `init` guard was dropped while observations
+/// go on, or a client records but was never installed as the global one.
+#[cold]
+#[inline(never)]
+pub(crate) fn no_client() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    let state = RECORDING.fetch_and(!GUARD_DROPPED, Ordering::Relaxed);
+    let msg = if state & GUARD_DROPPED != 0 {
+        "an observation was started after the Langfuse client's init() guard was dropped, so \
+         it is not recorded: keep the guard for the whole program (`let _langfuse = \
+         langfuse_sdk::init();` in main; `let _ = init()` drops it at once)"
+    } else if state >= ONE_CLIENT {
+        "an observation (#[observe] or langfuse_sdk::observation) found no global client, so it \
+         is not recorded: a client was built but not installed; call \
+         langfuse_sdk::init_with(client) and keep its guard"
+    } else {
+        return;
+    };
+    if !WARNED.swap(true, Ordering::Relaxed) {
+        diag::warn(msg);
+    }
+}
+
+/// `langfuse_sdk::client()` found no global client: warns once when Langfuse keys are set in the
+/// environment, since the program then likely meant to call `init()`.
+#[cold]
+#[inline(never)]
+pub(crate) fn no_global_client() {
+    static WARNED: AtomicBool = AtomicBool::new(false);
+    let keys_set = ["LANGFUSE_PUBLIC_KEY", "Langfuse_PUBLIC_KEY"]
+        .iter()
+        .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()));
+    if keys_set && !WARNED.swap(true, Ordering::Relaxed) {
+        diag::warn(
+            "langfuse_sdk::client() was called, but no global client is installed although \
+             LANGFUSE_PUBLIC_KEY is set: nothing is recorded; call langfuse_sdk::init() at the \
+             start of main and keep its guard",
+        );
     }
 }
 

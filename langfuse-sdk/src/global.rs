@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use crate::client::Langfuse;
-use crate::core::{global_owner, install_global, uninstall_global};
+use crate::core::{global_owner, install_global, no_global_client, uninstall_global};
 use crate::diag;
 use crate::error::Error;
 
@@ -37,7 +37,10 @@ pub fn init_with(client: Langfuse) -> ClientGuard {
 pub fn client() -> Langfuse {
     match global_owner() {
         Some(inner) => Langfuse { inner },
-        None => Langfuse::disabled(),
+        None => {
+            no_global_client();
+            Langfuse::disabled()
+        }
     }
 }
 

@@ -83,3 +83,38 @@ fn the_secret_key_appears_in_no_output() {
         assert!(!all.contains("sk-lf-probe-secret"), "{mode}: {all}");
     }
 }
+
+/// A client that is not there while Langfuse keys are set says so once, naming the fix: the
+/// init guard dropped at once (`let _ = init()`), a client built but never installed, `client()`
+/// without `init()`.
+#[test]
+fn a_client_that_is_not_there_says_why_once() {
+    for (mode, says) in [
+        ("guard-dropped", "keep the guard"),
+        ("never-installed", "init_with"),
+        ("never-initialised", "call langfuse_sdk::init()"),
+    ] {
+        let (out, names) = run(mode);
+        assert!(out.status.success(), "{mode}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(err.matches(says).count(), 1, "{mode}: {err}");
+        assert!(names.is_empty(), "{mode}: {names:?}");
+    }
+}
+
+/// Missing keys: the warning names the variable that is missing and the other spelling.
+#[test]
+fn missing_keys_are_named() {
+    let out = Command::new(env!("CARGO_BIN_EXE_probe"))
+        .arg("return")
+        .env("LANGFUSE_PUBLIC_KEY", "pk-lf-probe")
+        .env_remove("LANGFUSE_SECRET_KEY")
+        .env_remove("Langfuse_SECRET_KEY")
+        .env_remove("LANGFUSE_EXPORTER")
+        .output()
+        .expect("run the probe");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("LANGFUSE_SECRET_KEY not set"), "{err}");
+    assert!(!err.contains("LANGFUSE_PUBLIC_KEY and"), "{err}");
+    assert!(err.contains("Langfuse_SECRET_KEY"), "{err}");
+}

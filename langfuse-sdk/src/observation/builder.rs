@@ -10,7 +10,7 @@ use serde::Serialize;
 use crate::attributes::TraceAttributes;
 use crate::capture::capture;
 use crate::context::scope::{with_current, Context, Parent};
-use crate::core::{any_recording, with_global_core, Core};
+use crate::core::{any_recording, no_client, with_global_core, Core};
 use crate::details::{CostDetails, UsageDetails};
 use crate::fields::{Level, ObservationType};
 use crate::fields::{MetaEntry, ObsData};
@@ -343,8 +343,10 @@ pub fn observation(ty: ObservationType, name: impl Into<Cow<'static, str>>) -> O
         Parent::Recording(o) => plan(&o.core, ty, name.into(), ctx, None),
         // Children of an unsampled observation are unsampled: nothing else to decide.
         Parent::Unsampled(t) => ObservationBuilder::unsampled(ty, *t),
-        _ => with_global_core(|c| plan(c, ty, name.into(), ctx, None))
-            .unwrap_or_else(|| ObservationBuilder::off(ty)),
+        _ => with_global_core(|c| plan(c, ty, name.into(), ctx, None)).unwrap_or_else(|| {
+            no_client();
+            ObservationBuilder::off(ty)
+        }),
     })
     .unwrap_or_else(|| ObservationBuilder::off(ty))
 }

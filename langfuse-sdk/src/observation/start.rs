@@ -6,7 +6,7 @@ use std::sync::Arc;
 use crate::context::scope::{
     current_is_empty, enter_unsampled_root, with_current, Context, Parent,
 };
-use crate::core::{with_global_core, Core};
+use crate::core::{no_client, with_global_core, Core};
 use crate::fields::ObsData;
 use crate::fields::ObservationType;
 use crate::ids::TraceId;
@@ -137,8 +137,12 @@ pub(crate) fn start_observed(
             Parent::Recording(o) => place_observed(&o.core, fill, ty, name, ctx),
             // Children of an unsampled observation are unsampled: nothing else to decide.
             Parent::Unsampled(t) => Placement::Unsampled(*t),
-            _ => with_global_core(|c| place_observed(c, fill, ty, name, ctx))
-                .unwrap_or(Placement::Off),
+            _ => {
+                with_global_core(|c| place_observed(c, fill, ty, name, ctx)).unwrap_or_else(|| {
+                    no_client();
+                    Placement::Off
+                })
+            }
         })
         .unwrap_or(Placement::Off)
     };

@@ -3,8 +3,39 @@
 
 use std::time::Duration;
 
+#[langfuse_sdk::observe]
+fn observed(n: u32) -> u32 {
+    n + 1
+}
+
+/// Mistakes with the client's lifetime, each of which must warn once (on stderr).
+fn misuse(mode: &str) -> bool {
+    match mode {
+        "guard-dropped" => {
+            let _ = langfuse_sdk::init();
+            observed(1);
+            observed(2);
+            langfuse_sdk::client().span("after-drop").start().end();
+        }
+        "never-installed" => {
+            let lf = langfuse_sdk::Langfuse::from_env();
+            observed(1);
+            observed(2);
+            lf.shutdown(Duration::from_secs(5)).ok();
+        }
+        "never-initialised" => {
+            langfuse_sdk::client().span("no-init").start().end();
+        }
+        _ => return false,
+    }
+    true
+}
+
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_default();
+    if misuse(&mode) {
+        return;
+    }
     let guard = langfuse_sdk::init();
     let lf = guard.client().clone();
     let root = lf.span(format!("main-{mode}")).start();
