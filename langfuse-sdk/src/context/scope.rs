@@ -295,6 +295,54 @@ impl Drop for ParentScope<'_> {
     }
 }
 
+/// [`enter_parent_in`] for the whole context (parent and trace attributes) of a future that is
+/// polled more than once: makes `slot` current, and `slot` then holds the previous context until
+/// the scope ends, when the two are swapped back. So whatever the future's body left current —
+/// attributes of a `propagate_attributes` guard held across an `.await`, say — stays with the
+/// future, and the thread gets its own context back between polls.
+#[inline]
+pub(crate) fn enter_context_in(slot: &mut Context) -> ContextScope<'_> {
+    let entered = swap_current(slot);
+    ContextScope { slot, entered }
+}
+
+/// Swaps the thread's context with `slot`; false (nothing changed) while the thread is exiting
+/// or its context is borrowed.
+#[inline]
+fn swap_current(slot: &mut Context) -> bool {
+    CURRENT
+        .try_with(|c| match c.try_borrow_mut() {
+            Ok(mut c) => {
+                std::mem::swap(&mut c.parent, &mut slot.parent);
+                std::mem::swap(&mut c.attrs, &mut slot.attrs);
+                true
+            }
+            Err(_) => false,
+        })
+        .unwrap_or(false)
+}
+
+/// Restores the previous context when dropped (see [`enter_context_in`]).
+pub(crate) struct ContextScope<'a> {
+    slot: &'a mut Context,
+    entered: bool,
+}
+
+impl Drop for ContextScope<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        if self.entered {
+            swap_current(self.slot);
+        }
+    }
+}
+
+/// The trace attributes in scope on this thread (a cheap clone of their `Arc`).
+#[inline]
+pub(crate) fn current_attributes() -> Option<Arc<TraceAttributes>> {
+    with_current(|c| c.attrs.clone()).flatten()
+}
+
 /// `f` of the thread's current parent; false while the thread is exiting or the context is
 /// being replaced.
 #[inline]

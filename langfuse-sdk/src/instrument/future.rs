@@ -5,18 +5,26 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context as TaskContext, Poll};
 
+use crate::context::scope::{current_attributes, enter_context_in, Context};
 use crate::fields::Level;
-use crate::instrument::sync::{in_scope, panic_text, set_err};
+use crate::instrument::sync::{panic_text, set_err};
 use crate::observation::handle::{Observation, ObservationRef};
 
 pin_project_lite::pin_project! {
     /// An observed future: the observation is current on every poll, ends with the output,
     /// records panics, and is marked cancelled when dropped before completion.
+    ///
+    /// It carries its own context (the observation, and the trace attributes in scope when it
+    /// was made) and makes it current for each poll only: trace attributes set inside it
+    /// (`propagate_attributes` held across an `.await`) stay with it, never with the futures
+    /// polled in between on the same thread.
     pub struct Observed<F, C> {
         #[pin]
         inner: F,
         obs: Option<Observation>,
         on_output: Option<C>,
+        // `None` when tracing is off: nothing to make current.
+        ctx: Option<Context>,
     }
 
     impl<F, C> PinnedDrop for Observed<F, C> {
@@ -40,10 +48,15 @@ where
 {
     /// Wraps `inner`; `on_output` records the output when the future completes.
     pub fn new(obs: Observation, inner: F, on_output: C) -> Self {
+        let ctx = obs.has_context().then(|| Context {
+            parent: obs.as_parent(),
+            attrs: current_attributes(),
+        });
         Observed {
             inner,
             obs: Some(obs),
             on_output: Some(on_output),
+            ctx,
         }
     }
 }
@@ -60,7 +73,10 @@ where
         if !recording {
             // Unsampled: still current, so children stay unsampled; nothing to record.
             let inner = this.inner;
-            let r = in_scope(this.obs.as_ref(), || inner.poll(cx));
+            let r = {
+                let _scope = this.ctx.as_mut().map(enter_context_in);
+                inner.poll(cx)
+            };
             if r.is_ready() {
                 // Completed, so not cancelled; there is nothing to record.
                 this.obs.take();
@@ -68,9 +84,10 @@ where
             return r;
         }
         let inner = this.inner;
-        let polled = in_scope(this.obs.as_ref(), || {
+        let polled = {
+            let _scope = this.ctx.as_mut().map(enter_context_in);
             catch_unwind(AssertUnwindSafe(|| inner.poll(cx)))
-        });
+        };
         match polled {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(out)) => {
