@@ -10,11 +10,24 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::watch;
 
-use super::client::Inner;
-use super::error::ApiError;
-use super::http::{segment, Req};
-use super::prompt::Prompt;
-use super::prompts::PromptWire;
+use super::config::ApiConfig;
+use super::error::{ApiError, Kind};
+use super::http::{segment, Http, Req};
+use super::prompt::{Prompt, PromptWire};
+use super::worker::Worker;
+
+/// What the cache needs of the client that holds it: the cache, the client's settings and its
+/// lazily started HTTP client and worker. The client implements it; the cache knows no client.
+pub(crate) trait CacheHost: Send + Sync + 'static {
+    /// The cache itself.
+    fn cache(&self) -> &PromptCache;
+    /// TTL default and clock.
+    fn cfg(&self) -> &ApiConfig;
+    /// The HTTP client (started on first use).
+    fn http(&self) -> Result<Arc<Http>, ApiError>;
+    /// The worker that runs background refreshes (started on first use).
+    fn worker(&self) -> Result<&Worker, ApiError>;
+}
 
 type Shared = Option<Result<Arc<Prompt>, ApiError>>;
 
@@ -137,8 +150,8 @@ impl PromptCache {
     }
 }
 
-async fn fetch(
-    inner: &Inner,
+async fn fetch<H: CacheHost>(
+    inner: &H,
     key: &PromptKey,
     opts: &FetchOpts,
     etag: Option<String>,
@@ -161,17 +174,17 @@ async fn fetch(
 }
 
 /// Gets a prompt through the cache (runs on the worker).
-pub(crate) async fn get(
-    inner: Arc<Inner>,
+pub(crate) async fn get<H: CacheHost>(
+    inner: Arc<H>,
     key: PromptKey,
     opts: FetchOpts,
 ) -> Result<Arc<Prompt>, ApiError> {
-    let ttl = opts.ttl.unwrap_or(inner.cfg.prompt_cache_ttl);
+    let ttl = opts.ttl.unwrap_or(inner.cfg().prompt_cache_ttl);
     let ck = key.cache_key();
-    let cache = &inner.cache;
+    let cache = inner.cache();
     // Each pass either returns or finds a fetch that ended without a result (then it leads).
     for _ in 0..4 {
-        let now = inner.cfg.clock.now();
+        let now = inner.cfg().clock.now();
         let (tx, etag) = match cache.decide(&ck, ttl, now) {
             Step::Hit(prompt, refresh) => {
                 if let Some(etag) = refresh {
@@ -191,11 +204,11 @@ pub(crate) async fn get(
             }
             Step::Lead(tx, etag) => (tx, etag),
         };
-        let mut result = fetch(&inner, &key, &opts, etag).await;
+        let mut result = fetch(&*inner, &key, &opts, etag).await;
         if matches!(result, Ok(Fetched::NotModified))
             && !cache.lock().get(&ck).is_some_and(|s| s.entry.is_some())
         {
-            result = fetch(&inner, &key, &opts, None).await;
+            result = fetch(&*inner, &key, &opts, None).await;
         }
         let shared = {
             let mut slots = cache.lock();
@@ -207,13 +220,13 @@ pub(crate) async fn get(
                     slot.entry = Some(Entry {
                         prompt: p.clone(),
                         etag,
-                        fetched_at: inner.cfg.clock.now(),
+                        fetched_at: inner.cfg().clock.now(),
                     });
                     Ok(p)
                 }
                 Ok(Fetched::NotModified) => match &mut slot.entry {
                     Some(e) => {
-                        e.fetched_at = inner.cfg.clock.now();
+                        e.fetched_at = inner.cfg().clock.now();
                         Ok(e.prompt.clone())
                     }
                     None => Err(ApiError::decode(
@@ -233,7 +246,7 @@ pub(crate) async fn get(
         return shared;
     }
     Err(ApiError::new(
-        super::error::Kind::Runtime,
+        Kind::Runtime,
         format!(
             "prompt '{}': the fetch was interrupted repeatedly",
             key.name
@@ -242,20 +255,25 @@ pub(crate) async fn get(
 }
 
 /// Refreshes an expired entry in the background; the stale one is served meanwhile.
-fn spawn_refresh(inner: &Arc<Inner>, key: PromptKey, opts: FetchOpts, etag: Option<String>) {
+fn spawn_refresh<H: CacheHost>(
+    inner: &Arc<H>,
+    key: PromptKey,
+    opts: FetchOpts,
+    etag: Option<String>,
+) {
     let Ok(worker) = inner.worker() else {
         return;
     };
-    inner.cache.refreshes.send_modify(|n| *n += 1);
+    inner.cache().refreshes.send_modify(|n| *n += 1);
     let ck = key.cache_key();
     let inner2 = inner.clone();
     let ck2 = ck.clone();
     let job = async move {
         let inner = inner2;
-        let result = fetch(&inner, &key, &opts, etag).await;
+        let result = fetch(&*inner, &key, &opts, etag).await;
         let ck = ck2;
         {
-            let mut slots = inner.cache.lock();
+            let mut slots = inner.cache().lock();
             let slot = slots.entry(ck).or_default();
             slot.refreshing = false;
             match result {
@@ -263,12 +281,12 @@ fn spawn_refresh(inner: &Arc<Inner>, key: PromptKey, opts: FetchOpts, etag: Opti
                     slot.entry = Some(Entry {
                         prompt: Arc::new(p),
                         etag,
-                        fetched_at: inner.cfg.clock.now(),
+                        fetched_at: inner.cfg().clock.now(),
                     })
                 }
                 Ok(Fetched::NotModified) => {
                     if let Some(e) = &mut slot.entry {
-                        e.fetched_at = inner.cfg.clock.now();
+                        e.fetched_at = inner.cfg().clock.now();
                     }
                 }
                 Err(e) if e.is_not_found() => slot.entry = None,
@@ -278,16 +296,16 @@ fn spawn_refresh(inner: &Arc<Inner>, key: PromptKey, opts: FetchOpts, etag: Opti
             }
         }
         inner
-            .cache
+            .cache()
             .refreshes
             .send_modify(|n| *n = n.saturating_sub(1));
     };
     if !worker.spawn(job) {
         inner
-            .cache
+            .cache()
             .refreshes
             .send_modify(|n| *n = n.saturating_sub(1));
-        if let Some(s) = inner.cache.lock().get_mut(&ck) {
+        if let Some(s) = inner.cache().lock().get_mut(&ck) {
             s.refreshing = false;
         }
     }

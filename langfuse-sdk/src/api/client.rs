@@ -8,7 +8,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 
-use super::cache::PromptCache;
+use super::cache::{CacheHost, PromptCache};
 use super::config::ApiConfig;
 use super::error::{ApiError, Kind};
 use super::http::{Http, Reply, Req};
@@ -32,6 +32,21 @@ impl Inner {
     }
     pub(crate) fn http(&self) -> Result<Arc<Http>, ApiError> {
         Ok(self.lazy()?.1.clone())
+    }
+}
+
+impl CacheHost for Inner {
+    fn cache(&self) -> &PromptCache {
+        &self.cache
+    }
+    fn cfg(&self) -> &ApiConfig {
+        &self.cfg
+    }
+    fn http(&self) -> Result<Arc<Http>, ApiError> {
+        Inner::http(self)
+    }
+    fn worker(&self) -> Result<&Worker, ApiError> {
+        Inner::worker(self)
     }
 }
 
@@ -179,52 +194,5 @@ impl ApiClient {
     /// Waits until no background prompt refresh is running (tests, orderly shutdown).
     pub async fn wait_for_prompt_refreshes(&self) {
         self.inner.cache.wait_idle().await;
-    }
-}
-
-impl crate::Langfuse {
-    /// The public API client of this client's project: the same base URL, keys and timeout,
-    /// and the prompt cache TTL of `LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS`. Every call on one
-    /// client returns the same [`ApiClient`] (one prompt cache); it is built on first use and
-    /// starts nothing until its first request.
-    ///
-    /// Fails when the client has no keys (a disabled client from an environment without
-    /// `LANGFUSE_PUBLIC_KEY` / `LANGFUSE_SECRET_KEY`).
-    ///
-    /// ```no_run
-    /// # async fn run() -> Result<(), langfuse_sdk::api::ApiError> {
-    /// let _langfuse = langfuse_sdk::init();
-    /// let prompt = langfuse_sdk::client().api()?.get_prompt("support/answer").await?;
-    /// # Ok(()) }
-    /// ```
-    pub fn api(&self) -> Result<ApiClient, ApiError> {
-        let slot = &self.core().api;
-        if let Some(c) = slot.get().and_then(|b| b.downcast_ref::<ApiClient>()) {
-            return Ok(c.clone());
-        }
-        let cfg = &self.core().cfg;
-        let mut b = ApiConfig::builder()
-            .base_url(cfg.base_url.clone())
-            .timeout(cfg.timeout)
-            .max_retries(cfg.max_retries);
-        if let Some(k) = &cfg.public_key {
-            b = b.public_key(k.clone());
-        }
-        if let Some(k) = &cfg.secret_key {
-            b = b.secret_key(k.0.clone());
-        }
-        if let Ok(ttl) = std::env::var("LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS") {
-            if let Ok(secs) = ttl.trim().parse::<u64>() {
-                b = b.prompt_cache_ttl(std::time::Duration::from_secs(secs));
-            }
-        }
-        let client = ApiClient::new(b.build()?);
-        // A concurrent first call may have won: use whichever was stored.
-        let _ = slot.set(Box::new(client.clone()));
-        Ok(slot
-            .get()
-            .and_then(|b| b.downcast_ref::<ApiClient>())
-            .cloned()
-            .unwrap_or(client))
     }
 }

@@ -40,6 +40,7 @@ mod datasets;
 mod error;
 mod experiment;
 mod http;
+mod langfuse;
 mod prompt;
 mod prompts;
 mod read;

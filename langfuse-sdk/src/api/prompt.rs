@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::compile::{compile_template, py_str, template_variables};
 use super::error::{ApiError, Kind};
+use super::types::nd;
 
 /// One entry of a chat prompt template: a message, or a placeholder for a list of messages
 /// filled in at compile time.
@@ -424,5 +425,59 @@ fn fill(item: &Value, vars: &HashMap<String, Value>) -> ChatMessage {
         role,
         content,
         extra,
+    }
+}
+
+/// A prompt as the server sends it (lenient: unknown fields ignored, absent ones defaulted).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct PromptWire {
+    #[serde(default, deserialize_with = "nd")]
+    name: String,
+    #[serde(default, deserialize_with = "nd")]
+    version: u32,
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    prompt: Value,
+    #[serde(default)]
+    config: Value,
+    #[serde(default, deserialize_with = "nd")]
+    labels: Vec<String>,
+    #[serde(default, deserialize_with = "nd")]
+    tags: Vec<String>,
+    #[serde(default)]
+    commit_message: Option<String>,
+}
+
+impl PromptWire {
+    pub(crate) fn into_prompt(self) -> Prompt {
+        let template = match (self.kind.as_deref(), self.prompt) {
+            (_, Value::Array(items)) => PromptTemplate::Chat(
+                items
+                    .into_iter()
+                    .filter_map(|v| serde_json::from_value::<ChatTemplateEntry>(v).ok())
+                    .collect(),
+            ),
+            (Some("chat"), _) => PromptTemplate::Chat(Vec::new()),
+            (_, Value::String(s)) => PromptTemplate::Text(s),
+            (_, other) => PromptTemplate::Text(match other {
+                Value::Null => String::new(),
+                v => v.to_string(),
+            }),
+        };
+        Prompt {
+            name: self.name,
+            version: self.version,
+            template,
+            config: match self.config {
+                Value::Null => Value::Object(Map::new()),
+                c => c,
+            },
+            labels: self.labels,
+            tags: self.tags,
+            commit_message: self.commit_message,
+            is_fallback: false,
+        }
     }
 }

@@ -12,62 +12,8 @@ use super::cache::{self, FetchOpts, PromptKey};
 use super::client::ApiClient;
 use super::error::ApiError;
 use super::http::{segment, Req};
-use super::prompt::{ChatTemplateEntry, Prompt, PromptTemplate};
+use super::prompt::{ChatTemplateEntry, Prompt, PromptTemplate, PromptWire};
 use super::types::Page;
-
-/// A prompt as the server sends it (lenient: unknown fields ignored, absent ones defaulted).
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct PromptWire {
-    #[serde(default, deserialize_with = "super::types::nd")]
-    name: String,
-    #[serde(default, deserialize_with = "super::types::nd")]
-    version: u32,
-    #[serde(default, rename = "type")]
-    kind: Option<String>,
-    #[serde(default)]
-    prompt: Value,
-    #[serde(default)]
-    config: Value,
-    #[serde(default, deserialize_with = "super::types::nd")]
-    labels: Vec<String>,
-    #[serde(default, deserialize_with = "super::types::nd")]
-    tags: Vec<String>,
-    #[serde(default)]
-    commit_message: Option<String>,
-}
-
-impl PromptWire {
-    pub(crate) fn into_prompt(self) -> Prompt {
-        let template = match (self.kind.as_deref(), self.prompt) {
-            (_, Value::Array(items)) => PromptTemplate::Chat(
-                items
-                    .into_iter()
-                    .filter_map(|v| serde_json::from_value::<ChatTemplateEntry>(v).ok())
-                    .collect(),
-            ),
-            (Some("chat"), _) => PromptTemplate::Chat(Vec::new()),
-            (_, Value::String(s)) => PromptTemplate::Text(s),
-            (_, other) => PromptTemplate::Text(match other {
-                Value::Null => String::new(),
-                v => v.to_string(),
-            }),
-        };
-        Prompt {
-            name: self.name,
-            version: self.version,
-            template,
-            config: match self.config {
-                Value::Null => Value::Object(Map::new()),
-                c => c,
-            },
-            labels: self.labels,
-            tags: self.tags,
-            commit_message: self.commit_message,
-            is_fallback: false,
-        }
-    }
-}
 
 /// A prompt lookup: [`ApiClient::get_prompt`]. Await it (or call [`GetPrompt::blocking`]).
 #[must_use = "a GetPrompt does nothing until awaited"]

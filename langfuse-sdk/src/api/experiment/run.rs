@@ -13,8 +13,9 @@ use std::time::{Duration, Instant};
 use serde::Serialize;
 use serde_json::{json, Value};
 
-use super::{
-    EvalInput, EvalValue, Evaluation, Experiment, ExperimentItem, ExperimentResult, ItemResult,
+use super::builder::Experiment;
+use super::types::{
+    EvalInput, EvalValue, Evaluation, ExperimentItem, ExperimentResult, ItemResult,
 };
 use crate::api::datasets::CreateDatasetRunItem;
 use crate::api::error::ApiError;

@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 use std::fmt::{self, Write as _};
 use std::time::Duration;
 
-use super::{EvalValue, ExperimentResult};
+use super::types::{EvalValue, ExperimentResult, ItemResult};
 use crate::api::error::{ApiError, Kind};
 
 /// Distribution of one numeric score (booleans as 1/0) or of latencies (seconds).
@@ -109,7 +109,7 @@ impl ExperimentResult {
     }
 
     /// Items whose task failed.
-    pub fn failures(&self) -> impl Iterator<Item = &super::ItemResult> {
+    pub fn failures(&self) -> impl Iterator<Item = &ItemResult> {
         self.items.iter().filter(|i| i.failed())
     }
 
