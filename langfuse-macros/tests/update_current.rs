@@ -161,3 +161,54 @@ fn a_handle_kept_past_the_end_changes_nothing_recorded() {
         Some("m-1")
     );
 }
+
+#[observe]
+fn early() {}
+
+#[observe]
+fn learns_user() {
+    langfuse_sdk::update_current_trace(TraceAttributes::new().user_id("u-late").name("late"));
+    later();
+}
+
+#[observe]
+fn later() {}
+
+#[observe]
+fn request() {
+    early();
+    learns_user();
+    after_update();
+}
+
+#[observe]
+fn after_update() {}
+
+/// update_current_trace reaches every observation of the trace that ends after it — the open
+/// parent and root included, and siblings started later — not only the current one; what
+/// ended before keeps what it had. (Langfuse v4 reads user, session and trace name from each
+/// observation.)
+#[test]
+fn a_trace_update_reaches_every_observation_that_ends_later() {
+    let h = common::harness();
+    request();
+    let user = |n: &str| h.span(n).attr_str("user.id").map(String::from);
+    for n in ["learns_user", "later", "after_update", "request"] {
+        assert_eq!(user(n).as_deref(), Some("u-late"), "{n}");
+        assert_eq!(
+            h.span(n).attr_str("langfuse.trace.name"),
+            Some("late"),
+            "{n}"
+        );
+    }
+    assert_eq!(user("early"), None, "ended before the update");
+    // A new trace starts clean.
+    early();
+    let spans = h.spans();
+    let fresh = spans.iter().filter(|s| s.name() == "early").count();
+    assert_eq!(fresh, 2);
+    assert!(spans
+        .iter()
+        .filter(|s| s.name() == "early")
+        .all(|s| s.attr_str("user.id").is_none()));
+}

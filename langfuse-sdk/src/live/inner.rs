@@ -181,6 +181,9 @@ impl ObsData {
         } else {
             at.map_or_else(crate::clock::now, crate::clock::unix_nanos)
         };
+        if crate::live::updates::any() {
+            crate::live::updates::apply(&head, self);
+        }
         core.record(head, self);
     }
 }

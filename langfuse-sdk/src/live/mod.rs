@@ -3,3 +3,4 @@
 
 pub(crate) mod inner;
 pub(crate) mod pool;
+pub(crate) mod updates;

@@ -63,10 +63,23 @@ pub fn propagate_attributes(attrs: TraceAttributes) -> ContextGuard {
     attrs.enter()
 }
 
-/// Sets trace-level attributes through the current observation only (not propagated to later
-/// observations; use [`propagate_attributes`] for that).
+/// Sets trace-level attributes (user, session, name, tags, metadata, …) on the current trace:
+/// on the current observation, and on every observation of the same trace that ends later in
+/// this process (its open parents and root included), as Langfuse v4 reads them from each
+/// observation. Observations that already ended keep what they had.
+///
+/// Which to use: when the values are known before the trace's work starts, wrap that work in
+/// [`propagate_attributes`] (every observation started inside gets them, at no cost); when they
+/// are learned along the way (a user id read from the request body, say), call this.
 pub fn update_current_trace(attrs: TraceAttributes) {
-    current_observation().update_trace(attrs);
+    let obs = current_observation();
+    if !obs.is_recording() {
+        return;
+    }
+    if let Some(t) = obs.trace_id() {
+        crate::live::updates::update(t, &attrs);
+    }
+    obs.update_trace(attrs);
 }
 /// Scores the current observation (no-op when none is recording).
 pub fn score_current_observation(score: Score) {
