@@ -159,6 +159,7 @@ pub use export::{Stats, SDK_VERSION};
 pub use fields::{Level, ObservationType};
 pub use global::{client, flush, init, init_with, shutdown, ClientGuard};
 pub use ids::{create_trace_id, ObservationId, RemoteParent, TraceId};
+pub use instrument::ObserveExt;
 pub use observation::{
     current_observation, current_observation_id, current_trace_id, current_trace_url,
     current_traceparent, observation, propagate_attributes, score_current_observation,

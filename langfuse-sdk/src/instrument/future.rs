@@ -109,3 +109,38 @@ where
         }
     }
 }
+
+/// Runs futures as observations: the `Instrument::instrument` of this SDK, and what
+/// `#[observe]` on an `async fn` expands into.
+///
+/// ```
+/// use langfuse_sdk::instrument::ObserveExt;
+/// # async fn demo(lf: langfuse_sdk::Langfuse) {
+/// let answer = async {
+///     // observations started here are children of "retrieve", across every .await
+///     42
+/// }
+/// .observe(lf.retriever("retrieve").start())
+/// .await;
+/// assert_eq!(answer, 42);
+/// # }
+/// ```
+pub trait ObserveExt: Future + Sized {
+    /// Runs this future in `obs`: current on every poll, ended when the future completes
+    /// (level ERROR if it panics), marked cancelled if it is dropped before that. The output is
+    /// not recorded; use [`observe_with`](Self::observe_with) for that.
+    fn observe(self, obs: Observation) -> Observed<Self, fn(&ObservationRef, &Self::Output)> {
+        Observed::new(obs, self, |_, _| {})
+    }
+
+    /// [`observe`](Self::observe), with `on_output` recording the output (or anything else)
+    /// on the observation when the future completes.
+    fn observe_with<C>(self, obs: Observation, on_output: C) -> Observed<Self, C>
+    where
+        C: FnOnce(&ObservationRef, &Self::Output),
+    {
+        Observed::new(obs, self, on_output)
+    }
+}
+
+impl<F: Future> ObserveExt for F {}
