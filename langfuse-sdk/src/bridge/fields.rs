@@ -4,6 +4,7 @@
 
 use std::fmt;
 
+use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 
@@ -82,6 +83,25 @@ pub(crate) enum Val {
     Json(Value),
 }
 
+/// Text that may hold a JSON object or array.
+fn looks_like_json(s: &str) -> bool {
+    matches!(s.trim_start().as_bytes().first(), Some(b'{' | b'['))
+}
+
+impl Serialize for Val {
+    /// As [`Val::into_json`] would, without building a `Value` for plain text.
+    fn serialize<S: Serializer>(&self, ser: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Val::Text(s) if looks_like_json(s) => match serde_json::from_str::<Value>(s) {
+                Ok(v) => v.serialize(ser),
+                Err(_) => ser.serialize_str(s),
+            },
+            Val::Text(s) => ser.serialize_str(s),
+            Val::Json(v) => v.serialize(ser),
+        }
+    }
+}
+
 impl Val {
     /// As JSON: a string that holds a JSON object or array is sent as that JSON.
     pub(crate) fn into_json(self) -> Value {
@@ -116,6 +136,10 @@ impl Val {
 /// becomes `a "b"`; anything else stays as it is.
 fn unquote(debug: String) -> String {
     if debug.len() >= 2 && debug.starts_with('"') && debug.ends_with('"') {
+        let inner = &debug[1..debug.len() - 1];
+        if !inner.contains(['\\', '"']) {
+            return inner.to_string();
+        }
         if let Ok(s) = serde_json::from_str::<String>(&debug) {
             return s;
         }
@@ -152,6 +176,18 @@ fn parse_level(s: &str) -> Option<Level> {
 }
 
 impl Fields {
+    /// A text value: fields that are parsed (type, level, counts) are read without copying it.
+    fn put_str(&mut self, field: &Field, s: &str) {
+        match role(field.name()) {
+            Role::Type => self.ty = ObservationType::parse(s.trim()),
+            Role::Level => self.level = parse_level(s.trim()),
+            Role::UsageInput => self.usage[0] = s.trim().parse().ok(),
+            Role::UsageOutput => self.usage[1] = s.trim().parse().ok(),
+            Role::UsageTotal => self.usage[2] = s.trim().parse().ok(),
+            _ => self.put(field, Val::Text(s.to_string())),
+        }
+    }
+
     fn put(&mut self, field: &Field, v: Val) {
         match role(field.name()) {
             Role::Type => self.ty = ObservationType::parse(v.text().trim()),
@@ -214,10 +250,10 @@ impl Fields {
     /// caller, which also propagates them).
     pub fn apply_to_builder(mut self, mut b: ObservationBuilder) -> ObservationBuilder {
         if let Some(v) = self.input.take() {
-            b = b.input(&v.into_json());
+            b = b.input(&v);
         }
         if let Some(v) = self.output.take() {
-            b = b.output(&v.into_json());
+            b = b.output(&v);
         }
         if let Some(m) = &self.model {
             b = b.model(m);
@@ -249,10 +285,10 @@ impl Fields {
             o.set_name(n);
         }
         if let Some(v) = self.input.take() {
-            o.set_input(&v.into_json());
+            o.set_input(&v);
         }
         if let Some(v) = self.output.take() {
-            o.set_output(&v.into_json());
+            o.set_output(&v);
         }
         if let Some(m) = &self.model {
             o.set_model(m);
@@ -283,7 +319,7 @@ impl Fields {
 
 impl Visit for Fields {
     fn record_str(&mut self, field: &Field, value: &str) {
-        self.put(field, Val::Text(value.to_string()));
+        self.put_str(field, value);
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
         self.put(field, Val::Text(unquote(format!("{value:?}"))));
@@ -334,6 +370,18 @@ mod tests {
     }
 
     #[test]
+    fn a_value_serialises_as_its_json() {
+        for v in [
+            Val::Text(r#"{"a":[1,2]}"#.into()),
+            Val::Text("[not json".into()),
+            Val::Text("plain".into()),
+            Val::Json(serde_json::json!(3)),
+        ] {
+            assert_eq!(serde_json::to_value(&v).unwrap(), v.clone().into_json());
+        }
+    }
+
+    #[test]
     fn roles_follow_the_convention() {
         assert_eq!(role("gen_ai.usage.input_tokens"), Role::UsageInput);
         assert_eq!(role("as_type"), Role::Type);
@@ -350,5 +398,7 @@ mod tests {
         assert_eq!(unquote(format!("{:?}", "a \"b\"")), "a \"b\"");
         assert_eq!(unquote(format!("{:?}", Some(1))), "Some(1)");
         assert_eq!(unquote("\"".into()), "\"");
+        assert_eq!(unquote(r#""a\nb""#.into()), "a\nb");
+        assert_eq!(unquote(r#""a"b""#.into()), r#""a"b""#);
     }
 }

@@ -245,7 +245,7 @@ where
         let mut f = Fields::default();
         event.record(&mut f);
         if let Some(out) = f.output.take() {
-            target.set_output(&out.into_json());
+            target.set_output(&out);
         }
         let failed = *meta.level() == tracing::Level::ERROR || f.error.is_some();
         if failed {
