@@ -7,17 +7,19 @@ use langfuse_sdk::Langfuse;
 
 use crate::measure::{env_u64, thread_cpu_time};
 use crate::sink::Sink;
-use crate::workload::{handle, handle_plain};
+use crate::workload::{bridge_dispatch, handle, handle_bridge, handle_plain};
 
-/// `langfuse-bench --profile <untraced|disabled|unsampled|enabled>`: runs one variant 100k
-/// times and nothing else, for `valgrind --tool=callgrind` or `perf record`.
+/// `langfuse-bench --profile <untraced|disabled|unsampled|enabled|paced|bridge>`: runs one
+/// variant 100k times and nothing else, for `valgrind --tool=callgrind` or `perf record`.
+/// (`bridge`: enabled, the workload through the `tracing` bridge.)
 pub(crate) fn profile(variant: &str) {
     let q = "what is rust?";
     let n = env_u64("BENCH_PROFILE_CALLS", 100_000);
     // BENCH_PROFILE_STALL=1: the sink never answers, so the exporter stays idle and the calling
     // thread is measured alone (records wait in the queue).
     let stall = std::env::var_os("BENCH_PROFILE_STALL").is_some();
-    let sink = matches!(variant, "enabled" | "unsampled" | "paced").then(|| Sink::start(stall));
+    let sink =
+        matches!(variant, "enabled" | "unsampled" | "paced" | "bridge").then(|| Sink::start(stall));
     let g = sink.as_ref().map(|s| {
         langfuse_sdk::init_with(
             Langfuse::builder()
@@ -35,11 +37,16 @@ pub(crate) fn profile(variant: &str) {
         // it falls back to before that; under valgrind, calibration is slow).
         let _ = langfuse_sdk::flush(Duration::from_secs(30));
     }
+    // The bridge's registry, current on this thread for the calls below only.
+    let _bridge =
+        (variant == "bridge").then(|| tracing::dispatcher::set_default(&bridge_dispatch()));
     let start = Instant::now();
     let cpu0 = thread_cpu_time();
     for i in 0..n {
         if variant == "untraced" {
             black_box(handle_plain(black_box(q)));
+        } else if variant == "bridge" {
+            black_box(handle_bridge(black_box(q)));
         } else {
             black_box(handle(black_box(q)));
         }

@@ -8,7 +8,9 @@ use crate::measure::{env_u64, interleaved, peak_rss_mb};
 use crate::runs::{enabled_run, median_run, spread_of, stalled};
 use crate::sink::Sink;
 use crate::wire::{check_gunzip, check_span_counter};
-use crate::workload::{handle, handle_plain, handle_tracing};
+use crate::workload::{
+    bridge_dispatch, handle, handle_bridge, handle_plain, handle_tracing, Workload,
+};
 
 /// Runs everything and prints the tables (what `langfuse-bench` with no flag does).
 pub(crate) fn full() {
@@ -36,6 +38,14 @@ pub(crate) fn full() {
     };
     let m = interleaved(micro, &[&plain, &with_tracing, &traced]);
     let (base, tr, disabled) = (m[0], m[1], m[2]);
+    // The bridge's registry on this thread while its group runs (Langfuse not initialised).
+    let bridged = || {
+        black_box(handle_bridge(black_box(q)));
+    };
+    let m = tracing::dispatcher::with_default(&bridge_dispatch(), || {
+        interleaved(micro, &[&plain, &bridged])
+    });
+    let (base3, bridge_disabled) = (m[0], m[1]);
     let sink = Sink::start(false);
     let g = langfuse_sdk::init_with(
         Langfuse::builder()
@@ -55,12 +65,41 @@ pub(crate) fn full() {
     // show the median run and the spread below them shows the best and the worst.
     let repeat = env_u64("BENCH_REPEAT", 5).max(1);
     let (mut bursts, mut paceds) = (Vec::new(), Vec::new());
+    let (mut bridge_bursts, mut bridge_paceds) = (Vec::new(), Vec::new());
     for _ in 0..repeat {
-        bursts.push(enabled_run("1 producer, burst", calls, 1, q, true, None));
+        bursts.push(enabled_run(
+            "1 producer, burst",
+            Workload::Observe,
+            calls,
+            1,
+            q,
+            true,
+            None,
+        ));
         // A busy service: 100 000 calls (200 000 observations) per second, which the exporter
         // keeps up with; the calling thread's cost without a queue growing behind it.
         paceds.push(enabled_run(
             "1 producer, paced at 200k obs/s",
+            Workload::Observe,
+            calls,
+            1,
+            q,
+            true,
+            Some(100_000),
+        ));
+        // The same two runs through the `tracing` bridge.
+        bridge_bursts.push(enabled_run(
+            "tracing bridge, 1 producer, burst",
+            Workload::Bridge,
+            calls,
+            1,
+            q,
+            true,
+            None,
+        ));
+        bridge_paceds.push(enabled_run(
+            "tracing bridge, 1 producer, paced at 200k obs/s",
+            Workload::Bridge,
             calls,
             1,
             q,
@@ -68,9 +107,16 @@ pub(crate) fn full() {
             Some(100_000),
         ));
     }
-    let spread = [spread_of(&bursts), spread_of(&paceds)];
+    let spread = [
+        spread_of(&bursts),
+        spread_of(&paceds),
+        spread_of(&bridge_bursts),
+        spread_of(&bridge_paceds),
+    ];
     let main_run = median_run(bursts);
     let paced_run = median_run(paceds);
+    let bridge_run = median_run(bridge_bursts);
+    let bridge_paced_run = median_run(bridge_paceds);
 
     println!(
         "two-level workload (span -> generation, small input/output/usage), release build, {cores} cores, allocator: {}",
@@ -98,18 +144,56 @@ pub(crate) fn full() {
         "#[observe], enabled, 400k burst (queue growing; CPU)",
         main_run.calling_cpu_ns,
     );
+    println!(
+        "| #[tracing::instrument] + tracing bridge, tracing disabled | {:.1} | {:+.1} |",
+        bridge_disabled / 2.0,
+        (bridge_disabled - base3) / 2.0
+    );
+    row(
+        "#[tracing::instrument] + tracing bridge, enabled, paced at 200k obs/s (CPU)",
+        bridge_paced_run.calling_cpu_ns,
+    );
+    row(
+        "#[tracing::instrument] + tracing bridge, enabled, 400k burst (CPU)",
+        bridge_run.calling_cpu_ns,
+    );
     println!();
 
     // 2. enabled runs
-    let mut runs = vec![main_run, paced_run];
+    let mut runs = vec![main_run, paced_run, bridge_run, bridge_paced_run];
     let only_main = std::env::var("BENCH_ONLY_MAIN").is_ok();
     if !only_main {
-        runs.push(enabled_run("2 producers", calls / 2, 2, q, true, None));
-        runs.push(enabled_run("4 producers", calls / 4, 4, q, true, None));
-        runs.push(enabled_run("gzip off", calls, 1, q, false, None));
+        runs.push(enabled_run(
+            "2 producers",
+            Workload::Observe,
+            calls / 2,
+            2,
+            q,
+            true,
+            None,
+        ));
+        runs.push(enabled_run(
+            "4 producers",
+            Workload::Observe,
+            calls / 4,
+            4,
+            q,
+            true,
+            None,
+        ));
+        runs.push(enabled_run(
+            "gzip off",
+            Workload::Observe,
+            calls,
+            1,
+            q,
+            false,
+            None,
+        ));
         let ten_kb = "x".repeat(10 * 1024);
         runs.push(enabled_run(
             "10 KB input",
+            Workload::Observe,
             (calls / 10).max(1000),
             1,
             &ten_kb,
@@ -117,7 +201,15 @@ pub(crate) fn full() {
             None,
         ));
         let one_mb = "y".repeat(1024 * 1024);
-        runs.push(enabled_run("1 MB input", 200, 1, &one_mb, true, None));
+        runs.push(enabled_run(
+            "1 MB input",
+            Workload::Observe,
+            200,
+            1,
+            &one_mb,
+            true,
+            None,
+        ));
     }
     println!("| enabled run | calling-thread wall ns/obs | calling-thread CPU ns/obs | total CPU ns/obs (app + exporter) | obs/s end to end | wire bytes/obs | delivered | dropped | flush |");
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
@@ -138,7 +230,7 @@ pub(crate) fn full() {
     }
     println!();
     if repeat > 1 {
-        println!("the two main runs, {repeat} times each (best / median / worst):");
+        println!("the main runs, {repeat} times each (best / median / worst):");
         for line in spread {
             println!("  {line}");
         }

@@ -9,7 +9,7 @@ use langfuse_sdk::Langfuse;
 
 use crate::measure::{cpu_time, exporter_cpu_time, rss_mb, thread_cpu_time, threads};
 use crate::sink::Sink;
-use crate::workload::handle;
+use crate::workload::{bridge_dispatch, handle, handle_bridge, Workload};
 
 pub(crate) struct RunResult {
     pub(crate) label: String,
@@ -70,6 +70,7 @@ pub(crate) fn spread_of(runs: &[RunResult]) -> String {
 /// is not counted as the calling thread's).
 pub(crate) fn enabled_run(
     label: &str,
+    workload: Workload,
     calls_per_thread: u64,
     producers: usize,
     input: &str,
@@ -100,33 +101,12 @@ pub(crate) fn enabled_run(
     let handles: Vec<_> = (0..producers)
         .map(|_| {
             let input = input.clone();
-            std::thread::spawn(move || {
-                let tcpu = thread_cpu_time();
-                let Some(rate) = pace else {
-                    let t = Instant::now();
-                    for _ in 0..calls_per_thread {
-                        black_box(handle(black_box(input.as_str())));
-                    }
-                    return (t.elapsed(), thread_cpu_time() - tcpu);
-                };
-                const SLICE: u64 = 500;
-                let start = Instant::now();
-                let mut busy = Duration::ZERO;
-                let mut done = 0;
-                while done < calls_per_thread {
-                    let n = SLICE.min(calls_per_thread - done);
-                    let t = Instant::now();
-                    for _ in 0..n {
-                        black_box(handle(black_box(input.as_str())));
-                    }
-                    busy += t.elapsed();
-                    done += n;
-                    let due = start + Duration::from_secs_f64(done as f64 / rate as f64);
-                    if let Some(wait) = due.checked_duration_since(Instant::now()) {
-                        std::thread::sleep(wait);
-                    }
-                }
-                (busy, thread_cpu_time() - tcpu)
+            let dispatch = (workload == Workload::Bridge).then(bridge_dispatch);
+            std::thread::spawn(move || match dispatch {
+                None => produce(handle, &input, calls_per_thread, pace),
+                Some(d) => tracing::dispatcher::with_default(&d, || {
+                    produce(handle_bridge, &input, calls_per_thread, pace)
+                }),
             })
         })
         .collect();
@@ -162,6 +142,41 @@ pub(crate) fn enabled_run(
             Err(e) => format!("{e}"),
         },
     }
+}
+
+/// One producer thread's calls: (calling time, calling-thread CPU time).
+fn produce(
+    call: impl Fn(&str) -> String,
+    input: &str,
+    calls_per_thread: u64,
+    pace: Option<u64>,
+) -> (Duration, Duration) {
+    let tcpu = thread_cpu_time();
+    let Some(rate) = pace else {
+        let t = Instant::now();
+        for _ in 0..calls_per_thread {
+            black_box(call(black_box(input)));
+        }
+        return (t.elapsed(), thread_cpu_time() - tcpu);
+    };
+    const SLICE: u64 = 500;
+    let start = Instant::now();
+    let mut busy = Duration::ZERO;
+    let mut done = 0;
+    while done < calls_per_thread {
+        let n = SLICE.min(calls_per_thread - done);
+        let t = Instant::now();
+        for _ in 0..n {
+            black_box(call(black_box(input)));
+        }
+        busy += t.elapsed();
+        done += n;
+        let due = start + Duration::from_secs_f64(done as f64 / rate as f64);
+        if let Some(wait) = due.checked_duration_since(Instant::now()) {
+            std::thread::sleep(wait);
+        }
+    }
+    (busy, thread_cpu_time() - tcpu)
 }
 
 /// A stalled server (accepts, never answers) at full call rate: memory, drops, `flush(5 s)`.

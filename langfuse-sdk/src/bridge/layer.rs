@@ -141,6 +141,16 @@ fn level_of(l: &tracing::Level) -> Level {
 }
 
 impl LangfuseLayer {
+    /// False when nothing this layer could start would be recorded (its client is disabled, or
+    /// it uses the global client and neither that nor the current observation records): the
+    /// span's fields are then not even read.
+    fn may_record(&self) -> bool {
+        match &self.client {
+            Some(lf) => lf.is_enabled(),
+            None => crate::current_observation().is_recording() || crate::client().is_enabled(),
+        }
+    }
+
     fn start(&self, ty: ObservationType, name: Cow<'static, str>) -> ObservationBuilder {
         match &self.client {
             Some(lf) => lf.observation(ty, name),
@@ -168,6 +178,9 @@ where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: LayerContext<'_, S>) {
+        if !self.may_record() {
+            return;
+        }
         let Some(span) = ctx.span(id) else {
             return;
         };

@@ -62,6 +62,7 @@
 //! [`Spans::WithLangfuseFields`] (spans declaring a `langfuse.*` field). The choice is a
 //! per-layer filter decided per callsite: spans and events the bridge does not want never
 //! reach it (other layers still get them), and the SDK's own diagnostics are always left out.
+//! While nothing records (tracing disabled, no client), selected spans are not even read.
 //!
 //! # Fields
 //!
@@ -73,7 +74,7 @@
 //! | `output`, `langfuse.output` | output (usually recorded later: declare it `Empty`) |
 //! | `model`, `gen_ai.request.model` | model |
 //! | `usage.input` / `usage.output` / `usage.total`, `gen_ai.usage.input_tokens` / `output_tokens` / `total_tokens` | usage details |
-//! | `user.id`, `session.id` (also `langfuse.`…) | trace attributes, in scope for everything inside the span |
+//! | `user.id`, `session.id` (also `langfuse.`…) | trace attributes; given at creation, in scope for everything inside the span |
 //! | `langfuse.level` | level (`DEBUG`, `DEFAULT`, `WARNING`, `ERROR`) |
 //! | `error`, `exception.message` | level ERROR, status message = the value |
 //! | `langfuse.version` | version |
