@@ -17,7 +17,7 @@
 //! `#[tracing::instrument]` and sent through the SDK's `tracing` bridge (`LangfuseLayer`).
 //!
 //! Single runs: `--burst` or `--paced` (add `--bridge` for the bridge's workload), `--stalled`,
-//! `--profile <untraced|disabled|unsampled|enabled|paced|bridge>`.
+//! `--profile <untraced|disabled|unsampled|enabled|paced|bridge|bridge-disabled>`.
 
 mod measure;
 mod profile;

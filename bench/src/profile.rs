@@ -9,9 +9,10 @@ use crate::measure::{env_u64, thread_cpu_time};
 use crate::sink::Sink;
 use crate::workload::{bridge_dispatch, handle, handle_bridge, handle_plain};
 
-/// `langfuse-bench --profile <untraced|disabled|unsampled|enabled|paced|bridge>`: runs one
+/// `langfuse-bench --profile <untraced|disabled|unsampled|enabled|paced|bridge|bridge-disabled>`: runs one
 /// variant 100k times and nothing else, for `valgrind --tool=callgrind` or `perf record`.
-/// (`bridge`: enabled, the workload through the `tracing` bridge.)
+/// (`bridge`: enabled, the workload through the `tracing` bridge; `bridge-disabled`: the same
+/// with no client.)
 pub(crate) fn profile(variant: &str) {
     let q = "what is rust?";
     let n = env_u64("BENCH_PROFILE_CALLS", 100_000);
@@ -38,14 +39,14 @@ pub(crate) fn profile(variant: &str) {
         let _ = langfuse_sdk::flush(Duration::from_secs(30));
     }
     // The bridge's registry, current on this thread for the calls below only.
-    let _bridge =
-        (variant == "bridge").then(|| tracing::dispatcher::set_default(&bridge_dispatch()));
+    let bridge = variant.starts_with("bridge");
+    let _bridge = bridge.then(|| tracing::dispatcher::set_default(&bridge_dispatch()));
     let start = Instant::now();
     let cpu0 = thread_cpu_time();
     for i in 0..n {
         if variant == "untraced" {
             black_box(handle_plain(black_box(q)));
-        } else if variant == "bridge" {
+        } else if bridge {
             black_box(handle_bridge(black_box(q)));
         } else {
             black_box(handle(black_box(q)));
