@@ -95,3 +95,28 @@ fn log_lines_inside_an_observation_carry_its_trace_id() {
         assert!(!line.contains("langfuse.trace_id"), "{line}");
     }
 }
+
+#[tracing::instrument]
+fn unselected_work() {
+    tracing::info!("logged in an unselected span");
+}
+
+#[test]
+fn spans_the_bridge_leaves_out_still_reach_other_layers() {
+    let h = harness();
+    let out = Captured::default();
+    let subscriber = tracing_subscriber::registry()
+        .with(LangfuseLayer::builder().target("some_other_crate").build())
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_ansi(false)
+                .with_writer(out.clone())
+                .event_format(WithTraceId::new(tracing_subscriber::fmt::format())),
+        );
+    tracing::subscriber::with_default(subscriber, unselected_work);
+    assert!(h.spans().is_empty());
+    let lines = out.lines();
+    let line = line_with(&lines, "logged in an unselected span");
+    assert!(line.contains("unselected_work"), "{line}");
+    assert!(!line.contains("langfuse.trace_id"), "{line}");
+}

@@ -341,3 +341,29 @@ fn nothing_is_sent_when_tracing_is_off() {
     });
     assert!(h.spans().is_empty());
 }
+
+#[test]
+fn the_sdks_own_diagnostics_are_never_observations() {
+    let h = harness();
+    with_layer(
+        LangfuseLayer::builder()
+            .events(Events::AtLeast(tracing::Level::TRACE))
+            .build(),
+        || {
+            tracing::info_span!("work").in_scope(|| {
+                // What the SDK's warnings look like (target `langfuse_sdk`), and an ERROR one,
+                // which would otherwise mark the span failed.
+                tracing::warn!(target: "langfuse_sdk", "Langfuse queue full");
+                tracing::error!(target: "langfuse_sdk::export", "Langfuse refused a request");
+                tracing::span!(target: "langfuse_sdk", tracing::Level::INFO, "sdk_span")
+                    .in_scope(|| {});
+                tracing::warn!("the application's own warning");
+            });
+        },
+    );
+    assert_eq!(
+        h.tree(),
+        tree(&[("work", "-"), ("the application's own warning", "work")])
+    );
+    assert_eq!(h.span("work").attr_str("langfuse.observation.level"), None);
+}
