@@ -367,3 +367,31 @@ fn the_sdks_own_diagnostics_are_never_observations() {
     );
     assert_eq!(h.span("work").attr_str("langfuse.observation.level"), None);
 }
+
+#[langfuse_sdk::observe]
+fn observed_inside() {}
+
+#[test]
+fn an_unsampled_span_keeps_what_runs_inside_it_unsampled() {
+    let h = harness();
+    let unsampled = langfuse_sdk::Langfuse::builder()
+        .in_memory_exporter(h.exporter.clone())
+        .sample_rate(0.0)
+        .build()
+        .unwrap();
+    with_layer(
+        LangfuseLayer::builder().client(unsampled.clone()).build(),
+        || {
+            tracing::info_span!("dropped").in_scope(|| {
+                // Started with the (sampled) global client's builder, but under the unsampled
+                // span: unsampled too, like everything in its trace.
+                observed_inside();
+                tracing::info_span!("dropped_child").in_scope(observed_inside);
+            });
+            // Outside it, the global client records as usual.
+            observed_inside();
+        },
+    );
+    unsampled.flush(std::time::Duration::from_secs(10)).unwrap();
+    assert_eq!(h.tree(), tree(&[("observed_inside", "-")]));
+}
