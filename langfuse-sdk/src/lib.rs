@@ -133,6 +133,8 @@ mod context;
 
 mod observation;
 
+#[cfg(feature = "tracing")]
+pub mod bridge;
 mod builder;
 mod client;
 mod global;
