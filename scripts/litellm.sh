@@ -9,7 +9,9 @@
 #
 # Env: PORT (4000), UPSTREAM_PORT (PORT+14080), MASTER_KEY (sk-test-master-1234; set MASTER_KEY= for none),
 #      LITELLM_VERSION (1.108.7), PRISMA_VERSION (0.15.0), WITH_LANGFUSE=1 (also install langfuse>=4.7,<5),
-#      STARTUP_TIMEOUT seconds (180), PYTHON (python3), VENV (DIR/venv; several proxies may share one).
+#      STARTUP_TIMEOUT seconds (180), PYTHON (python3),
+#      LITELLM_VENV (~/.cache/langfuse-rs/litellm-venv; shared by every proxy, installed once under a
+#      lock: concurrent first runs wait for one install instead of racing on it).
 # Models: gpt-4o-mini and meta-llama/Llama-3.2-1B-Instruct (mock text), mock-tools (mock tool call), mock-error (mock 429),
 #         mock-embed (mock embedding), fake-upstream (chat/SSE/usage/tool calls via the fake upstream),
 #         fake-embed (embeddings via the fake upstream).
@@ -25,7 +27,7 @@ LITELLM_VERSION=${LITELLM_VERSION:-1.108.7}
 PRISMA_VERSION=${PRISMA_VERSION:-0.15.0}
 STARTUP_TIMEOUT=${STARTUP_TIMEOUT:-180}
 PYTHON=${PYTHON:-python3}
-VENV=${VENV:-$DIR/venv}
+LITELLM_VENV=${LITELLM_VENV:-$HOME/.cache/langfuse-rs/litellm-venv}
 
 stop_pid() { # stop_pid FILE: TERM, then INT (uvicorn's "force quit"), then KILL; only the recorded PID
   local f=$1 pid
@@ -53,14 +55,46 @@ for p in "$PORT" "$UPSTREAM_PORT"; do
   if port_busy "$p"; then echo "port 127.0.0.1:$p is already in use" >&2; exit 1; fi
 done
 
-# (a) venv with pinned litellm[proxy]; prisma makes auth errors 401 instead of a bare 500 (not a DB)
-installed() { "$VENV/bin/python" -c 'from importlib.metadata import version; print(version("litellm"), version("prisma"))' 2>/dev/null; }
-if [ "$(installed)" != "$LITELLM_VERSION $PRISMA_VERSION" ]; then
-  "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "litellm[proxy]==$LITELLM_VERSION" "prisma==$PRISMA_VERSION"
-fi
-if [ "${WITH_LANGFUSE:-0}" = 1 ]; then
-  "$VENV/bin/pip" install -q --disable-pip-version-check "langfuse>=4.7,<5"
+# (a) venv with pinned litellm[proxy]; prisma makes auth errors 401 instead of a bare 500 (not a DB).
+# Several first runs may race (parallel test binaries, the demo): the check and the install happen
+# under an exclusive lock on a file beside the venv, so one installs and the others wait and re-check.
+# A venv cannot be renamed once made (its scripts name their interpreter by absolute path), so the
+# install is in place and marked complete only at the end: an interrupted one is redone.
+mkdir -p "$(dirname "$LITELLM_VENV")"
+WANT="$LITELLM_VERSION $PRISMA_VERSION"
+[ "${WITH_LANGFUSE:-0}" = 1 ] && WANT="$WANT langfuse"
+installed() { # the versions the marker records, if the venv's interpreter still runs
+  [ -f "$LITELLM_VENV/.langfuse-rs-installed" ] && "$LITELLM_VENV/bin/python" -c '' 2>/dev/null &&
+    cat "$LITELLM_VENV/.langfuse-rs-installed"
+}
+has_all() { # has_all WANT...: the marker lists every wanted word
+  local have; have=" $(installed || true) "
+  for w in $WANT; do case "$have" in *" $w "*) ;; *) return 1 ;; esac; done
+}
+if ! has_all; then
+  exec 9>"$LITELLM_VENV.lock"
+  flock 9
+  if ! has_all; then
+    base=$(installed || true)
+    case " $base " in
+      *" $LITELLM_VERSION $PRISMA_VERSION "*) ;;
+      *)
+        echo "installing litellm[proxy]==$LITELLM_VERSION into $LITELLM_VENV, ~2 min, once" >&2
+        rm -rf "$LITELLM_VENV"
+        "$PYTHON" -m venv "$LITELLM_VENV"
+        "$LITELLM_VENV/bin/pip" install -q --disable-pip-version-check "litellm[proxy]==$LITELLM_VERSION" "prisma==$PRISMA_VERSION"
+        base="$LITELLM_VERSION $PRISMA_VERSION"
+        echo "$base" > "$LITELLM_VENV/.langfuse-rs-installed"
+        ;;
+    esac
+    if [ "${WITH_LANGFUSE:-0}" = 1 ] && ! has_all; then
+      echo "installing langfuse>=4.7,<5 into $LITELLM_VENV (the proxy's Langfuse callback), once" >&2
+      "$LITELLM_VENV/bin/pip" install -q --disable-pip-version-check "langfuse>=4.7,<5"
+      echo "$base langfuse" > "$LITELLM_VENV/.langfuse-rs-installed"
+    fi
+  fi
+  flock -u 9
+  exec 9>&-
 fi
 
 # (b) fake OpenAI-compatible upstream (stdlib only) and the proxy config
@@ -184,10 +218,10 @@ export LITELLM_TELEMETRY_DISABLED=true     # telemetry veto (off by default anyw
 unset DATABASE_URL
 if [ -n "$MASTER_KEY" ]; then export LITELLM_MASTER_KEY="$MASTER_KEY"; else unset LITELLM_MASTER_KEY; fi
 
-nohup "$VENV/bin/python" "$DIR/fake_upstream.py" "$UPSTREAM_PORT" > "$DIR/fake-upstream.log" 2>&1 &
+nohup "$LITELLM_VENV/bin/python" "$DIR/fake_upstream.py" "$UPSTREAM_PORT" > "$DIR/fake-upstream.log" 2>&1 &
 echo $! > "$DIR/fake-upstream.pid"
 T0=$(date +%s.%N)
-nohup "$VENV/bin/litellm" --config "$DIR/config.yaml" --host 127.0.0.1 --port "$PORT" > "$DIR/litellm.log" 2>&1 &
+nohup "$LITELLM_VENV/bin/litellm" --config "$DIR/config.yaml" --host 127.0.0.1 --port "$PORT" > "$DIR/litellm.log" 2>&1 &
 PID=$!
 echo "$PID" > "$DIR/litellm.pid"
 
