@@ -3,6 +3,10 @@
 use std::fmt;
 use std::time::Duration;
 
+use serde_json::Value;
+
+use crate::types;
+
 /// An error from the OpenAI-compatible client.
 ///
 /// Ask it what happened with the predicates. `Display` says what went wrong in a sentence that
@@ -205,3 +209,32 @@ impl fmt::Debug for Error {
 }
 
 impl std::error::Error for Error {}
+
+/// Turns a non-success response into the typed error.
+pub(crate) async fn status_error(resp: reqwest::Response) -> Error {
+    let status = resp.status().as_u16();
+    let retry_after = langfuse_sdk::__private::retry_after(resp.headers());
+    let text = resp.text().await.unwrap_or_default();
+    let body: types::ErrorBody = serde_json::from_str(&text).unwrap_or_default();
+    let as_text = |v: &Value| match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    };
+    let (message, kind, code) = match body.error {
+        Some(d) => (
+            d.message.as_ref().map(as_text),
+            d.kind,
+            d.code.as_ref().map(as_text),
+        ),
+        None => (body.detail.as_ref().map(as_text), None, None),
+    };
+    let message = message.unwrap_or_else(|| {
+        let t = text.trim();
+        if t.is_empty() {
+            "(empty body)".to_string()
+        } else {
+            t.chars().take(500).collect()
+        }
+    });
+    Error::from_status(status, kind, code, message, retry_after)
+}
