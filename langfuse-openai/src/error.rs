@@ -213,7 +213,7 @@ impl std::error::Error for Error {}
 /// Turns a non-success response into the typed error.
 pub(crate) async fn status_error(resp: reqwest::Response) -> Error {
     let status = resp.status().as_u16();
-    let retry_after = langfuse_sdk::__private::retry_after(resp.headers());
+    let retry_after = crate::retry_after::from_headers(resp.headers());
     let text = resp.text().await.unwrap_or_default();
     let body: types::ErrorBody = serde_json::from_str(&text).unwrap_or_default();
     let as_text = |v: &Value| match v {

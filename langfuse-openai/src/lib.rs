@@ -32,6 +32,7 @@ mod error;
 pub mod fuzz;
 mod proxy;
 mod record;
+mod retry_after;
 mod sse;
 mod stream;
 mod types;
