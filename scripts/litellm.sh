@@ -14,7 +14,12 @@
 #      lock: concurrent first runs wait for one install instead of racing on it).
 # Models: gpt-4o-mini and meta-llama/Llama-3.2-1B-Instruct (mock text), mock-tools (mock tool call), mock-error (mock 429),
 #         mock-embed (mock embedding), fake-upstream (chat/SSE/usage/tool calls via the fake upstream),
-#         fake-embed (embeddings via the fake upstream).
+#         fake-embed (embeddings via the fake upstream), fake-details (usage with cached, audio and
+#         reasoning tokens), fake-stall (no byte for 120 s: before the answer, or after a stream's
+#         first chunk), fake-midstream-error (a stream that breaks after two chunks; LiteLLM relays
+#         an error event), fake-content-filter (the upstream refuses by its safety system),
+#         mock-context-window, mock-stream-error, mock-budget (a pre-call hook answers as a spent
+#         budget is answered; real budgets need a database).
 set -euo pipefail
 
 MODE=start
@@ -104,6 +109,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 REPLY = "Hello from the fake upstream."
 ARGS = '{"city": "Paris"}'
 USAGE = {"prompt_tokens": 9, "completion_tokens": 6, "total_tokens": 15}
+# fake-details: usage with cached, audio and reasoning token details (gross prompt/completion counts).
+DETAILS = {"prompt_tokens": 20, "completion_tokens": 12, "total_tokens": 32,
+           "prompt_tokens_details": {"cached_tokens": 5, "audio_tokens": 3},
+           "completion_tokens_details": {"reasoning_tokens": 4, "audio_tokens": 2}}
+STALL = 120  # fake-stall: seconds without a byte (before the answer, or after the first chunk of a stream)
 class H(BaseHTTPRequestHandler):
     def _json(self, code, obj):
         b = json.dumps(obj).encode()
@@ -122,12 +132,18 @@ class H(BaseHTTPRequestHandler):
             return self._json(200, {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": 3, "total_tokens": 3}})
         if not self.path.endswith("/chat/completions"):
             return self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+        if model == "fake-content-filter":
+            return self._json(400, {"error": {"message": "Your request was rejected as a result of the safety system. Your prompt may contain text that is not allowed by our safety system.",
+                                              "type": "invalid_request_error", "param": None, "code": "content_policy_violation"}})
+        if model == "fake-stall" and not req.get("stream"):
+            time.sleep(STALL)
+        usage = DETAILS if model == "fake-details" else USAGE
         msgs, tools = req.get("messages") or [{}], req.get("tools") or []
         tool = tools[0]["function"]["name"] if tools and req.get("tool_choice") != "none" and msgs[-1].get("role") != "tool" else None
         call = {"id": "call_fake_1", "type": "function", "function": {"name": tool, "arguments": ARGS}}
         if not req.get("stream"):
             msg = {"role": "assistant", "content": None, "tool_calls": [call]} if tool else {"role": "assistant", "content": REPLY}
-            return self._json(200, {"id": cid, "object": "chat.completion", "created": now, "model": model, "usage": USAGE,
+            return self._json(200, {"id": cid, "object": "chat.completion", "created": now, "model": model, "usage": usage,
                                     "choices": [{"index": 0, "message": msg, "finish_reason": "tool_calls" if tool else "stop"}]})
         self.send_response(200); self.send_header("Content-Type", "text/event-stream")
         self.send_header("Cache-Control", "no-cache"); self.end_headers()
@@ -142,14 +158,34 @@ class H(BaseHTTPRequestHandler):
                 chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]})
         else:
             chunk({"role": "assistant", "content": ""})
-            for piece in ("Hello", " from", " the", " fake", " upstream."):
+            for i, piece in enumerate(("Hello", " from", " the", " fake", " upstream.")):
+                if i == 2 and model == "fake-midstream-error":
+                    err = {"error": {"message": "upstream overloaded mid-stream", "type": "server_error", "code": "overloaded"}}
+                    self.wfile.write(b"data: " + json.dumps(err).encode() + b"\n\n"); self.wfile.flush()
+                    return
+                if i == 1 and model == "fake-stall":
+                    time.sleep(STALL)
                 chunk({"content": piece})
         chunk({}, finish="tool_calls" if tool else "stop")
         if (req.get("stream_options") or {}).get("include_usage"):
-            chunk(None, usage=USAGE, choices=False)
+            chunk(None, usage=usage, choices=False)
         self.wfile.write(b"data: [DONE]\n\n"); self.wfile.flush()
     def log_message(self, fmt, *args): sys.stderr.write("fake-upstream: " + fmt % args + "\n")
 ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
+PYEOF
+
+# A pre-call hook that answers mock-budget the way a spent key, user or team budget is answered
+# (the budgets themselves need a database, which this proxy has not).
+cat > "$DIR/budget_hook.py" <<'PYEOF'
+import litellm
+from litellm.integrations.custom_logger import CustomLogger
+class BudgetHook(CustomLogger):
+    async def async_pre_call_hook(self, user_api_key_dict, cache, data, call_type):
+        if data.get("model") == "mock-budget":
+            raise litellm.BudgetExceededError(current_cost=0.02, max_budget=0.01,
+                message="Budget has been exceeded! Current cost: 0.02, Max budget: 0.01")
+        return data
+budget_hook = BudgetHook()
 PYEOF
 
 UP="http://127.0.0.1:$UPSTREAM_PORT/v1"
@@ -194,15 +230,53 @@ model_list:
       api_key: sk-fake-upstream
       input_cost_per_token: 0.000001
       output_cost_per_token: 0.000002
+  - model_name: fake-details
+    litellm_params:
+      model: openai/fake-details
+      api_base: $UP
+      api_key: sk-fake-upstream
+      input_cost_per_token: 0.000001
+      output_cost_per_token: 0.000002
+  - model_name: fake-stall
+    litellm_params:
+      model: openai/fake-stall
+      api_base: $UP
+      api_key: sk-fake-upstream
+  - model_name: fake-midstream-error
+    litellm_params:
+      model: openai/fake-midstream-error
+      api_base: $UP
+      api_key: sk-fake-upstream
+  - model_name: fake-content-filter
+    litellm_params:
+      model: openai/fake-content-filter
+      api_base: $UP
+      api_key: sk-fake-upstream
+  - model_name: mock-context-window
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: sk-mock-not-used
+      mock_response: "litellm.ContextWindowExceededError"
+  - model_name: mock-stream-error
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: sk-mock-not-used
+      mock_response: "Exception: mock_streaming_error"
   - model_name: fake-embed
     litellm_params:
       model: openai/text-embedding-3-small
       api_base: $UP
       api_key: sk-fake-upstream
+  - model_name: mock-budget
+    litellm_params:
+      model: openai/gpt-4o-mini
+      api_key: sk-mock-not-used
+      mock_response: "not reached: budget_hook rejects mock-budget"
 router_settings:
   num_retries: 0          # default 2 retries with backoff turn a mock 429 into a 4-6 s wait
 litellm_settings:
   drop_params: true
+  callbacks: budget_hook.budget_hook
 EOF
 if [ "${WITH_LANGFUSE:-0}" = 1 ]; then
   printf '  success_callback: ["langfuse"]\n  failure_callback: ["langfuse"]\n'
