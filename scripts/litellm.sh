@@ -19,7 +19,8 @@
 #         first chunk), fake-midstream-error (a stream that breaks after two chunks; LiteLLM relays
 #         an error event), fake-content-filter (the upstream refuses by its safety system),
 #         mock-context-window, mock-stream-error, mock-budget (a pre-call hook answers as a spent
-#         budget is answered; real budgets need a database).
+#         budget is answered; real budgets need a database). A fake-upstream request that holds
+#         the words "stall at once" (in a message, an input) gets nothing for 120 s.
 set -euo pipefail
 
 MODE=start
@@ -126,6 +127,8 @@ class H(BaseHTTPRequestHandler):
     def do_POST(self):
         req = json.loads(self.rfile.read(int(self.headers.get("Content-Length") or 0)) or b"{}")
         model, now, cid = req.get("model", "fake-model"), int(time.time()), "chatcmpl-fake-%d" % time.time_ns()
+        if "stall at once" in json.dumps(req):  # any endpoint: a request holding these words waits STALL s
+            time.sleep(STALL)
         if self.path.endswith("/embeddings"):
             inp = req.get("input", ""); inputs = inp if isinstance(inp, list) else [inp]
             data = [{"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]} for i, _ in enumerate(inputs)]

@@ -6,7 +6,7 @@ use serde_json::json;
 use crate::client::Client;
 use crate::error::{status_error, Error};
 use crate::proxy::{prepare, Recording};
-use crate::record::{record_error, record_request, record_response};
+use crate::record::{record_error, record_request, record_response, InFlight};
 use crate::stream::{timeout_error, ChatStream};
 use crate::types::{ChatRequest, ChatResponse, GatewayInfo};
 
@@ -17,7 +17,7 @@ impl Client {
         req.stream_options = None;
         let rb = self.request(reqwest::Method::POST, "chat/completions");
         let rb = prepare(self.inner.recording, &mut req, rb);
-        let obs = self.observe_chat(&req);
+        let call = InFlight::new(self.observe_chat(&req));
         let result = self
             .send_json::<ChatResponse>(rb, &req, "chat completion")
             .await
@@ -25,7 +25,7 @@ impl Client {
                 r.gateway = gateway;
                 r
             });
-        if let Some(obs) = &obs {
+        if let Some(obs) = &call.into_inner() {
             match &result {
                 Ok(r) => record_response(obs, r),
                 Err(e) => record_error(obs, e),
@@ -57,33 +57,21 @@ impl Client {
         }
         let rb = self.request(reqwest::Method::POST, "chat/completions");
         let rb = prepare(self.inner.recording, &mut req, rb);
-        let obs = self.observe_chat(&req);
+        let call = InFlight::new(self.observe_chat(&req));
         let sent = tokio::time::timeout(self.inner.timeout, rb.json(&req).send()).await;
-        let resp = match sent {
-            Ok(Ok(r)) => r,
-            Ok(Err(e)) => {
-                let e = Error::from_reqwest(e);
-                if let Some(o) = &obs {
-                    record_error(o, &e);
-                }
-                return Err(e);
+        let failed = match sent {
+            Ok(Ok(resp)) if resp.status().is_success() => {
+                let gateway = GatewayInfo::from_headers(resp.headers());
+                let obs = call.into_inner();
+                return Ok(ChatStream::new(resp, gateway, obs, self.inner.timeout));
             }
-            Err(_) => {
-                let e = timeout_error(self.inner.timeout);
-                if let Some(o) = &obs {
-                    record_error(o, &e);
-                }
-                return Err(e);
-            }
+            Ok(Ok(resp)) => status_error(resp).await,
+            Ok(Err(e)) => Error::from_reqwest(e),
+            Err(_) => timeout_error(self.inner.timeout),
         };
-        if !resp.status().is_success() {
-            let e = status_error(resp).await;
-            if let Some(o) = &obs {
-                record_error(o, &e);
-            }
-            return Err(e);
+        if let Some(o) = &call.into_inner() {
+            record_error(o, &failed);
         }
-        let gateway = GatewayInfo::from_headers(resp.headers());
-        Ok(ChatStream::new(resp, gateway, obs, self.inner.timeout))
+        Err(failed)
     }
 }

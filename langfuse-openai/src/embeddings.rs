@@ -6,13 +6,13 @@ use serde_json::json;
 use crate::client::Client;
 use crate::error::Error;
 use crate::proxy::Recording;
-use crate::record::{record_error, record_gateway};
+use crate::record::{record_error, record_gateway, InFlight};
 use crate::types::{EmbeddingRequest, EmbeddingResponse};
 
 impl Client {
     /// Embeddings, recorded as an `embedding` observation.
     pub async fn embeddings(&self, req: EmbeddingRequest) -> Result<EmbeddingResponse, Error> {
-        let obs = (self.inner.recording != Recording::Proxy).then(|| {
+        let call = InFlight::new((self.inner.recording != Recording::Proxy).then(|| {
             let o = self.start(
                 ObservationType::Embedding,
                 req.observation_name
@@ -23,7 +23,7 @@ impl Client {
                 o.set_input(&req.input).set_model(&req.model);
             }
             o
-        });
+        }));
         let rb = self.request(reqwest::Method::POST, "embeddings");
         let result = self
             .send_json::<EmbeddingResponse>(rb, &req, "embeddings response")
@@ -32,7 +32,7 @@ impl Client {
                 r.gateway = gateway;
                 r
             });
-        if let Some(obs) = &obs {
+        if let Some(obs) = &call.into_inner() {
             match &result {
                 Ok(r) => {
                     if !r.model.is_empty() {

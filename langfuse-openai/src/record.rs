@@ -6,6 +6,46 @@ use serde_json::json;
 use crate::error::Error;
 use crate::types::{ChatRequest, ChatResponse, GatewayInfo, Message};
 
+/// The status message of a call whose future was dropped before its answer (the words
+/// `#[observe]` uses for a cancelled call).
+pub(crate) const CANCELLED: &str = "cancelled: the future was dropped before it completed";
+
+/// The status message of a stream dropped before its end.
+pub(crate) const CANCELLED_STREAM: &str =
+    "cancelled: the stream was dropped before it ended; the output is partial";
+
+/// The generation of a call in flight. Dropped before [`into_inner`](Self::into_inner) (the
+/// caller's future was dropped: a timeout, a `select!`), it ends as `#[observe]` ends a
+/// cancelled call: level WARNING and a status message starting with "cancelled".
+pub(crate) struct InFlight(Option<Observation>);
+
+impl InFlight {
+    pub(crate) fn new(obs: Option<Observation>) -> Self {
+        InFlight(obs)
+    }
+    /// The observation, no longer marked cancelled when dropped.
+    pub(crate) fn into_inner(mut self) -> Option<Observation> {
+        self.0.take()
+    }
+}
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        if let Some(obs) = self.0.take() {
+            mark_cancelled(&obs, CANCELLED);
+            obs.end();
+        }
+    }
+}
+
+/// Level WARNING and a "cancelled" status message.
+pub(crate) fn mark_cancelled(obs: &Observation, msg: &str) {
+    if obs.is_recording() {
+        obs.set_level(Level::Warning);
+        obs.set_status_message(msg);
+    }
+}
+
 pub(crate) fn record_request(obs: &Observation, req: &ChatRequest) {
     if !obs.is_recording() {
         return;

@@ -8,7 +8,7 @@ use langfuse_sdk::{Level, Observation};
 use serde_json::{json, Map, Value};
 
 use crate::error::Error;
-use crate::record::record_response;
+use crate::record::{mark_cancelled, record_response, CANCELLED_STREAM};
 use crate::sse;
 use crate::types::{
     ChatChunk, ChatResponse, Choice, Content, GatewayInfo, Message, ToolCall, Usage,
@@ -291,8 +291,7 @@ impl ChatStream {
         if let Some(obs) = self.obs.take() {
             self.record(&obs);
             if let Some(w) = warning {
-                obs.set_level(Level::Warning);
-                obs.set_status_message(w);
+                mark_cancelled(&obs, w);
             }
             obs.end();
         }
@@ -302,9 +301,7 @@ impl ChatStream {
 impl Drop for ChatStream {
     fn drop(&mut self) {
         if !self.done || !self.pending.is_empty() {
-            self.finish(Some(
-                "stream dropped by the caller before it ended: output is partial",
-            ));
+            self.finish(Some(CANCELLED_STREAM));
         } else {
             self.finish(None);
         }

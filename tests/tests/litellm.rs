@@ -10,6 +10,9 @@ use langfuse_tests::litellm::{LiteLlm, ProxyLangfuse};
 use langfuse_tests::CaptureServer;
 use serde_json::json;
 
+#[path = "litellm/cancel.rs"]
+mod cancel;
+
 const T: Duration = Duration::from_secs(10);
 
 struct Setup {
@@ -351,10 +354,10 @@ async fn a_stream_dropped_early_records_partial_output_and_a_warning() {
     drop(stream);
     let g = s.generation();
     assert_eq!(g.attr_str("langfuse.observation.level"), Some("WARNING"));
-    assert!(g
-        .attr_str("langfuse.observation.status_message")
-        .unwrap()
-        .contains("dropped"));
+    assert_eq!(
+        g.attr_str("langfuse.observation.status_message"),
+        Some("cancelled: the stream was dropped before it ended; the output is partial")
+    );
     assert_eq!(
         g.attr_json("langfuse.observation.output"),
         Some(json!({"role": "assistant", "content": got}))

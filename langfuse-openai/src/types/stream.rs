@@ -77,3 +77,20 @@ pub struct ChatChunk {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<Value>,
 }
+
+impl ChatChunk {
+    /// The text this chunk adds to the first choice (`None` when it adds none).
+    ///
+    /// ```
+    /// let c: langfuse_openai::ChatChunk = serde_json::from_str(
+    ///     r#"{"choices": [{"index": 0, "delta": {"content": "Hel"}}]}"#,
+    /// ).unwrap();
+    /// assert_eq!(c.text(), Some("Hel"));
+    /// ```
+    pub fn text(&self) -> Option<&str> {
+        self.choices
+            .first()
+            .and_then(|c| c.delta.as_ref())
+            .and_then(|d| d.content.as_deref())
+    }
+}
