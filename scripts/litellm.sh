@@ -18,6 +18,7 @@
 #         reasoning tokens), fake-stall (no byte for 120 s: before the answer, or after a stream's
 #         first chunk), fake-midstream-error (a stream that breaks after two chunks; LiteLLM relays
 #         an error event), fake-content-filter (the upstream refuses by its safety system),
+#         fake-ratelimit (the upstream answers 429 with Retry-After: 7),
 #         mock-context-window, mock-stream-error, mock-budget (a pre-call hook answers as a spent
 #         budget is answered; real budgets need a database). A fake-upstream request that holds
 #         the words "stall at once" (in a message, an input) gets nothing for 120 s.
@@ -135,6 +136,10 @@ class H(BaseHTTPRequestHandler):
             return self._json(200, {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": 3, "total_tokens": 3}})
         if not self.path.endswith("/chat/completions"):
             return self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
+        if model == "fake-ratelimit":
+            b = json.dumps({"error": {"message": "Rate limit reached for requests", "type": "requests", "code": "rate_limit_exceeded"}}).encode()
+            self.send_response(429); self.send_header("Content-Type", "application/json"); self.send_header("Retry-After", "7")
+            self.send_header("Content-Length", str(len(b))); self.end_headers(); self.wfile.write(b); return
         if model == "fake-content-filter":
             return self._json(400, {"error": {"message": "Your request was rejected as a result of the safety system. Your prompt may contain text that is not allowed by our safety system.",
                                               "type": "invalid_request_error", "param": None, "code": "content_policy_violation"}})
@@ -250,6 +255,12 @@ model_list:
       model: openai/fake-midstream-error
       api_base: $UP
       api_key: sk-fake-upstream
+  - model_name: fake-ratelimit
+    litellm_params:
+      model: openai/fake-ratelimit
+      api_base: $UP
+      api_key: sk-fake-upstream
+      max_retries: 0
   - model_name: fake-content-filter
     litellm_params:
       model: openai/fake-content-filter

@@ -30,6 +30,7 @@ mod embeddings;
 mod error;
 #[doc(hidden)]
 pub mod fuzz;
+mod gateway;
 mod proxy;
 mod record;
 mod retry_after;

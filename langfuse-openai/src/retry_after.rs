@@ -12,12 +12,16 @@ use chrono::{DateTime, Utc};
 /// The longest wait returned.
 pub(crate) const MAX: Duration = Duration::from_secs(3600);
 
-/// The wait a response's `Retry-After` header asks for, if it has a valid one.
+/// The wait a response's `Retry-After` header asks for, if it has a valid one. LiteLLM passes
+/// the provider's header on as `llm_provider-retry-after` (its own `Retry-After` wins).
 pub(crate) fn from_headers(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| parse(v, Utc::now()))
+    let read = |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| parse(v, Utc::now()))
+    };
+    read("retry-after").or_else(|| read("llm_provider-retry-after"))
 }
 
 /// Parses a header value, dates relative to `now`.
@@ -85,5 +89,17 @@ mod tests {
             reqwest::header::HeaderValue::from_bytes(b"\xff").unwrap(),
         );
         assert_eq!(from_headers(&h), None);
+        h.insert("llm_provider-retry-after", "7".parse().unwrap());
+        assert_eq!(
+            from_headers(&h),
+            Some(Duration::from_secs(7)),
+            "LiteLLM's relay"
+        );
+        h.insert("retry-after", "2".parse().unwrap());
+        assert_eq!(
+            from_headers(&h),
+            Some(Duration::from_secs(2)),
+            "the proxy's own wins"
+        );
     }
 }

@@ -8,6 +8,7 @@ use langfuse_sdk::{Level, Observation};
 use serde_json::{json, Map, Value};
 
 use crate::error::Error;
+use crate::gateway::GatewayError;
 use crate::record::{mark_cancelled, record_response, CANCELLED_STREAM};
 use crate::sse;
 use crate::types::{
@@ -15,7 +16,7 @@ use crate::types::{
 };
 
 pub(crate) fn timeout_error(d: Duration) -> Error {
-    Error::stream(format!(
+    Error::timeout(format!(
         "no data from the gateway for {:.0}s",
         d.as_secs_f64()
     ))
@@ -216,15 +217,7 @@ impl ChatStream {
                         Ok(ChatChunk {
                             error: Some(err), ..
                         }) => {
-                            let msg = err
-                                .get("message")
-                                .and_then(Value::as_str)
-                                .map(str::to_string)
-                                .unwrap_or_else(|| err.to_string());
-                            let e = Error::stream(format!(
-                                "the gateway sent an error mid-stream: {msg}"
-                            ));
-                            let e = self.fail(e);
+                            let e = self.fail(Error::gateway(GatewayError::from_event(&err)));
                             self.pending.push_back(Err(e));
                             break;
                         }

@@ -12,6 +12,8 @@ use serde_json::json;
 
 #[path = "litellm/cancel.rs"]
 mod cancel;
+#[path = "litellm/errors.rs"]
+mod errors;
 
 const T: Duration = Duration::from_secs(10);
 
