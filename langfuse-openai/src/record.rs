@@ -1,6 +1,6 @@
 //! What a call writes into its generation: the request, the answer, usage, cost and errors.
 
-use langfuse_sdk::{CostDetails, Level, Observation};
+use langfuse_sdk::{Level, Observation};
 use serde_json::json;
 
 use crate::error::Error;
@@ -67,8 +67,8 @@ pub(crate) fn record_error(obs: &Observation, e: &Error) {
 }
 
 pub(crate) fn record_gateway(obs: &Observation, g: &GatewayInfo, usage_cost: Option<f64>) {
-    if let Some(c) = g.response_cost.or(usage_cost) {
-        obs.set_cost_details(CostDetails::new().total(c));
+    if let Some(c) = g.cost_details(usage_cost) {
+        obs.set_cost_details(c);
     }
     if let Some(v) = &g.call_id {
         obs.set_metadata_value("litellm_call_id", v);

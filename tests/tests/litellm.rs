@@ -14,6 +14,8 @@ use serde_json::json;
 mod cancel;
 #[path = "litellm/errors.rs"]
 mod errors;
+#[path = "litellm/usage.rs"]
+mod usage;
 
 const T: Duration = Duration::from_secs(10);
 
@@ -121,7 +123,7 @@ async fn non_streaming_chat_records_a_generation_under_the_caller() {
     );
     assert_eq!(
         g.attr_json("langfuse.observation.cost_details"),
-        Some(json!({"total": 1.35e-05}))
+        Some(json!({"total": 1.35e-05, "input": 1.5e-06, "output": 1.2e-05}))
     );
     assert_eq!(
         g.attr_str("langfuse.observation.metadata.finish_reason"),
@@ -264,7 +266,7 @@ async fn embeddings_are_recorded() {
     );
     assert_eq!(
         g.attr_json("langfuse.observation.cost_details"),
-        Some(json!({"total": 2e-07}))
+        Some(json!({"total": 2e-07, "input": 2e-07}))
     );
 }
 
