@@ -8,6 +8,7 @@ use langfuse_sdk::{Langfuse, Observation, ObservationType};
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::error::{status_error, Error};
+use crate::options::Call;
 use crate::proxy::Recording;
 use crate::types::{self, GatewayInfo, Model};
 
@@ -253,11 +254,33 @@ impl Client {
         Ok((r, gateway))
     }
 
-    pub(crate) fn start(&self, ty: ObservationType, name: String) -> Observation {
-        match &self.inner.langfuse {
-            Some(lf) => lf.observation(ty, name).start(),
-            None => langfuse_sdk::observation(ty, name).start(),
+    /// Starts the observation of `call`: under its parent, with its options.
+    pub(crate) fn start(&self, ty: ObservationType, call: &Call<'_>) -> Observation {
+        let name = call.name.to_string();
+        let plan = || match &self.inner.langfuse {
+            Some(lf) => lf.observation(ty, name),
+            None => langfuse_sdk::observation(ty, name),
+        };
+        // An explicit parent is made current while the observation is planned, so that it is
+        // found even when nothing is current here and no global client is set.
+        let mut b = match &call.opts.parent {
+            Some(_) => call.ctx.clone().in_scope(plan),
+            None => plan(),
+        };
+        let opts = call.opts;
+        if let Some(t) = &opts.trace {
+            b = b.trace_attributes(t.clone());
         }
+        if !opts.metadata.is_empty() {
+            b = b.metadata(&opts.metadata);
+        }
+        if let Some((n, v)) = &opts.prompt {
+            b = b.prompt(n.clone(), *v);
+        }
+        if let Some(v) = &opts.version {
+            b = b.version(v.clone());
+        }
+        b.start()
     }
 
     /// The models (or LiteLLM model groups) the gateway offers. Not recorded.
@@ -298,5 +321,23 @@ mod tests {
         }
         assert!(normalize_base("litellm:4000").unwrap_err().is_config());
         assert!(normalize_base("not a url").unwrap_err().is_config());
+    }
+}
+
+#[cfg(test)]
+mod send {
+    //! The calls' futures and streams can be spawned on a multi-threaded runtime.
+    use crate::{ChatRequest, ChatStream, Client, EmbeddingRequest};
+
+    fn is_send<T: Send>(_: &T) {}
+
+    #[test]
+    fn futures_and_streams_are_send() {
+        let c = Client::builder().build().unwrap();
+        is_send(&c.chat(ChatRequest::default()));
+        is_send(&c.chat_stream(ChatRequest::default()));
+        is_send(&c.embeddings(EmbeddingRequest::default()));
+        fn stream_is_send<T: Send>() {}
+        stream_is_send::<ChatStream>();
     }
 }

@@ -18,6 +18,32 @@
 //! # Ok(()) }
 //! ```
 //!
+//! Each call can say how it is recorded, as the official `langfuse.openai` integration's extra
+//! arguments do: its name, Langfuse metadata (kept apart from LiteLLM's own request `metadata`),
+//! the managed prompt it used, an explicit parent, the trace's user, session and tags, and a
+//! version ([`CallOptions`]):
+//!
+//! ```no_run
+//! use langfuse_openai::{CallOptions, ChatRequest, Client, Message};
+//!
+//! # async fn run(llm: Client, parent: langfuse_sdk::Context) -> Result<(), langfuse_openai::Error> {
+//! let req = ChatRequest::new("gpt-4o-mini", vec![Message::user("Summarise: …")])
+//!     .extra("metadata", serde_json::json!({"tags": ["team-search"]})) // LiteLLM's spend tags
+//!     .langfuse(
+//!         CallOptions::new()
+//!             .name("summarise")
+//!             .metadata("feature", "digest")
+//!             .prompt("summary-prompt", 3) // links the generation to prompt version 3
+//!             .parent(parent)              // e.g. from Context::from_traceparent
+//!             .user_id("user-1")
+//!             .session_id("session-1")
+//!             .tags(["nightly"])
+//!             .version("v7"),
+//!     );
+//! let answer = llm.chat(req).await?;
+//! # drop(answer); Ok(()) }
+//! ```
+//!
 //! When the proxy logs to Langfuse itself, set [`Recording::Proxy`]: the client then records
 //! nothing and sends the current trace context (W3C `traceparent` and LiteLLM's `metadata`
 //! keys) so the proxy's generation lands in your trace under the calling observation.
@@ -31,6 +57,7 @@ mod error;
 #[doc(hidden)]
 pub mod fuzz;
 mod gateway;
+mod options;
 mod proxy;
 mod record;
 mod retry_after;
@@ -40,6 +67,7 @@ mod types;
 
 pub use client::{Client, ClientBuilder};
 pub use error::Error;
+pub use options::CallOptions;
 pub use proxy::Recording;
 pub use stream::ChatStream;
 pub use types::{

@@ -1,10 +1,9 @@
 //! Proxy mode: when the proxy records the generation, the client sends the trace context
 //! (W3C `traceparent` and LiteLLM's `metadata` keys) so it joins the caller's trace.
 
-use langfuse_sdk::Context;
 use serde_json::{json, Map, Value};
 
-use crate::types::ChatRequest;
+use crate::options::Call;
 
 /// Who records the generation of each call.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -19,25 +18,29 @@ pub enum Recording {
 }
 
 /// Fills the OpenAI `user` field from the trace's user id, and in proxy mode adds the trace
-/// context for the proxy's own Langfuse logging.
+/// context for the proxy's own Langfuse logging: the W3C `traceparent` header and the keys
+/// LiteLLM's Langfuse callback reads from the request's `metadata` (`existing_trace_id`,
+/// `parent_observation_id`, `generation_name`, `session_id`, `trace_user_id`, `tags`,
+/// `version`, and the call's Langfuse metadata). Keys the caller set in `metadata` win.
 pub(crate) fn prepare(
     recording: Recording,
-    req: &mut ChatRequest,
+    call: &Call<'_>,
+    extra: &mut Map<String, Value>,
+    user: &mut Option<String>,
     rb: reqwest::RequestBuilder,
 ) -> reqwest::RequestBuilder {
-    let ctx = Context::current();
-    let attrs = ctx.trace_attributes();
-    if req.user.is_none() {
-        req.user = attrs.get_user_id().map(str::to_string);
+    if user.is_none() {
+        user.clone_from(&call.user_id);
     }
     if recording != Recording::Proxy {
         return rb;
     }
+    let ctx = &call.ctx;
     let mut rb = rb;
     if let Some(tp) = ctx.traceparent() {
         rb = rb.header("traceparent", tp);
     }
-    let mut meta = match req.extra.remove("metadata") {
+    let mut meta = match extra.remove("metadata") {
         Some(Value::Object(m)) => m,
         _ => Map::new(),
     };
@@ -49,19 +52,23 @@ pub(crate) fn prepare(
                 .or_insert(json!(o.to_string()));
         }
     }
-    meta.entry("generation_name").or_insert(json!(req
-        .observation_name
-        .clone()
-        .unwrap_or_else(|| "chat-completion".into())));
-    if let Some(s) = attrs.get_session_id() {
+    meta.entry("generation_name")
+        .or_insert(json!(call.name.as_ref()));
+    if let Some(s) = &call.session_id {
         meta.entry("session_id").or_insert(json!(s));
     }
-    if let Some(u) = attrs.get_user_id() {
+    if let Some(u) = &call.user_id {
         meta.entry("trace_user_id").or_insert(json!(u));
     }
-    if !attrs.get_tags().is_empty() {
-        meta.entry("tags").or_insert(json!(attrs.get_tags()));
+    if !call.tags.is_empty() {
+        meta.entry("tags").or_insert(json!(call.tags));
     }
-    req.extra.insert("metadata".into(), Value::Object(meta));
+    if let Some(v) = &call.opts.version {
+        meta.entry("version").or_insert(json!(v));
+    }
+    for (k, v) in &call.opts.metadata {
+        meta.entry(k.clone()).or_insert(v.clone());
+    }
+    extra.insert("metadata".into(), Value::Object(meta));
     rb
 }

@@ -14,6 +14,10 @@ use serde_json::json;
 mod cancel;
 #[path = "litellm/errors.rs"]
 mod errors;
+#[path = "litellm/options.rs"]
+mod options;
+#[path = "litellm/proxy.rs"]
+mod proxy;
 #[path = "litellm/usage.rs"]
 mod usage;
 
@@ -423,68 +427,4 @@ async fn trace_attributes_go_along_and_fill_the_openai_user() {
             .unwrap()["user"],
         "user-9"
     );
-}
-
-#[tokio::test]
-async fn when_the_proxy_logs_the_generation_joins_our_trace_and_is_not_recorded_twice() {
-    let capture = CaptureServer::start();
-    let proxy = LiteLlm::start(Some(ProxyLangfuse {
-        host: capture.url(),
-        public_key: "pk-lf-proxy".into(),
-        secret_key: "sk-lf-proxy".into(),
-    }));
-    let exp = InMemoryExporter::new();
-    let lf = Langfuse::builder()
-        .in_memory_exporter(exp.clone())
-        .build()
-        .unwrap();
-    let client = Client::builder()
-        .base_url(&proxy.base_url)
-        .api_key(&proxy.key)
-        .recording(Recording::Proxy)
-        .langfuse(lf.clone())
-        .build()
-        .unwrap();
-    let root = lf.span("agent-step").start();
-    let ctx = root.context().with_attributes(
-        TraceAttributes::new()
-            .user_id("user-p")
-            .session_id("sess-p"),
-    );
-    let r = client
-        .chat(ChatRequest::new("gpt-4o-mini", vec![Message::user("hi")]).name("proxy-gen"))
-        .with_context(ctx)
-        .await
-        .unwrap();
-    assert_eq!(r.text(), Some("Hello from the LiteLLM mock."));
-    let trace_id = root.trace_id().unwrap().to_string();
-    let parent_id = root.id().unwrap().to_string();
-    root.end();
-    lf.flush(T).unwrap();
-    // Our side recorded only the calling span: no second generation.
-    let ours = exp.spans();
-    assert_eq!(ours.len(), 1);
-    assert_eq!(ours[0].name(), "agent-step");
-    // The proxy's callback exports its generation to the capture server.
-    assert!(
-        capture.wait_seen(1, Duration::from_secs(90)),
-        "the proxy exported nothing"
-    );
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    let gens = loop {
-        let g: Vec<ExportedSpan> = capture
-            .spans()
-            .into_iter()
-            .filter(|s| s.observation_type() == Some("generation"))
-            .collect();
-        if !g.is_empty() || std::time::Instant::now() > deadline {
-            break g;
-        }
-        capture.wait_seen(capture.requests().len() + 1, Duration::from_secs(5));
-    };
-    assert_eq!(gens.len(), 1, "one generation from the proxy: {gens:?}");
-    let g = &gens[0];
-    assert_eq!(g.trace_id(), trace_id);
-    assert_eq!(g.parent_id(), Some(parent_id));
-    assert_eq!(g.name(), "proxy-gen");
 }

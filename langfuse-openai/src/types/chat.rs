@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{GatewayInfo, Message, Tool, ToolCall, Usage};
+use crate::options::CallOptions;
 
 /// A chat completion request. Set what you need; anything else the gateway understands goes
 /// in [`extra`](Self::extra) (LiteLLM's `metadata`, provider options, …).
@@ -71,9 +72,13 @@ pub struct ChatRequest {
     /// Any other body field, sent as is.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
-    /// Name of the generation recorded for this call (default `chat-completion`).
+    /// Name of the generation recorded for this call (default `chat-completion`; a name in
+    /// [`langfuse`](Self::langfuse) wins).
     #[serde(skip)]
     pub observation_name: Option<String>,
+    /// How the call is recorded in Langfuse (never sent to the gateway as a body field).
+    #[serde(skip)]
+    pub langfuse: CallOptions,
 }
 
 impl ChatRequest {
@@ -158,6 +163,12 @@ impl ChatRequest {
     /// Name of the generation recorded for this call.
     pub fn name(mut self, name: impl Into<String>) -> Self {
         self.observation_name = Some(name.into());
+        self
+    }
+    /// How the call is recorded in Langfuse: name, metadata, prompt, parent, user, session,
+    /// tags, version (see [`CallOptions`]).
+    pub fn langfuse(mut self, options: CallOptions) -> Self {
+        self.langfuse = options;
         self
     }
 

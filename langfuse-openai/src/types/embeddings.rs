@@ -4,6 +4,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::{GatewayInfo, Usage};
+use crate::options::CallOptions;
 
 /// An embeddings request.
 ///
@@ -30,6 +31,9 @@ pub struct EmbeddingRequest {
     /// Name of the observation recorded (default `embedding`).
     #[serde(skip)]
     pub observation_name: Option<String>,
+    /// How the call is recorded in Langfuse (never sent to the gateway as a body field).
+    #[serde(skip)]
+    pub langfuse: CallOptions,
 }
 
 impl EmbeddingRequest {
@@ -40,6 +44,16 @@ impl EmbeddingRequest {
             input,
             ..Default::default()
         }
+    }
+    /// Name of the observation recorded for this call.
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.observation_name = Some(name.into());
+        self
+    }
+    /// How the call is recorded in Langfuse (see [`CallOptions`]).
+    pub fn langfuse(mut self, options: CallOptions) -> Self {
+        self.langfuse = options;
+        self
     }
 }
 
