@@ -337,7 +337,7 @@ mod send {
         is_send(&c.chat(ChatRequest::default()));
         is_send(&c.chat_stream(ChatRequest::default()));
         is_send(&c.embeddings(EmbeddingRequest::default()));
-        fn stream_is_send<T: Send>() {}
-        stream_is_send::<ChatStream>();
+        fn stream_is_send_sync_unpin<T: Send + Sync + Unpin>() {}
+        stream_is_send_sync_unpin::<ChatStream>();
     }
 }

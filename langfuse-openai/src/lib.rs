@@ -50,6 +50,7 @@
 
 #![warn(missing_docs)]
 
+mod accumulate;
 mod chat;
 mod client;
 mod embeddings;

@@ -1,148 +1,60 @@
-//! A streamed chat completion: chunks merged into the response its generation records.
+//! A streamed chat completion: a `futures_core::Stream` of chunks whose generation ends with it.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
-use std::time::{Duration, SystemTime};
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::Duration;
 
 use langfuse_sdk::{Level, Observation};
-use serde_json::{json, Map, Value};
 
+use crate::accumulate::Accumulator;
 use crate::error::Error;
 use crate::gateway::GatewayError;
 use crate::record::{mark_cancelled, record_response, CANCELLED_STREAM};
 use crate::sse;
-use crate::types::{
-    ChatChunk, ChatResponse, Choice, Content, GatewayInfo, Message, ToolCall, Usage,
-};
+use crate::types::{ChatChunk, ChatResponse, GatewayInfo};
 
 pub(crate) fn timeout_error(d: Duration) -> Error {
     Error::timeout(format!(
-        "no data from the gateway for {:.0}s",
+        "no data from the gateway for {:.0}s (raise the client's timeout for slower models)",
         d.as_secs_f64()
     ))
 }
 
-/// Merges stream chunks into a response.
-#[derive(Default)]
-struct Accumulator {
-    id: String,
-    model: String,
-    choices: BTreeMap<u32, (Message, Option<String>)>,
-    usage: Option<Usage>,
-    first_token: Option<SystemTime>,
-    gateway: GatewayInfo,
-}
+/// One read of the body in flight: it owns the response and gives it back with the chunk.
+type Read = Pin<
+    Box<
+        dyn Future<Output = (reqwest::Response, reqwest::Result<Option<bytes::Bytes>>)>
+            + Send
+            + Sync,
+    >,
+>;
 
-impl Accumulator {
-    fn add(&mut self, c: &ChatChunk) {
-        if self.id.is_empty() {
-            self.id = c.id.clone();
-        }
-        if !c.model.is_empty() {
-            self.model = c.model.clone();
-        }
-        if let Some(u) = &c.usage {
-            self.usage = Some(u.clone());
-        }
-        for ch in &c.choices {
-            let (msg, finish) = self.choices.entry(ch.index).or_insert_with(|| {
-                (
-                    Message {
-                        role: "assistant".into(),
-                        ..Default::default()
-                    },
-                    None,
-                )
-            });
-            if let Some(f) = &ch.finish_reason {
-                *finish = Some(f.clone());
-            }
-            let Some(d) = &ch.delta else { continue };
-            if let Some(r) = &d.role {
-                msg.role = r.clone();
-            }
-            let mut produced = false;
-            if let Some(t) = &d.content {
-                if !t.is_empty() {
-                    produced = true;
-                    match &mut msg.content {
-                        Some(Content::Text(s)) => s.push_str(t),
-                        _ => msg.content = Some(Content::Text(t.clone())),
-                    }
-                }
-            }
-            for tc in d.tool_calls.iter().flatten() {
-                produced = true;
-                let calls = msg.tool_calls.get_or_insert_with(Vec::new);
-                let pos = match calls.iter().position(|c| {
-                    c.extra.get("index").and_then(Value::as_u64) == Some(tc.index as u64)
-                }) {
-                    Some(p) => p,
-                    None => {
-                        let mut call = ToolCall {
-                            kind: "function".into(),
-                            ..Default::default()
-                        };
-                        call.extra.insert("index".into(), json!(tc.index));
-                        calls.push(call);
-                        calls.len() - 1
-                    }
-                };
-                let call = &mut calls[pos];
-                if let Some(id) = &tc.id {
-                    call.id = id.clone();
-                }
-                if let Some(f) = &tc.function {
-                    if let Some(n) = &f.name {
-                        if !n.is_empty() {
-                            call.function.name = n.clone();
-                        }
-                    }
-                    if let Some(a) = &f.arguments {
-                        call.function.arguments.push_str(a);
-                    }
-                }
-            }
-            if produced && self.first_token.is_none() {
-                self.first_token = Some(SystemTime::now());
-            }
-        }
-    }
-
-    fn response(&self) -> ChatResponse {
-        ChatResponse {
-            id: self.id.clone(),
-            model: self.model.clone(),
-            created: None,
-            choices: self
-                .choices
-                .iter()
-                .map(|(i, (m, f))| {
-                    let mut m = m.clone();
-                    for c in m.tool_calls.iter_mut().flatten() {
-                        c.extra.remove("index");
-                    }
-                    Choice {
-                        index: *i,
-                        message: m,
-                        finish_reason: f.clone(),
-                        extra: Map::new(),
-                    }
-                })
-                .collect(),
-            usage: self.usage.clone(),
-            extra: Map::new(),
-            gateway: self.gateway.clone(),
-        }
-    }
-}
-
-/// A streamed chat completion: read chunks with [`next`](Self::next).
+/// A streamed chat completion: read chunks with [`next`](Self::next), or use it as a
+/// [`futures_core::Stream`] (`StreamExt::next`, `map`, `forward`, …).
 ///
 /// The generation ends when the stream ends. Dropped early, it ends with the partial output, level
-/// WARNING and a status message that says so.
+/// WARNING and a status message that starts with "cancelled". A stream that sends nothing for
+/// longer than the client's timeout ends with an [`is_timeout`](Error::is_timeout) error.
+///
+/// ```no_run
+/// # async fn run(llm: langfuse_openai::Client) -> Result<(), langfuse_openai::Error> {
+/// use langfuse_openai::{ChatRequest, Message};
+/// let mut stream = llm
+///     .chat_stream(ChatRequest::new("gpt-4o-mini", vec![Message::user("hi")]))
+///     .await?;
+/// while let Some(chunk) = stream.next().await {
+///     print!("{}", chunk?.text().unwrap_or_default());
+/// }
+/// # Ok(()) }
+/// ```
 pub struct ChatStream {
+    /// The response between reads; `None` while a read is in flight or after the end.
     resp: Option<reqwest::Response>,
+    read: Option<Read>,
+    idle_deadline: Option<Pin<Box<tokio::time::Sleep>>>,
     parser: sse::Parser,
     pending: VecDeque<Result<ChatChunk, Error>>,
     acc: Accumulator,
@@ -168,6 +80,8 @@ impl ChatStream {
     ) -> Self {
         ChatStream {
             resp: Some(resp),
+            read: None,
+            idle_deadline: None,
             parser: sse::Parser::default(),
             pending: VecDeque::new(),
             acc: Accumulator {
@@ -182,66 +96,7 @@ impl ChatStream {
 
     /// The next chunk; `None` at the end of the stream.
     pub async fn next(&mut self) -> Option<Result<ChatChunk, Error>> {
-        loop {
-            if let Some(c) = self.pending.pop_front() {
-                return Some(c);
-            }
-            if self.done {
-                self.finish(None);
-                return None;
-            }
-            let resp = self.resp.as_mut()?;
-            let read = tokio::time::timeout(self.idle, resp.chunk()).await;
-            let events = match read {
-                Err(_) => Err(timeout_error(self.idle)),
-                Ok(Err(e)) => Err(Error::from_reqwest(e)),
-                Ok(Ok(Some(bytes))) => self.parser.feed(&bytes),
-                Ok(Ok(None)) => {
-                    // End of body: `[DONE]` missing is tolerated.
-                    self.done = true;
-                    self.parser.finish()
-                }
-            };
-            let events = match events {
-                Ok(ev) => ev,
-                Err(e) => {
-                    let e = self.fail(e);
-                    self.pending.push_back(Err(e));
-                    continue;
-                }
-            };
-            for ev in events {
-                match ev {
-                    sse::Event::Done => self.done = true,
-                    sse::Event::Data(d) => match serde_json::from_str::<ChatChunk>(&d) {
-                        Ok(ChatChunk {
-                            error: Some(err), ..
-                        }) => {
-                            let e = self.fail(Error::gateway(GatewayError::from_event(&err)));
-                            self.pending.push_back(Err(e));
-                            break;
-                        }
-                        Ok(c) => {
-                            self.acc.add(&c);
-                            self.pending.push_back(Ok(c));
-                        }
-                        Err(_) => {
-                            let e = Error::decode(
-                                "stream chunk",
-                                format!(
-                                    "not a chat completion chunk: {}",
-                                    d.chars().take(200).collect::<String>()
-                                ),
-                            );
-                            // Chunks read before it are still delivered first.
-                            let e = self.fail(e);
-                            self.pending.push_back(Err(e));
-                            break;
-                        }
-                    },
-                }
-            }
-        }
+        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_chunk(cx)).await
     }
 
     /// Reads the rest of the stream and returns the merged response.
@@ -257,9 +112,114 @@ impl ChatStream {
         self.acc.response()
     }
 
+    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<ChatChunk, Error>>> {
+        loop {
+            if let Some(c) = self.pending.pop_front() {
+                return Poll::Ready(Some(c));
+            }
+            if self.done {
+                self.finish(None);
+                return Poll::Ready(None);
+            }
+            let read = match &mut self.read {
+                Some(r) => r,
+                None => {
+                    let Some(resp) = self.resp.take() else {
+                        self.done = true;
+                        continue;
+                    };
+                    self.idle_deadline = Some(Box::pin(tokio::time::sleep(self.idle)));
+                    self.read.insert(Box::pin(async move {
+                        let mut resp = resp;
+                        let chunk = resp.chunk().await;
+                        (resp, chunk)
+                    }))
+                }
+            };
+            let chunk = match read.as_mut().poll(cx) {
+                Poll::Ready((resp, chunk)) => {
+                    self.read = None;
+                    self.idle_deadline = None;
+                    self.resp = Some(resp);
+                    chunk
+                }
+                Poll::Pending => {
+                    let idle = self
+                        .idle_deadline
+                        .as_mut()
+                        .is_some_and(|d| d.as_mut().poll(cx).is_ready());
+                    if !idle {
+                        return Poll::Pending;
+                    }
+                    self.read = None;
+                    let e = self.fail(timeout_error(self.idle));
+                    self.pending.push_back(Err(e));
+                    continue;
+                }
+            };
+            let events = match chunk {
+                Err(e) => Err(Error::from_reqwest(e)),
+                Ok(Some(bytes)) => self.parser.feed(&bytes),
+                Ok(None) => {
+                    // End of body: `[DONE]` missing is tolerated.
+                    self.done = true;
+                    self.parser.finish()
+                }
+            };
+            match events {
+                Ok(ev) => self.take_events(ev),
+                Err(e) => {
+                    let e = self.fail(e);
+                    self.pending.push_back(Err(e));
+                }
+            }
+        }
+    }
+
+    /// Decodes the events of one read into pending chunks; an error event or a chunk that is
+    /// not one ends the stream (the chunks before it are still delivered first).
+    fn take_events(&mut self, events: Vec<sse::Event>) {
+        for ev in events {
+            let d = match ev {
+                sse::Event::Done => {
+                    self.done = true;
+                    continue;
+                }
+                sse::Event::Data(d) => d,
+            };
+            match serde_json::from_str::<ChatChunk>(&d) {
+                Ok(ChatChunk {
+                    error: Some(err), ..
+                }) => {
+                    let e = self.fail(Error::gateway(GatewayError::from_event(&err)));
+                    self.pending.push_back(Err(e));
+                    return;
+                }
+                Ok(c) => {
+                    self.acc.add(&c);
+                    self.pending.push_back(Ok(c));
+                }
+                Err(_) => {
+                    let e = Error::decode(
+                        "stream chunk",
+                        format!(
+                            "not a chat completion chunk: {}",
+                            d.chars().take(200).collect::<String>()
+                        ),
+                    );
+                    let e = self.fail(e);
+                    self.pending.push_back(Err(e));
+                    return;
+                }
+            }
+        }
+    }
+
     fn fail(&mut self, e: Error) -> Error {
         self.done = true;
         self.resp = None;
+        self.read = None;
+        self.idle_deadline = None;
         if let Some(obs) = self.obs.take() {
             self.record(&obs);
             obs.set_level(Level::Error);
@@ -291,6 +251,14 @@ impl ChatStream {
     }
 }
 
+impl futures_core::Stream for ChatStream {
+    type Item = Result<ChatChunk, Error>;
+
+    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        self.get_mut().poll_chunk(cx)
+    }
+}
+
 impl Drop for ChatStream {
     fn drop(&mut self) {
         if !self.done || !self.pending.is_empty() {
@@ -298,46 +266,5 @@ impl Drop for ChatStream {
         } else {
             self.finish(None);
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn streams_merge_content_tool_calls_and_usage() {
-        let fx = |n: &str| {
-            std::fs::read(format!("{}/tests/fixtures/{n}", env!("CARGO_MANIFEST_DIR"))).unwrap()
-        };
-        let merge = |body: Vec<u8>| {
-            let mut p = sse::Parser::default();
-            let mut acc = Accumulator::default();
-            let mut ev = p.feed(&body).unwrap();
-            ev.extend(p.finish().unwrap());
-            for e in ev {
-                if let sse::Event::Data(d) = e {
-                    acc.add(&serde_json::from_str(&d).unwrap());
-                }
-            }
-            (acc.response(), acc.first_token.is_some())
-        };
-        let (r, first) = merge(fx("key-chat-mock-stream-usage.body"));
-        assert!(first);
-        assert_eq!(r.text(), Some("Hello from the LiteLLM mock."));
-        assert_eq!(r.choices[0].finish_reason.as_deref(), Some("stop"));
-        let u = r.usage.unwrap();
-        assert_eq!(
-            (u.prompt_tokens, u.completion_tokens, u.cost),
-            (Some(8), Some(8), Some(6e-6))
-        );
-        assert_eq!(u.completion_tokens_details.unwrap()["reasoning_tokens"], 0);
-        let (t, _) = merge(fx("key-chat-upstream-tools-stream.body"));
-        let call = &t.tool_calls()[0];
-        assert_eq!(call.id, "call_fake_1");
-        assert_eq!(call.function.name, "get_weather");
-        assert_eq!(call.function.arguments, "{\"city\": \"Paris\"}");
-        assert!(call.extra.is_empty());
-        assert_eq!(t.choices[0].finish_reason.as_deref(), Some("tool_calls"));
     }
 }
