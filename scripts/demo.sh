@@ -14,8 +14,15 @@ DIR=.litellm/demo
 export LITELLM_VENV=${LITELLM_VENV:-$HOME/.cache/langfuse-rs/litellm-venv}
 mkdir -p "$DIR"
 
+EXAMPLES="nested hello agent streaming embeddings"
 if [ -z "${LANGFUSE_PUBLIC_KEY:-}" ] || [ -z "${LANGFUSE_SECRET_KEY:-}" ]; then
-  echo "(no Langfuse keys set: printing traces with the console exporter)"
+  echo "(no Langfuse keys set: printing traces with the console exporter; proxy_logs is skipped,"
+  echo " as the proxy's own Langfuse callback would have nowhere to record its generation)"
+else
+  # proxy_logs lets the proxy record the generation: its Langfuse callback sends to the same
+  # Langfuse (LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY from this environment).
+  EXAMPLES="$EXAMPLES proxy_logs"
+  export WITH_LANGFUSE=1 LANGFUSE_HOST=${LANGFUSE_BASE_URL:-${LANGFUSE_HOST:-https://cloud.langfuse.com}}
 fi
 
 echo "== building the examples"
@@ -32,7 +39,7 @@ fi
 export OPENAI_BASE_URL="http://127.0.0.1:$PORT"
 export OPENAI_API_KEY=sk-test-master-1234
 
-for ex in nested hello agent streaming embeddings proxy_logs; do
+for ex in $EXAMPLES; do
   echo
   echo "== example: $ex"
   "${CARGO_TARGET_DIR:-target}/debug/$ex"
