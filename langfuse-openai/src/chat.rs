@@ -3,12 +3,13 @@
 use langfuse_sdk::{Observation, ObservationType};
 use serde_json::json;
 
+use crate::body::timeout_error;
 use crate::client::Client;
 use crate::error::{status_error, Error};
 use crate::options::Call;
 use crate::proxy::{prepare, Recording};
 use crate::record::{record_error, record_request, record_response, InFlight};
-use crate::stream::{timeout_error, ChatStream};
+use crate::stream::ChatStream;
 use crate::types::{ChatRequest, ChatResponse, GatewayInfo};
 
 impl Client {

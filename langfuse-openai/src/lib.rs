@@ -51,6 +51,7 @@
 #![warn(missing_docs)]
 
 mod accumulate;
+mod body;
 mod chat;
 mod client;
 mod embeddings;

@@ -2,7 +2,6 @@
 
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
@@ -10,27 +9,12 @@ use std::time::Duration;
 use langfuse_sdk::{Level, Observation};
 
 use crate::accumulate::Accumulator;
+use crate::body::EventBody;
 use crate::error::Error;
 use crate::gateway::GatewayError;
 use crate::record::{mark_cancelled, record_response, CANCELLED_STREAM};
 use crate::sse;
 use crate::types::{ChatChunk, ChatResponse, GatewayInfo};
-
-pub(crate) fn timeout_error(d: Duration) -> Error {
-    Error::timeout(format!(
-        "no data from the gateway for {:.0}s (raise the client's timeout for slower models)",
-        d.as_secs_f64()
-    ))
-}
-
-/// One read of the body in flight: it owns the response and gives it back with the chunk.
-type Read = Pin<
-    Box<
-        dyn Future<Output = (reqwest::Response, reqwest::Result<Option<bytes::Bytes>>)>
-            + Send
-            + Sync,
-    >,
->;
 
 /// A streamed chat completion: read chunks with [`next`](Self::next), or use it as a
 /// [`futures_core::Stream`] (`StreamExt::next`, `map`, `forward`, …).
@@ -51,16 +35,11 @@ type Read = Pin<
 /// # Ok(()) }
 /// ```
 pub struct ChatStream {
-    /// The response between reads; `None` while a read is in flight or after the end.
-    resp: Option<reqwest::Response>,
-    read: Option<Read>,
-    idle_deadline: Option<Pin<Box<tokio::time::Sleep>>>,
-    parser: sse::Parser,
+    body: EventBody,
     pending: VecDeque<Result<ChatChunk, Error>>,
     acc: Accumulator,
     obs: Option<Observation>,
     done: bool,
-    idle: Duration,
 }
 
 impl fmt::Debug for ChatStream {
@@ -79,10 +58,7 @@ impl ChatStream {
         idle: Duration,
     ) -> Self {
         ChatStream {
-            resp: Some(resp),
-            read: None,
-            idle_deadline: None,
-            parser: sse::Parser::default(),
+            body: EventBody::new(resp, idle),
             pending: VecDeque::new(),
             acc: Accumulator {
                 gateway,
@@ -90,7 +66,6 @@ impl ChatStream {
             },
             obs,
             done: false,
-            idle,
         }
     }
 
@@ -121,54 +96,11 @@ impl ChatStream {
                 self.finish(None);
                 return Poll::Ready(None);
             }
-            let read = match &mut self.read {
-                Some(r) => r,
-                None => {
-                    let Some(resp) = self.resp.take() else {
-                        self.done = true;
-                        continue;
-                    };
-                    self.idle_deadline = Some(Box::pin(tokio::time::sleep(self.idle)));
-                    self.read.insert(Box::pin(async move {
-                        let mut resp = resp;
-                        let chunk = resp.chunk().await;
-                        (resp, chunk)
-                    }))
-                }
-            };
-            let chunk = match read.as_mut().poll(cx) {
-                Poll::Ready((resp, chunk)) => {
-                    self.read = None;
-                    self.idle_deadline = None;
-                    self.resp = Some(resp);
-                    chunk
-                }
-                Poll::Pending => {
-                    let idle = self
-                        .idle_deadline
-                        .as_mut()
-                        .is_some_and(|d| d.as_mut().poll(cx).is_ready());
-                    if !idle {
-                        return Poll::Pending;
-                    }
-                    self.read = None;
-                    let e = self.fail(timeout_error(self.idle));
-                    self.pending.push_back(Err(e));
-                    continue;
-                }
-            };
-            let events = match chunk {
-                Err(e) => Err(Error::from_reqwest(e)),
-                Ok(Some(bytes)) => self.parser.feed(&bytes),
-                Ok(None) => {
-                    // End of body: `[DONE]` missing is tolerated.
-                    self.done = true;
-                    self.parser.finish()
-                }
-            };
-            match events {
-                Ok(ev) => self.take_events(ev),
-                Err(e) => {
+            match self.body.poll_events(cx) {
+                Poll::Pending => return Poll::Pending,
+                Poll::Ready(Ok(Some(events))) => self.take_events(events),
+                Poll::Ready(Ok(None)) => self.done = true, // `[DONE]` missing is tolerated
+                Poll::Ready(Err(e)) => {
                     let e = self.fail(e);
                     self.pending.push_back(Err(e));
                 }
@@ -217,9 +149,7 @@ impl ChatStream {
 
     fn fail(&mut self, e: Error) -> Error {
         self.done = true;
-        self.resp = None;
-        self.read = None;
-        self.idle_deadline = None;
+        self.body.close();
         if let Some(obs) = self.obs.take() {
             self.record(&obs);
             obs.set_level(Level::Error);
