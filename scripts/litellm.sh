@@ -134,6 +134,8 @@ class H(BaseHTTPRequestHandler):
             inp = req.get("input", ""); inputs = inp if isinstance(inp, list) else [inp]
             data = [{"object": "embedding", "index": i, "embedding": [0.1, 0.2, 0.3]} for i, _ in enumerate(inputs)]
             return self._json(200, {"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": 3, "total_tokens": 3}})
+        if self.path.endswith("/responses"):
+            return self._responses(req, model, now)
         if not self.path.endswith("/chat/completions"):
             return self._json(404, {"error": {"message": "not found", "type": "invalid_request_error"}})
         if model == "fake-ratelimit":
@@ -178,6 +180,30 @@ class H(BaseHTTPRequestHandler):
         if (req.get("stream_options") or {}).get("include_usage"):
             chunk(None, usage=usage, choices=False)
         self.wfile.write(b"data: [DONE]\n\n"); self.wfile.flush()
+    def _responses(self, req, model, now):  # the Responses API, plain and streamed
+        rid, mid = "resp_fake_%d" % time.time_ns(), "msg_fake_1"
+        u = {"input_tokens": 9, "input_tokens_details": {"cached_tokens": 0}, "output_tokens": 6,
+             "output_tokens_details": {"reasoning_tokens": 0}, "total_tokens": 15}
+        if model == "fake-details":
+            u = {"input_tokens": 20, "input_tokens_details": {"cached_tokens": 5}, "output_tokens": 12,
+                 "output_tokens_details": {"reasoning_tokens": 4}, "total_tokens": 32}
+        def resp(status, text):
+            out = [] if text is None else [{"type": "message", "id": mid, "status": "completed", "role": "assistant",
+                                              "content": [{"type": "output_text", "text": text, "annotations": []}]}]
+            return {"id": rid, "object": "response", "created_at": now, "status": status, "model": model,
+                    "output": out, "usage": u if status == "completed" else None}
+        if not req.get("stream"):
+            return self._json(200, resp("completed", REPLY))
+        self.send_response(200); self.send_header("Content-Type", "text/event-stream"); self.end_headers()
+        seq = [0]
+        def ev(kind, **fields):
+            e = {"type": kind, "sequence_number": seq[0], **fields}; seq[0] += 1
+            self.wfile.write(("event: %s\ndata: %s\n\n" % (kind, json.dumps(e))).encode()); self.wfile.flush()
+        ev("response.created", response=resp("in_progress", None))
+        for piece in ("Hello", " from", " the", " fake", " upstream."):
+            ev("response.output_text.delta", item_id=mid, output_index=0, content_index=0, delta=piece)
+        ev("response.output_text.done", item_id=mid, output_index=0, content_index=0, text=REPLY)
+        ev("response.completed", response=resp("completed", REPLY))
     def log_message(self, fmt, *args): sys.stderr.write("fake-upstream: " + fmt % args + "\n")
 ThreadingHTTPServer(("127.0.0.1", int(sys.argv[1])), H).serve_forever()
 PYEOF

@@ -339,5 +339,8 @@ mod send {
         is_send(&c.embeddings(EmbeddingRequest::default()));
         fn stream_is_send_sync_unpin<T: Send + Sync + Unpin>() {}
         stream_is_send_sync_unpin::<ChatStream>();
+        stream_is_send_sync_unpin::<crate::ResponseStream>();
+        is_send(&c.responses(crate::ResponsesRequest::default()));
+        is_send(&c.responses_stream(crate::ResponsesRequest::default()));
     }
 }

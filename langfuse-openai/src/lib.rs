@@ -18,6 +18,9 @@
 //! # Ok(()) }
 //! ```
 //!
+//! The Responses API (`POST /v1/responses`) is served by [`Client::responses`] and
+//! [`Client::responses_stream`] (its events as a [`ResponseStream`]), recorded the same way.
+//!
 //! Each call can say how it is recorded, as the official `langfuse.openai` integration's extra
 //! arguments do: its name, Langfuse metadata (kept apart from LiteLLM's own request `metadata`),
 //! the managed prompt it used, an explicit parent, the trace's user, session and tags, and a
@@ -62,6 +65,7 @@ mod gateway;
 mod options;
 mod proxy;
 mod record;
+mod responses;
 mod retry_after;
 mod sse;
 mod stream;
@@ -71,9 +75,10 @@ pub use client::{Client, ClientBuilder};
 pub use error::Error;
 pub use options::CallOptions;
 pub use proxy::Recording;
+pub use responses::ResponseStream;
 pub use stream::ChatStream;
 pub use types::{
     ChatChunk, ChatRequest, ChatResponse, Choice, ChunkChoice, Content, Delta, Embedding,
     EmbeddingRequest, EmbeddingResponse, FunctionCall, FunctionDelta, GatewayInfo, Message, Model,
-    Tool, ToolCall, ToolCallDelta, Usage,
+    Response, ResponseEvent, ResponseUsage, ResponsesRequest, Tool, ToolCall, ToolCallDelta, Usage,
 };

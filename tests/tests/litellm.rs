@@ -18,6 +18,8 @@ mod errors;
 mod options;
 #[path = "litellm/proxy.rs"]
 mod proxy;
+#[path = "litellm/responses.rs"]
+mod responses;
 #[path = "litellm/usage.rs"]
 mod usage;
 

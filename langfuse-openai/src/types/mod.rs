@@ -4,6 +4,7 @@
 mod chat;
 mod embeddings;
 mod message;
+mod responses;
 mod stream;
 mod usage;
 
@@ -13,6 +14,7 @@ use serde_json::{Map, Value};
 pub use chat::{ChatRequest, ChatResponse, Choice};
 pub use embeddings::{Embedding, EmbeddingRequest, EmbeddingResponse};
 pub use message::{Content, FunctionCall, Message, Tool, ToolCall};
+pub use responses::{Response, ResponseEvent, ResponseUsage, ResponsesRequest};
 pub use stream::{ChatChunk, ChunkChoice, Delta, FunctionDelta, ToolCallDelta};
 pub use usage::{GatewayInfo, Usage};
 
