@@ -147,10 +147,10 @@ async fn an_error_object_mid_stream_is_reported() {
         .collect()
         .await;
     let e = r.unwrap_err();
-    assert!(
-        e.is_stream() && e.to_string().contains("upstream overloaded"),
-        "{e}"
-    );
+    assert!(e.is_gateway() && !e.is_stream(), "{e}");
+    assert_eq!(e.message(), Some("upstream overloaded"));
+    assert_eq!(e.code(), Some("503"), "a numeric code, as text");
+    assert_eq!(e.status(), None, "answered 200: no error status");
 }
 
 #[tokio::test]
@@ -160,7 +160,7 @@ async fn a_stalled_stream_times_out_instead_of_hanging() {
     let mut s = client(&url, &lf).chat_stream(req()).await.unwrap();
     assert!(s.next().await.unwrap().is_ok());
     let e = s.next().await.unwrap().unwrap_err();
-    assert!(e.is_stream() && e.to_string().contains("no data"), "{e}");
+    assert!(e.is_timeout() && e.to_string().contains("no data"), "{e}");
     drop(s);
     lf.flush(Duration::from_secs(5)).unwrap();
     assert_eq!(
@@ -181,4 +181,48 @@ async fn a_gateway_that_is_down_is_a_connect_error() {
     let e = c.chat(req()).await.unwrap_err();
     assert!(e.is_connect(), "{e}");
     assert!(e.to_string().contains("OPENAI_BASE_URL"));
+}
+
+/// Drives a `futures_core::Stream` to its end through `poll_next` alone, as stream adapters do.
+async fn drain<S: futures_core::Stream + Unpin>(mut s: S) -> Vec<S::Item> {
+    let mut out = Vec::new();
+    while let Some(item) = std::future::poll_fn(|cx| std::pin::Pin::new(&mut s).poll_next(cx)).await
+    {
+        out.push(item);
+    }
+    out
+}
+
+#[tokio::test]
+async fn the_stream_is_a_futures_stream_and_its_generation_ends_with_it() {
+    let url = serve(
+        vec![CHUNK, CHUNK, b"data: [DONE]\n\n"],
+        true, // the connection stays open after [DONE]: the stream ends on [DONE] alone
+    )
+    .await;
+    let (exp, lf) = recorder();
+    let s = client(&url, &lf).chat_stream(req()).await.unwrap();
+    let items = drain(s).await;
+    let text: String = items
+        .iter()
+        .map(|c| c.as_ref().unwrap().text().unwrap_or_default())
+        .collect();
+    assert_eq!((items.len(), text.as_str()), (2, "HiHi"));
+    lf.flush(Duration::from_secs(5)).unwrap();
+    let g = &exp.spans()[0];
+    assert_eq!(g.attr_str("langfuse.observation.level"), None);
+    assert_eq!(
+        g.attr_json("langfuse.observation.output").unwrap()["content"],
+        "HiHi"
+    );
+}
+
+#[tokio::test]
+async fn a_stalled_futures_stream_times_out_too() {
+    let url = serve(vec![CHUNK], true).await;
+    let (_, lf) = recorder();
+    let s = client(&url, &lf).chat_stream(req()).await.unwrap();
+    let items = drain(s).await;
+    assert_eq!(items.len(), 2);
+    assert!(items[1].as_ref().unwrap_err().is_timeout());
 }

@@ -71,13 +71,12 @@ impl LiteLlm {
         let dir =
             std::env::temp_dir().join(format!("langfuse-rs-litellm-{}-{port}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("litellm dir");
-        std::fs::create_dir_all(venv().parent().expect("venv parent")).expect("venv dir");
         let mut cmd = Command::new("bash");
         cmd.arg(repo_root().join("scripts/litellm.sh"))
             .arg(&dir)
             .env("PORT", port.to_string())
             .env("UPSTREAM_PORT", upstream.to_string())
-            .env("VENV", venv());
+            .env("LITELLM_VENV", venv());
         if let Some(lf) = &langfuse {
             cmd.env("WITH_LANGFUSE", "1")
                 .env("LANGFUSE_HOST", &lf.host)

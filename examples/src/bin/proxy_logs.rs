@@ -1,6 +1,10 @@
 //! When the LiteLLM proxy logs to Langfuse itself (`success_callback: ["langfuse"]`), let it
 //! record the generation: the client records none and sends the trace context (`traceparent`
 //! and LiteLLM's metadata keys) so the proxy's generation lands under `handle_request`.
+//!
+//! Needs a proxy whose Langfuse callback is on (`scripts/litellm.sh` with `WITH_LANGFUSE=1`,
+//! which `scripts/demo.sh` does when Langfuse keys are set); without it nothing records the
+//! generation.
 
 use langfuse_openai::{ChatRequest, Client, Message, Recording};
 use langfuse_sdk::{observe, TraceAttributes};
@@ -29,7 +33,10 @@ async fn main() {
         .user_id("user-42")
         .session_id("session-7");
     match attrs.in_future(handle_request("hi")).await {
-        Ok(text) => println!("{text}\n(the generation is recorded by the proxy's own Langfuse callback, inside this trace)"),
+        Ok(text) => println!(
+            "{text}\n(this client recorded no generation: the proxy's own Langfuse callback records it \
+             in this trace, under handle_request)"
+        ),
         Err(e) => eprintln!("error: {e}"),
     }
 }
