@@ -120,6 +120,34 @@ fn a_307_to_the_otlp_path_resends_the_request_with_its_body() {
 }
 
 #[test]
+fn a_307_to_another_origin_is_not_followed() {
+    // reqwest would drop the credentials there: the traces would go to another server unsigned.
+    let other = ScriptServer::start(|_: &Captured| Reply::new(200, PROTOBUF, Vec::new()));
+    let target = format!("{}{TRACES}?other-origin", other.url());
+    let location = target.clone();
+    let server = ScriptServer::start(move |_: &Captured| Reply::redirect(307, &location));
+    let lf = client(server.url(), 10);
+    make(&lf, "o", 2);
+    assert!(lf.flush(T).unwrap_err().is_export_failed());
+    assert_eq!((lf.stats().exported, lf.stats().failed), (0, 2));
+    assert!(other.requests().is_empty(), "not followed");
+    assert!(logs_now().contains(&target));
+}
+
+#[test]
+fn a_307_loop_ends_as_a_failed_export() {
+    let server = ScriptServer::start(|r: &Captured| {
+        let hop = r.path.len();
+        Reply::redirect(307, &format!("{TRACES}{}", "/x".repeat(hop % 50)))
+    });
+    let lf = client(server.url(), 10);
+    make(&lf, "l", 1);
+    assert!(lf.flush(T).unwrap_err().is_export_failed());
+    assert_eq!((lf.stats().exported, lf.stats().failed), (0, 1));
+    assert!(server.requests().len() <= 10, "{}", server.requests().len());
+}
+
+#[test]
 fn a_200_html_page_is_not_a_delivery() {
     let server = ScriptServer::start(|_: &Captured| {
         Reply::new(

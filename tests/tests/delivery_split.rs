@@ -77,6 +77,13 @@ fn a_413_splits_the_request_until_every_part_fits() {
     let reqs = server.requests();
     assert_eq!(span_count(&reqs[0]), 20, "first sent whole");
     assert!(reqs.iter().filter(|r| r.status == 413).count() >= 1);
+    // Every request that got through held at most 3 spans.
+    assert!(reqs
+        .iter()
+        .filter(|r| r.status == 200)
+        .all(|r| span_count(r) <= 3));
+    let logs = logs_now();
+    assert!(logs.contains("resent in smaller parts"), "{logs}");
 }
 
 #[test]

@@ -17,10 +17,11 @@ use crate::export::sink::http::HttpSink;
 
 pub(crate) mod console;
 pub(crate) mod http;
+pub(crate) mod post;
 pub(crate) mod response;
 pub(crate) mod split;
 
-/// A destination chosen in the builder instead of an [`ExporterKind`](crate::ExporterKind).
+/// A destination chosen in the builder instead of an [`ExporterKind`].
 #[derive(Clone)]
 pub(crate) enum Custom {
     /// The in-memory exporter of the `testing` feature.
