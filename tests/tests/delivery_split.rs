@@ -106,6 +106,20 @@ fn an_observation_too_large_even_alone_is_counted_failed_with_a_warning() {
 }
 
 #[test]
+fn a_server_refusing_everything_as_too_large_gets_a_bounded_number_of_requests() {
+    let server = limited(0);
+    let lf = client(&server, 16);
+    for i in 0..16 {
+        lf.span(format!("z{i}")).start().end();
+    }
+    let err = lf.flush(T).unwrap_err();
+    assert_eq!(err.failed_count(), Some(16));
+    assert_eq!((lf.stats().exported, lf.stats().failed), (0, 16));
+    // Halving down to single spans: 1 + 2 + 4 + 8 + 16 requests, none twice for a part.
+    assert_eq!(server.requests().len(), 31);
+}
+
+#[test]
 fn a_413_on_a_score_batch_splits_it() {
     let server = ScriptServer::start(|r: &Captured| {
         let n = r.json()["batch"].as_array().map_or(0, Vec::len);
