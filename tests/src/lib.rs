@@ -404,3 +404,190 @@ async fn serve(mut stream: TcpStream, inner: Arc<Inner>) -> std::io::Result<()> 
 fn find(h: &[u8], n: &[u8]) -> Option<usize> {
     h.windows(n.len()).position(|w| w == n)
 }
+
+// ---- a server whose answers a test writes ------------------------------------------------
+
+/// An answer of a [`ScriptServer`]: status, headers and body as given.
+#[derive(Clone, Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// Headers (a `content-length` is added).
+    pub headers: Vec<(String, String)>,
+    /// Body bytes.
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    /// An answer with this status, content type and body.
+    pub fn new(status: u16, content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            status,
+            headers: vec![("content-type".into(), content_type.into())],
+            body: body.into(),
+        }
+    }
+    /// A redirect to `location` with an empty body.
+    pub fn redirect(status: u16, location: &str) -> Reply {
+        Reply {
+            status,
+            headers: vec![("location".into(), location.into())],
+            body: Vec::new(),
+        }
+    }
+}
+
+type Script = dyn Fn(&Captured) -> Reply + Send + Sync;
+
+/// An HTTP server on 127.0.0.1 that answers every request as its script says, and records every
+/// request (whatever the answer; [`Captured::status`] is the status it got).
+pub struct ScriptServer {
+    requests: Arc<Mutex<Vec<Captured>>>,
+    addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl ScriptServer {
+    /// Starts a server on a free port of 127.0.0.1 (on a thread and runtime of its own).
+    pub fn start(script: impl Fn(&Captured) -> Reply + Send + Sync + 'static) -> ScriptServer {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1");
+        listener.set_nonblocking(true).expect("nonblocking");
+        let addr = listener.local_addr().expect("addr");
+        let requests: Arc<Mutex<Vec<Captured>>> = Arc::default();
+        let script: Arc<Script> = Arc::new(script);
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let recorded = requests.clone();
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(2)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = TcpListener::from_std(listener).expect("tokio listener");
+                let accept = async {
+                    loop {
+                        let Ok((stream, _)) = listener.accept().await else {
+                            continue;
+                        };
+                        let (script, recorded) = (script.clone(), recorded.clone());
+                        tokio::spawn(async move {
+                            let _ = serve_script(stream, script, recorded).await;
+                        });
+                    }
+                };
+                tokio::select! {
+                    _ = accept => {}
+                    _ = stopped => {}
+                }
+            });
+            rt.shutdown_background();
+        });
+        ScriptServer {
+            requests,
+            addr,
+            stop: Some(stop),
+        }
+    }
+
+    /// Base URL to give the SDK.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Every request received, in order.
+    pub fn requests(&self) -> Vec<Captured> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// Every span of the OTLP requests to `path` that were answered with `status`, decoded.
+    pub fn spans_answered(&self, path: &str, status: u16) -> Vec<ExportedSpan> {
+        let reqs: Vec<_> = self
+            .requests()
+            .iter()
+            .filter(|r| r.path == path && r.status == status)
+            .map(|r| r.otlp())
+            .collect();
+        ExportedSpan::from_requests(&reqs)
+    }
+}
+
+impl Drop for ScriptServer {
+    fn drop(&mut self) {
+        if let Some(s) = self.stop.take() {
+            let _ = s.send(());
+        }
+    }
+}
+
+async fn serve_script(
+    mut stream: TcpStream,
+    script: Arc<Script>,
+    recorded: Arc<Mutex<Vec<Captured>>>,
+) -> std::io::Result<()> {
+    let mut buf = Vec::new();
+    loop {
+        let head_end = loop {
+            if let Some(p) = find(&buf, b"\r\n\r\n") {
+                break p;
+            }
+            let mut chunk = [0u8; 8192];
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        };
+        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+        let mut lines = head.split("\r\n");
+        let mut parts = lines.next().unwrap_or_default().split(' ');
+        let method = parts.next().unwrap_or_default().to_string();
+        let path = parts.next().unwrap_or_default().to_string();
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let len: usize = headers
+            .iter()
+            .find(|(k, _)| k == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(0);
+        let body_start = head_end + 4;
+        while buf.len() < body_start + len {
+            let mut chunk = [0u8; 65536];
+            let n = stream.read(&mut chunk).await?;
+            if n == 0 {
+                return Ok(());
+            }
+            buf.extend_from_slice(&chunk[..n]);
+        }
+        let raw_body = buf[body_start..body_start + len].to_vec();
+        buf.drain(..body_start + len);
+        let gz = headers
+            .iter()
+            .any(|(k, v)| k == "content-encoding" && v.contains("gzip"));
+        let body = if gz {
+            gunzip(&raw_body)?
+        } else {
+            raw_body.clone()
+        };
+        let mut req = Captured {
+            method,
+            path,
+            headers,
+            raw_body,
+            body,
+            status: 0,
+        };
+        let reply = script(&req);
+        req.status = reply.status;
+        recorded.lock().unwrap().push(req);
+        let mut head = format!("HTTP/1.1 {} X\r\n", reply.status);
+        for (k, v) in &reply.headers {
+            head.push_str(&format!("{k}: {v}\r\n"));
+        }
+        head.push_str(&format!("content-length: {}\r\n\r\n", reply.body.len()));
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(&reply.body).await?;
+    }
+}

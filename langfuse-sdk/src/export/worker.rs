@@ -237,7 +237,7 @@ impl Worker {
 
     /// Waits for the request in flight (if any) and counts its outcome.
     async fn settle(&mut self) {
-        self.sink.settle(&self.shared).await;
+        self.sink.settle(&self.encoder, &self.shared).await;
     }
 
     async fn send_all(&mut self, force: bool) {
@@ -249,14 +249,7 @@ impl Worker {
     async fn send_spans(&mut self, force: bool) {
         let n = std::mem::take(&mut self.batch_spans) as u64;
         self.sink
-            .send_spans(
-                &self.encoder,
-                &self.batch,
-                n,
-                force,
-                &self.shared,
-                &self.cfg,
-            )
+            .send_spans(&self.encoder, &mut self.batch, n, force, &self.shared)
             .await;
         self.batch.clear();
         self.batch

@@ -1,49 +1,48 @@
-//! The HTTP sink: OTLP requests and score batches to Langfuse, with retries and backoff.
+//! The HTTP sink: OTLP requests and score batches to Langfuse (each sent by [`Poster`], with
+//! retries), counted exported only when the answer says they arrived (see [`response`]). A
+//! request refused as too large (413) is split in halves and resent, down to single items.
 
+use std::collections::HashSet;
 use std::sync::atomic::Ordering;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
 
 use crate::config::options::Config;
 use crate::diag;
-use crate::export::encode::*;
+use crate::export::encode::{Encoder, Spans, SDK_VERSION};
 use crate::export::gzip::Gzip;
-use crate::export::shared::{backoff_sleep, cap_passed, effective_deadline, Shared};
-// ---- HTTP ------------------------------------------------------------------------------------
+use crate::export::shared::Shared;
+#[cfg(test)]
+pub(crate) use crate::export::sink::post::{backoff, parse_retry_after};
+use crate::export::sink::post::{PostResult, Poster, Refusal};
+use crate::export::sink::response::{self, Answer, Scores, Traces};
+use crate::export::sink::split::halves;
 
-/// Sends OTLP and score requests with retries.
+/// Delivers OTLP and score requests and counts their items.
 pub(crate) struct HttpSink {
     poster: Poster,
     traces_url: Arc<str>,
-    ingestion_url: String,
+    ingestion_url: Arc<str>,
     /// Set after a failed delivery until one succeeds: an outage warns once, not per batch.
     failing: bool,
+    /// Kinds of problems already warned about (each warns once).
+    warned: HashSet<String>,
+    gzip_on: bool,
     gzip: Gzip,
     /// The OTLP request being delivered (by a task of the exporter's runtime) while the
-    /// exporter encodes the next one, and how many spans it carries.
-    in_flight: Option<(tokio::task::JoinHandle<PostResult>, u64)>,
+    /// exporter encodes the next one.
+    in_flight: Option<InFlight>,
+    /// The spans buffer of the last request delivered, handed back to the worker for reuse.
+    spare: Spans,
 }
 
-/// A delivery's outcome: the status and body, or why it failed.
-type PostResult = Result<(u16, String), String>;
-
-/// What a request needs, cheap to clone into the task that delivers it.
-#[derive(Clone)]
-struct Poster {
-    client: reqwest::Client,
-    headers: HeaderMap,
-    /// Statuses already warned about (a refusal warns once per status).
-    warned_status: Arc<Mutex<std::collections::HashSet<u16>>>,
-    timeout: Duration,
-    max_retries: u32,
-}
-
-enum Attempt {
-    Done(u16, String),
-    Retry(String, Option<Duration>),
-    Fail(String),
+/// A request in flight: the task delivering it, and its spans (kept to split them on a 413).
+struct InFlight {
+    task: tokio::task::JoinHandle<PostResult>,
+    spans: Spans,
+    n: u64,
 }
 
 impl HttpSink {
@@ -79,6 +78,7 @@ impl HttpSink {
             .user_agent(concat!("langfuse-sdk-rust/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(cfg.timeout)
             .pool_idle_timeout(Duration::from_secs(30))
+            .redirect(response::redirect_policy())
             .build()
             .map_err(|e| e.to_string())?;
         let host = url_host(&cfg.base_url);
@@ -92,36 +92,34 @@ impl HttpSink {
             poster: Poster {
                 client,
                 headers,
-                warned_status: Default::default(),
                 timeout: cfg.timeout,
                 max_retries: cfg.max_retries,
             },
             traces_url: format!("{}/api/public/otel/v1/traces", cfg.base_url).into(),
-            ingestion_url: format!("{}/api/public/ingestion", cfg.base_url),
+            ingestion_url: format!("{}/api/public/ingestion", cfg.base_url).into(),
             failing: false,
+            warned: HashSet::new(),
+            gzip_on: cfg.gzip,
             gzip: Gzip::default(),
             in_flight: None,
+            spare: Spans::default(),
         })
     }
 
-    /// Starts delivering one OTLP request of `spans` spans (compressed here, sent by a task of
-    /// the exporter's runtime), once the request before it is finished: the exporter encodes
-    /// the next request while the server handles this one, instead of waiting for its answer.
+    /// Starts delivering one OTLP request of the `n` spans in `batch` (compressed here, sent by
+    /// a task of the exporter's runtime), once the request before it is finished: the exporter
+    /// encodes the next request while the server handles this one, instead of waiting for its
+    /// answer. The spans are kept until the answer (`batch` gets an empty buffer back).
     pub(crate) async fn start_traces(
         &mut self,
-        prefix: &[u8],
-        batch: &Spans,
-        spans: u64,
+        encoder: &Encoder,
+        batch: &mut Spans,
+        n: u64,
         shared: &Arc<Shared>,
-        cfg: &Config,
     ) {
-        let (payload, gzip) = if cfg.gzip {
-            (self.gzip.compress(prefix, &batch.bytes, &batch.ids), true)
-        } else {
-            ([prefix, &batch.bytes].concat(), false)
-        };
+        let (payload, gzip) = self.payload(encoder, batch);
         // One request at a time on the wire: its connection is free again for the next.
-        self.finish_traces(shared).await;
+        self.finish_traces(encoder, shared).await;
         let (poster, url, task_shared) =
             (self.poster.clone(), self.traces_url.clone(), shared.clone());
         let task = tokio::spawn(async move {
@@ -129,25 +127,73 @@ impl HttpSink {
                 .post(&url, payload, "application/x-protobuf", gzip, &task_shared)
                 .await
         });
-        self.in_flight = Some((task, spans));
+        let spans = std::mem::replace(batch, std::mem::take(&mut self.spare));
+        self.in_flight = Some(InFlight { task, spans, n });
         // Let the task write the request before this thread goes back to encoding.
         tokio::task::yield_now().await;
     }
 
-    /// Waits for the request in flight, if any, and counts its spans exported or failed.
-    pub(crate) async fn finish_traces(&mut self, shared: &Shared) {
-        let Some((task, spans)) = self.in_flight.take() else {
+    /// Waits for the request in flight, if any, and counts its spans exported or failed
+    /// (splitting and resending them first if the server found the request too large).
+    pub(crate) async fn finish_traces(&mut self, encoder: &Encoder, shared: &Shared) {
+        let Some(InFlight { task, spans, n }) = self.in_flight.take() else {
             return;
         };
         let r = task
             .await
-            .unwrap_or_else(|e| Err(format!("the request's task failed: {e}")));
-        self.outcome(r.as_ref().err().map(String::as_str));
-        let c = &shared.counters;
-        if r.is_ok() {
-            c.exported.fetch_add(spans, Ordering::Relaxed);
-        } else {
-            c.failed.fetch_add(spans, Ordering::Relaxed);
+            .unwrap_or_else(|e| Err(Refusal::new(format!("the request's task failed: {e}"))));
+        let mut pending: Vec<(Spans, u64)> = Vec::new();
+        let (mut result, mut part, mut k) = (r, spans, n);
+        loop {
+            match result {
+                Ok(answer) => self.count_traces(&answer, k, shared),
+                Err(r) if r.too_large && k > 1 => match halves(&mut part, k) {
+                    Some((tail, k_tail)) => {
+                        let msg = format!(
+                            "Langfuse refused a request of {k} span(s) ({} bytes before gzip) as \
+                             too large (HTTP 413); it is resent in smaller parts: lower \
+                             max_batch_bytes to avoid the extra requests",
+                            part.len() + tail.len()
+                        );
+                        if !self.warn_once("HTTP 413 split", &msg) {
+                            diag::debug(|| msg);
+                        }
+                        pending.push((tail, k_tail));
+                        pending.push((std::mem::take(&mut part), k - k_tail));
+                    }
+                    None => self.failed(k, &r.message, Some("unsplittable"), shared),
+                },
+                Err(r) if r.too_large => {
+                    let msg = format!(
+                        "Langfuse refused an observation as too large even alone ({} bytes \
+                         encoded), so it is counted failed; lower max_observation_bytes, or raise \
+                         the request size limit of the server or proxy: {}",
+                        part.len(),
+                        r.message
+                    );
+                    self.failed(k, &msg, Some("too large alone"), shared);
+                }
+                Err(r) => self.failed(k, &r.message, r.once.as_deref(), shared),
+            }
+            let Some((next, next_k)) = pending.pop() else {
+                break;
+            };
+            (part, k) = (next, next_k);
+            let (payload, gzip) = self.payload(encoder, &part);
+            result = self
+                .poster
+                .post(
+                    &self.traces_url,
+                    payload,
+                    "application/x-protobuf",
+                    gzip,
+                    shared,
+                )
+                .await;
+        }
+        if part.bytes.capacity() > self.spare.bytes.capacity() {
+            part.clear();
+            self.spare = part;
         }
     }
 
@@ -155,58 +201,155 @@ impl HttpSink {
     pub(crate) fn traces_done(&self) -> bool {
         self.in_flight
             .as_ref()
-            .is_some_and(|(t, _)| t.is_finished())
+            .is_some_and(|f| f.task.is_finished())
     }
 
-    /// Sends score events; returns how many failed.
+    /// The request body for `spans` and whether it is gzip.
+    fn payload(&mut self, encoder: &Encoder, spans: &Spans) -> (Vec<u8>, bool) {
+        let prefix = encoder.request_prefix(spans.len());
+        if self.gzip_on {
+            (self.gzip.compress(&prefix, &spans.bytes, &spans.ids), true)
+        } else {
+            ([&prefix[..], &spans.bytes].concat(), false)
+        }
+    }
+
+    /// Counts `n` spans answered 2xx: exported, unless the answer is not OTLP's or Langfuse's,
+    /// or it reports spans rejected.
+    fn count_traces(&mut self, answer: &Answer, n: u64, shared: &Shared) {
+        match response::traces(answer) {
+            Traces::Delivered { rejected, message } => {
+                let rejected = rejected.min(n);
+                self.outcome(None, false);
+                let c = &shared.counters;
+                c.exported.fetch_add(n - rejected, Ordering::Relaxed);
+                c.failed.fetch_add(rejected, Ordering::Relaxed);
+                if rejected == 0 && message.is_none() {
+                    return;
+                }
+                let why = diag::truncate_for_log(message.as_deref().unwrap_or("no reason given"));
+                let (kind, msg) = if rejected > 0 {
+                    let m = format!(
+                        "Langfuse rejected {rejected} of {n} span(s) (counted failed): {why}"
+                    );
+                    ("partial success", m)
+                } else {
+                    (
+                        "otlp warning",
+                        format!("Langfuse accepted {n} span(s) with a warning: {why}"),
+                    )
+                };
+                if !self.warn_once(kind, &msg) {
+                    diag::debug(|| msg);
+                }
+            }
+            Traces::NotOtlp(m) => {
+                let msg = format!(
+                    "the traces endpoint's answer is not a delivery ({m}); is LANGFUSE_BASE_URL \
+                     the Langfuse server itself, not a login page or proxy?"
+                );
+                self.failed(n, &msg, Some("not otlp"), shared);
+            }
+        }
+    }
+
+    /// Sends score events (split in halves and resent when the server finds them too large);
+    /// returns how many failed.
     pub(crate) async fn send_scores(
         &mut self,
         events: Vec<serde_json::Value>,
         shared: &Shared,
     ) -> u64 {
-        let n = events.len() as u64;
-        let body = serde_json::json!({ "batch": events })
-            .to_string()
-            .into_bytes();
-        match self
-            .poster
-            .post(&self.ingestion_url, body, "application/json", false, shared)
-            .await
-        {
-            Ok((status, text)) => {
-                self.outcome(None);
-                // 207: per-event errors arrive inside the body.
-                let errors = serde_json::from_str::<serde_json::Value>(&text)
-                    .ok()
-                    .and_then(|v| v.get("errors").and_then(|e| e.as_array()).cloned())
-                    .unwrap_or_default();
-                if !errors.is_empty() {
-                    diag::warn(&format!(
-                        "Langfuse refused {} score(s) (HTTP {status}): {}",
-                        errors.len(),
-                        diag::truncate_for_log(
-                            &serde_json::Value::Array(errors.clone()).to_string()
-                        )
-                    ));
+        let mut failed = 0u64;
+        let mut pending = vec![events];
+        while let Some(mut events) = pending.pop() {
+            let n = events.len() as u64;
+            let body = serde_json::json!({ "batch": events })
+                .to_string()
+                .into_bytes();
+            let url = self.ingestion_url.clone();
+            match self
+                .poster
+                .post(&url, body, "application/json", false, shared)
+                .await
+            {
+                Ok(answer) => match response::scores(&answer) {
+                    Scores::Delivered { errors } => {
+                        self.outcome(None, false);
+                        if !errors.is_empty() {
+                            diag::warn(&format!(
+                                "Langfuse refused {} score(s) (HTTP {}): {}",
+                                errors.len(),
+                                answer.status,
+                                diag::truncate_for_log(
+                                    &serde_json::Value::Array(errors.clone()).to_string()
+                                )
+                            ));
+                        }
+                        failed += (errors.len() as u64).min(n);
+                    }
+                    Scores::NotIngestion(m) => {
+                        let msg = format!(
+                            "the ingestion endpoint's answer is not a delivery ({m}); is \
+                             LANGFUSE_BASE_URL the Langfuse server itself?"
+                        );
+                        self.report(&msg, Some("not ingestion"));
+                        failed += n;
+                    }
+                },
+                Err(r) if r.too_large && n > 1 => {
+                    let tail = events.split_off(events.len() / 2);
+                    pending.push(tail);
+                    pending.push(events);
                 }
-                (errors.len() as u64).min(n)
-            }
-            Err(e) => {
-                self.outcome(Some(&e));
-                n
+                Err(r) => {
+                    self.report(&r.message, r.once.as_deref());
+                    failed += n;
+                }
             }
         }
+        failed
     }
 
-    /// Warns once when deliveries start failing, and notes the recovery in debug mode.
-    fn outcome(&mut self, error: Option<&str>) {
+    /// Counts `n` spans failed and reports why.
+    fn failed(&mut self, n: u64, message: &str, once: Option<&str>, shared: &Shared) {
+        shared.counters.failed.fetch_add(n, Ordering::Relaxed);
+        self.report(message, once);
+    }
+
+    /// Reports a failed delivery: warns once per kind of problem (`once`), and once when an
+    /// outage starts.
+    fn report(&mut self, message: &str, once: Option<&str>) {
+        let warned = once.is_some_and(|kind| {
+            self.warn_once(
+                kind,
+                &format!("Langfuse export failed (items counted in stats().failed): {message}"),
+            )
+        });
+        self.outcome(Some(message), warned);
+    }
+
+    /// Warns unless this kind of problem was warned about before; true when it warned.
+    fn warn_once(&mut self, kind: &str, msg: &str) -> bool {
+        let first = self.warned.insert(kind.to_string());
+        if first {
+            diag::warn(msg);
+        }
+        first
+    }
+
+    /// Warns once when deliveries start failing (unless `warned` just now), and notes the
+    /// recovery in debug mode.
+    fn outcome(&mut self, error: Option<&str>, warned: bool) {
         match (error, self.failing) {
             (Some(e), false) => {
                 self.failing = true;
-                diag::warn(&format!(
-                    "Langfuse export failed: {e}; failed items are counted (stats().failed), \
-                     further failures are not logged until a delivery succeeds"
-                ));
+                if !warned {
+                    diag::warn(&format!(
+                        "Langfuse export failed: {e}; failed items are counted (stats().failed), \
+                         further failures are not logged until a delivery succeeds"
+                    ));
+                }
             }
             (None, true) => {
                 self.failing = false;
@@ -215,154 +358,6 @@ impl HttpSink {
             _ => {}
         }
     }
-}
-
-impl Poster {
-    async fn post(
-        &self,
-        url: &str,
-        body: Vec<u8>,
-        content_type: &'static str,
-        gzip: bool,
-        shared: &Shared,
-    ) -> PostResult {
-        let budget = self.timeout * (self.max_retries + 1) + Duration::from_secs(30);
-        let batch_deadline = Instant::now() + budget;
-        let mut attempt: u32 = 0;
-        loop {
-            let deadline = effective_deadline(shared, batch_deadline);
-            let now = Instant::now();
-            if now >= deadline {
-                return Err("gave up: out of time (shutdown deadline or retry budget)".into());
-            }
-            let timeout = self.timeout.min(deadline - now);
-            let mut req = self
-                .client
-                .post(url)
-                .headers(self.headers.clone())
-                .header(reqwest::header::CONTENT_TYPE, content_type)
-                .timeout(timeout)
-                .body(body.clone());
-            if gzip {
-                req = req.header(reqwest::header::CONTENT_ENCODING, "gzip");
-            }
-            let attempt_result = tokio::select! {
-                r = req.send() => Some(r),
-                _ = cap_passed(shared) => None,
-            };
-            let Some(attempt_result) = attempt_result else {
-                return Err("gave up: shutdown deadline passed during the request".into());
-            };
-            let outcome = match attempt_result {
-                Ok(resp) => {
-                    shared.counters.requests.fetch_add(1, Ordering::Relaxed);
-                    let status = resp.status().as_u16();
-                    let retry_after = retry_after(resp.headers());
-                    let text = resp.text().await.unwrap_or_default();
-                    if (200..300).contains(&status) {
-                        shared
-                            .counters
-                            .bytes_sent
-                            .fetch_add(body.len() as u64, Ordering::Relaxed);
-                        Attempt::Done(status, text)
-                    } else if status == 408 || status == 429 || status >= 500 {
-                        Attempt::Retry(
-                            format!("HTTP {status}: {}", diag::truncate_for_log(&text)),
-                            retry_after,
-                        )
-                    } else {
-                        let msg = format!(
-                            "HTTP {status} from {url}: {}{}",
-                            diag::truncate_for_log(&text),
-                            match status {
-                                401 | 403 => " (check LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL)",
-                                404 => " (is LANGFUSE_BASE_URL a Langfuse server with OpenTelemetry ingestion, v3 or newer?)",
-                                413 => " (request too large: lower max_batch_bytes)",
-                                _ => "",
-                            }
-                        );
-                        let first = self
-                            .warned_status
-                            .lock()
-                            .unwrap_or_else(|e| e.into_inner())
-                            .insert(status);
-                        if first {
-                            diag::warn(&format!("Langfuse refused a request, not retrying: {msg}"));
-                        }
-                        Attempt::Fail(msg)
-                    }
-                }
-                Err(e) => Attempt::Retry(describe_reqwest_error(&e), None),
-            };
-            match outcome {
-                Attempt::Done(status, text) => return Ok((status, text)),
-                Attempt::Fail(m) => return Err(m),
-                Attempt::Retry(reason, retry_after) => {
-                    if attempt >= self.max_retries {
-                        return Err(format!("{reason} (after {} retries)", self.max_retries));
-                    }
-                    let wait = retry_after
-                        .map(|d| d.min(Duration::from_secs(60)))
-                        .unwrap_or_else(|| backoff(attempt));
-                    let deadline = effective_deadline(shared, batch_deadline);
-                    if Instant::now() + wait >= deadline {
-                        return Err(format!("{reason} (no time left to retry)"));
-                    }
-                    diag::debug(|| format!("retrying in {wait:?}: {reason}"));
-                    shared.counters.retried.fetch_add(1, Ordering::Relaxed);
-                    attempt += 1;
-                    backoff_sleep(shared, wait).await;
-                }
-            }
-        }
-    }
-}
-
-/// Exponential backoff with jitter: 0.5–1 × 200 ms × 2^attempt, at most 10 s.
-pub(crate) fn backoff(attempt: u32) -> Duration {
-    let base = 200u64.saturating_mul(1u64 << attempt.min(16)).min(10_000);
-    let jitter = 0.5 + (crate::ids::next_u64() % 1000) as f64 / 2000.0;
-    Duration::from_millis((base as f64 * jitter) as u64)
-}
-
-/// The `Retry-After` header (seconds or an HTTP date), capped at an hour.
-pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
-    headers
-        .get(reqwest::header::RETRY_AFTER)
-        .and_then(|v| v.to_str().ok())
-        .and_then(parse_retry_after)
-}
-
-pub(crate) fn parse_retry_after(v: &str) -> Option<Duration> {
-    let v = v.trim();
-    if let Ok(secs) = v.parse::<f64>() {
-        if secs.is_finite() && secs >= 0.0 {
-            return Some(Duration::from_secs_f64(secs.min(3600.0)));
-        }
-        return None;
-    }
-    let t = chrono::DateTime::parse_from_rfc2822(v).ok()?;
-    let now = chrono::Utc::now();
-    let d = t.with_timezone(&chrono::Utc) - now;
-    Some(d.to_std().unwrap_or(Duration::ZERO))
-}
-
-fn describe_reqwest_error(e: &reqwest::Error) -> String {
-    // reqwest's Display names the URL but never headers, so no key can leak here.
-    let what = if e.is_timeout() {
-        "timed out"
-    } else if e.is_connect() {
-        "could not connect"
-    } else {
-        "request failed"
-    };
-    let mut msg = format!("{what}: {e}");
-    let mut src = std::error::Error::source(e);
-    while let Some(s) = src {
-        msg.push_str(&format!(": {s}"));
-        src = s.source();
-    }
-    msg
 }
 
 fn url_host(base: &str) -> String {

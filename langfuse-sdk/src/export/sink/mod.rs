@@ -17,8 +17,11 @@ use crate::export::sink::http::HttpSink;
 
 pub(crate) mod console;
 pub(crate) mod http;
+pub(crate) mod post;
+pub(crate) mod response;
+pub(crate) mod split;
 
-/// A destination chosen in the builder instead of an [`ExporterKind`](crate::ExporterKind).
+/// A destination chosen in the builder instead of an [`ExporterKind`].
 #[derive(Clone)]
 pub(crate) enum Custom {
     /// The in-memory exporter of the `testing` feature.
@@ -67,23 +70,23 @@ impl Sink {
         matches!(self, Sink::Http(h) if h.traces_done())
     }
 
-    /// Waits for the request in flight (if any) and counts its outcome.
-    pub(crate) async fn settle(&mut self, shared: &Shared) {
+    /// Waits for the request in flight (if any) and counts its outcome (HTTP: splitting and
+    /// resending it, encoded by `encoder`, when the server found it too large).
+    pub(crate) async fn settle(&mut self, encoder: &Encoder, shared: &Shared) {
         if let Sink::Http(http) = self {
-            http.finish_traces(shared).await;
+            http.finish_traces(encoder, shared).await;
         }
     }
 
     /// Sends the `n` encoded spans of `batch` (HTTP: starts the request; its outcome is counted
-    /// when it finishes).
+    /// when it finishes, and it keeps the spans until then: `batch` may get another buffer).
     pub(crate) async fn send_spans(
         &mut self,
         encoder: &Encoder,
-        batch: &Spans,
+        batch: &mut Spans,
         n: u64,
         force: bool,
         shared: &Arc<Shared>,
-        cfg: &Config,
     ) {
         let c = &shared.counters;
         match self {
@@ -105,8 +108,7 @@ impl Sink {
             }
             Sink::Http(http) => {
                 if n > 0 {
-                    let prefix = encoder.request_prefix(batch.len());
-                    http.start_traces(&prefix, batch, n, shared, cfg).await;
+                    http.start_traces(encoder, batch, n, shared).await;
                 }
             }
         }
