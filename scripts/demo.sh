@@ -14,7 +14,7 @@ DIR=.litellm/demo
 export LITELLM_VENV=${LITELLM_VENV:-$HOME/.cache/langfuse-rs/litellm-venv}
 mkdir -p "$DIR"
 
-EXAMPLES="nested hello agent streaming embeddings"
+EXAMPLES="nested hello agent streaming embeddings prompt experiment"
 if [ -z "${LANGFUSE_PUBLIC_KEY:-}" ] || [ -z "${LANGFUSE_SECRET_KEY:-}" ]; then
   echo "(no Langfuse keys set: printing traces with the console exporter; proxy_logs is skipped,"
   echo " as the proxy's own Langfuse callback would have nowhere to record its generation)"
