@@ -118,6 +118,9 @@ impl Http {
         }
         let client = reqwest::Client::builder()
             .default_headers(headers)
+            // As the exporter: a POST redirected by 301/302/303 would be replayed as a bodiless
+            // GET (a login page's 200 would look like success); such an answer is an error.
+            .redirect(crate::export::sink::response::redirect_policy())
             .connect_timeout(cfg.timeout)
             .user_agent(concat!("langfuse-rs/", env!("CARGO_PKG_VERSION")))
             .build()
