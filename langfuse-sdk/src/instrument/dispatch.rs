@@ -60,6 +60,7 @@ impl<T: Text + ?Sized> ViaStr for &&&Wrap<'_, T> {
             Value(capture(s, limit))
         }
     }
+    #[inline]
     fn __lf_capture_into(&self, limit: usize, out: &mut String) -> bool {
         let s = self.0.text();
         if s.len() <= limit {
