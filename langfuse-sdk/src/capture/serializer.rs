@@ -80,11 +80,19 @@ impl<'a> ser::Serializer for &'a mut Writer {
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), CaptureError> {
+        // Only as much as can be kept is encoded (three bytes per four characters); the size
+        // of the rest is known without encoding it.
+        let room = self.limit.saturating_sub(self.out.len() - self.start);
+        let kept = v.len().min(room / 4 * 3 + 3);
         let s = format!(
             "base64:{}",
-            base64::engine::general_purpose::STANDARD.encode(v)
+            base64::engine::general_purpose::STANDARD.encode(&v[..kept])
         );
         self.string_value(&s);
+        if kept < v.len() {
+            // `string_value` truncated: `s` alone is longer than the room.
+            self.total += v.len().div_ceil(3) * 4 - kept.div_ceil(3) * 4;
+        }
         Ok(())
     }
     fn serialize_none(self) -> Result<(), CaptureError> {
@@ -92,7 +100,7 @@ impl<'a> ser::Serializer for &'a mut Writer {
         Ok(())
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), CaptureError> {
-        value.serialize(self)
+        self.wrapped(value)
     }
     fn serialize_unit(self) -> Result<(), CaptureError> {
         self.push("null");
@@ -116,7 +124,7 @@ impl<'a> ser::Serializer for &'a mut Writer {
         _name: &'static str,
         value: &T,
     ) -> Result<(), CaptureError> {
-        value.serialize(self)
+        self.wrapped(value)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
@@ -182,7 +190,8 @@ fn variant_open<'a>(
     variant: &'static str,
     bracket: &'static str,
 ) -> Result<Compound<'a>, CaptureError> {
-    if w.depth + 1 >= MAX_DEPTH {
+    w.check()?;
+    if w.nesting() + 1 >= MAX_DEPTH {
         return Ok(w.too_deep());
     }
     w.push("{");
