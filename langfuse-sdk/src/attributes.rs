@@ -108,6 +108,11 @@ fn propagated(kind: Kind, v: String) -> Option<String> {
 /// Trace-level attributes: set for a scope and carried onto every observation created inside it
 /// (and onto the observation current when they are set), as the official v4/v5 SDKs do.
 ///
+/// Names, user and session ids, tags, versions, releases and metadata keys longer than 200
+/// characters are cut to 200 (at a character boundary), metadata values to 800 bytes (with a
+/// truncation marker), each kind of value warning once. Non-ASCII text is kept: OTLP strings
+/// are UTF-8.
+///
 /// ```
 /// use langfuse_sdk::TraceAttributes;
 /// let attrs = TraceAttributes::new()

@@ -7,7 +7,7 @@ use std::cell::Cell;
 use std::time::Duration;
 
 use langfuse_sdk::testing::InMemoryExporter;
-use langfuse_sdk::{Langfuse, LangfuseBuilder, Level, UsageDetails};
+use langfuse_sdk::{Langfuse, LangfuseBuilder, Level, TraceAttributes, UsageDetails};
 use prost::Message;
 use serde::Serialize;
 
@@ -103,6 +103,11 @@ fn capture_size_guard_covers_every_field_and_sends_the_status_once() {
         .set_version("v".repeat(2_000_000))
         .set_prompt("p".repeat(2_000_000), 1)
         .set_usage_details(usage)
+        .update_trace(
+            TraceAttributes::new()
+                .input(&"t".repeat(500_000))
+                .tags((0..256).map(|i| format!("{i:03}{}", "g".repeat(190)))),
+        )
         .set_input("small input");
     o.end();
     lf.flush(T).unwrap();
@@ -124,6 +129,7 @@ fn capture_size_guard_covers_every_field_and_sends_the_status_once() {
         "langfuse.version",
         "langfuse.observation.prompt.name",
         "langfuse.observation.usage_details",
+        "langfuse.trace.input",
     ] {
         let v = s.attr_str(key).unwrap_or_else(|| panic!("{key} missing"));
         assert!(v.contains("…[truncated: ") && v.ends_with(&marker), "{key}");

@@ -1,10 +1,11 @@
 //! The writer's `serde::Serializer`: every value kind, with depth counted and odd values marked.
 
-use std::fmt::Display;
+use std::fmt::{self, Display};
 
 use base64::Engine as _;
 use serde::ser::{self, Serialize};
 
+use crate::capture::text::prefix_at_boundary;
 use crate::capture::writer::{CaptureError, Compound, Writer, MAX_DEPTH};
 
 impl<'a> ser::Serializer for &'a mut Writer {
@@ -179,7 +180,37 @@ impl<'a> ser::Serializer for &'a mut Writer {
         variant_open(self, variant, "{")
     }
     fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), CaptureError> {
-        self.string_value(&value.to_string());
+        // Only as much as can be kept is formatted: a huge `Display` stops at the limit.
+        let room = self.limit.saturating_sub(self.out.len() - self.start);
+        let mut text = Bounded {
+            s: String::new(),
+            max: room.saturating_add(4),
+            cut: false,
+        };
+        let _ = fmt::write(&mut text, format_args!("{value}"));
+        // Cut: longer than the room, so `string_value` truncates; the rest is not counted.
+        self.exact &= !text.cut;
+        self.string_value(&text.s);
+        Ok(())
+    }
+}
+
+/// A `fmt::Write` that keeps at most `max` bytes and then fails, which ends the formatting.
+struct Bounded {
+    s: String,
+    max: usize,
+    cut: bool,
+}
+
+impl fmt::Write for Bounded {
+    fn write_str(&mut self, part: &str) -> fmt::Result {
+        let room = self.max - self.s.len();
+        if part.len() > room {
+            self.s.push_str(prefix_at_boundary(part, room));
+            self.cut = true;
+            return Err(fmt::Error);
+        }
+        self.s.push_str(part);
         Ok(())
     }
 }

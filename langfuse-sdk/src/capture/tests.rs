@@ -391,3 +391,32 @@ fn huge_strings_and_bytes_are_not_scanned_past_the_limit() {
         .as_str()
         .ends_with("…[truncated: 3000000 bytes, limit 100]"));
 }
+
+#[test]
+fn a_huge_display_is_formatted_only_to_the_limit() {
+    /// Ten million pieces of text through `collect_str`, counting those written.
+    struct Chatty<'a>(&'a std::cell::Cell<usize>);
+    impl std::fmt::Display for Chatty<'_> {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            for _ in 0..10_000_000 {
+                self.0.set(self.0.get() + 1);
+                f.write_str("ab")?;
+            }
+            Ok(())
+        }
+    }
+    impl Serialize for Chatty<'_> {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.collect_str(self)
+        }
+    }
+    let written = std::cell::Cell::new(0);
+    let c = capture(&[Chatty(&written)], 1000);
+    assert!(written.get() <= 503, "wrote {} pieces", written.get());
+    let s = c.as_str();
+    assert!(s.starts_with("[\"abab"), "{s}");
+    assert!(
+        s.contains("…[truncated: at least ") && s.ends_with(", limit 1000]"),
+        "{s}"
+    );
+}

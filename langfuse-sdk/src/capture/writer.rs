@@ -352,14 +352,26 @@ pub(crate) fn capture_append<T: Serialize + ?Sized>(
     finish_text(r, w, start, out)
 }
 
-/// Puts the writer's text back into `out` with the marker its end calls for (truncation, or
-/// failure: the text from `start` on is replaced); returns whether the text is JSON.
+/// Puts the writer's text back into `out`; returns whether the text is JSON.
+#[inline]
 fn finish_text(r: Result<(), CaptureError>, w: Writer, start: usize, out: &mut String) -> bool {
-    let (truncated, stopped, text) = (w.truncated, w.stopped, w.top_level_text);
+    if r.is_ok() && !w.truncated {
+        *out = w.out;
+        return !w.top_level_text;
+    }
+    finish_marked(r, w, start, out)
+}
+
+/// [`finish_text`] for a value that was cut or failed: the marker its end calls for
+/// (truncation, or failure: the text from `start` on is replaced). Out of line: it is rare,
+/// and it keeps the callers small enough to be inlined into the recording path.
+#[cold]
+#[inline(never)]
+fn finish_marked(r: Result<(), CaptureError>, w: Writer, start: usize, out: &mut String) -> bool {
+    let stopped = w.stopped;
     let marker = size_marker(&w);
     *out = w.out;
     match r {
-        Ok(()) if !truncated => !text,
         Err(e) if !stopped => {
             out.truncate(start);
             out.push_str("<unserializable: ");
@@ -394,11 +406,22 @@ pub(crate) fn capture_json_into<T: Serialize + ?Sized>(value: &T, limit: usize, 
     let start = buf.len();
     let mut w = Writer::appending(buf, 1, limit);
     let r = serialize_guarded(value, &mut w);
-    let (truncated, stopped) = (w.truncated, w.stopped);
+    if r.is_ok() && !w.truncated {
+        *buf = w.out;
+        return;
+    }
+    json_marked(r, w, start, buf);
+}
+
+/// [`capture_json_into`] for a value that was cut or failed (out of line, as
+/// [`finish_marked`]).
+#[cold]
+#[inline(never)]
+fn json_marked(r: Result<(), CaptureError>, w: Writer, start: usize, buf: &mut String) {
+    let stopped = w.stopped;
     let marker = size_marker(&w);
     *buf = w.out;
     match r {
-        Ok(()) if !truncated => {}
         Err(e) if !stopped => {
             buf.truncate(start);
             push_json_string(buf, &format!("<unserializable: {}>", e.0));

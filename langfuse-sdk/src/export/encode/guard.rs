@@ -37,6 +37,8 @@ const FIXED: usize = 320;
 const PER_ATTR: usize = 48;
 /// A metadata entry's key prefix (`langfuse.observation.metadata.`) and framing.
 const PER_ENTRY: usize = 40;
+/// A tag's framing in the array attribute (value and array entry tags and lengths).
+const PER_TAG: usize = 8;
 /// Room left for the truncation marker after a cut prefix.
 const MARKER_ROOM: usize = 64;
 /// Longest prefix kept of a cut field when the limit is large enough.
@@ -84,7 +86,7 @@ impl<'a> Parts<'a> {
             Slot::Metadata => entries(&self.metadata),
             Slot::TraceMetadata => entries(&self.trace_metadata),
             Slot::Tags => (
-                self.tags.iter().map(|t| t.len() + 4).sum(),
+                self.tags.iter().map(|t| t.len() + PER_TAG).sum(),
                 if self.tags.is_empty() { 0 } else { PER_ATTR },
             ),
         }
