@@ -87,6 +87,53 @@ fn capture_of_a_huge_value_stops_walking_it_at_the_limit() {
     assert!(output.contains("…[truncated: at least "));
 }
 
+#[langfuse_sdk::observe]
+fn takes_counted(counted: &Huge<'_>, n: u32) -> usize {
+    counted.0.get() + n as usize
+}
+
+#[langfuse_sdk::observe]
+fn takes_bytes(bytes: &Vec<u8>) -> usize {
+    bytes.len()
+}
+
+#[test]
+fn capture_of_huge_observe_arguments_stops_at_the_limit() {
+    // The only test of this file that uses the global client.
+    let exp = InMemoryExporter::new();
+    let _guard = langfuse_sdk::init_with(
+        Langfuse::builder()
+            .in_memory_exporter(exp.clone())
+            .max_observation_bytes(100_000)
+            .build()
+            .unwrap(),
+    );
+    let visited = Cell::new(0);
+    takes_counted(&Huge(&visited), 7);
+    assert!(
+        visited.get() <= 45_001,
+        "visited {} elements",
+        visited.get()
+    );
+    let bytes = vec![1u8; 200 * 1024 * 1024];
+    takes_bytes(&bytes);
+    drop(bytes);
+    langfuse_sdk::flush(T).unwrap();
+    let spans = exp.spans();
+    for (name, arg) in [("takes_counted", "counted"), ("takes_bytes", "bytes")] {
+        let s = spans.iter().find(|s| s.name() == name).unwrap();
+        let input = s.attr_json("langfuse.observation.input").unwrap();
+        let v = input[arg]
+            .as_str()
+            .unwrap_or_else(|| panic!("{arg}: {input}"));
+        assert!(v.contains("…[truncated: at least "), "{arg}");
+        assert!(v.len() < 90_100, "{arg}: {}", v.len());
+        if arg == "counted" {
+            assert_eq!(input["n"], 7, "the other argument is kept");
+        }
+    }
+}
+
 #[test]
 fn capture_size_guard_covers_every_field_and_sends_the_status_once() {
     let limit = 100_000;
