@@ -4,8 +4,25 @@ use std::time::SystemTime;
 
 use serde::Serialize;
 
+use crate::attributes::{limited, Kind, MAX_PROPAGATED_LEN};
 use crate::capture::{capture, Captured};
 use crate::ids::{ObservationId, TraceId};
+
+/// Longest text score the server accepts, in characters (longer ones are cut to it).
+const MAX_TEXT_VALUE: usize = 500;
+/// Longest score comment kept, in characters (the server's limit for comments).
+const MAX_COMMENT: usize = 5000;
+
+/// A score value held to its limits: labels like ids, texts to [`MAX_TEXT_VALUE`].
+fn limited_value(v: ScoreValue) -> ScoreValue {
+    match v {
+        ScoreValue::Categorical(s) => {
+            ScoreValue::Categorical(limited(Kind::ScoreValue, s, MAX_PROPAGATED_LEN))
+        }
+        ScoreValue::Text(s) => ScoreValue::Text(limited(Kind::ScoreValue, s, MAX_TEXT_VALUE)),
+        other => other,
+    }
+}
 
 /// A score value; its variant sets the score's data type.
 #[derive(Clone, Debug, PartialEq)]
@@ -23,6 +40,10 @@ pub enum ScoreValue {
 
 /// A score to record with [`Langfuse::score`](crate::Langfuse::score), or on an observation with
 /// [`ObservationRef::score`](crate::ObservationRef::score).
+///
+/// Names, ids and label values longer than 200 characters, comments longer than 5000 and text
+/// values longer than 500 are cut to that length (at a character boundary), with one warning
+/// per kind of value.
 ///
 /// ```
 /// use langfuse_sdk::Score;
@@ -49,8 +70,8 @@ impl Score {
     /// A score with any value.
     pub fn new(name: impl Into<String>, value: ScoreValue) -> Self {
         Score {
-            name: name.into(),
-            value,
+            name: limited(Kind::ScoreName, name.into(), MAX_PROPAGATED_LEN),
+            value: limited_value(value),
             id: None,
             trace_id: None,
             observation_id: None,
@@ -79,7 +100,7 @@ impl Score {
     }
     /// Score id (an idempotency key: the same id updates the score). Default: a new UUID.
     pub fn id(mut self, id: impl Into<String>) -> Self {
-        self.id = Some(id.into());
+        self.id = Some(limited(Kind::ScoreId, id.into(), MAX_PROPAGATED_LEN));
         self
     }
     /// The trace scored.
@@ -94,12 +115,12 @@ impl Score {
     }
     /// The session scored.
     pub fn session_id(mut self, id: impl Into<String>) -> Self {
-        self.session_id = Some(id.into());
+        self.session_id = Some(limited(Kind::ScoreId, id.into(), MAX_PROPAGATED_LEN));
         self
     }
     /// A comment.
     pub fn comment(mut self, c: impl Into<String>) -> Self {
-        self.comment = Some(c.into());
+        self.comment = Some(limited(Kind::ScoreComment, c.into(), MAX_COMMENT));
         self
     }
     /// Metadata (any `Serialize`).
@@ -109,7 +130,7 @@ impl Score {
     }
     /// A score config id.
     pub fn config_id(mut self, id: impl Into<String>) -> Self {
-        self.config_id = Some(id.into());
+        self.config_id = Some(limited(Kind::ScoreId, id.into(), MAX_PROPAGATED_LEN));
         self
     }
 
@@ -129,8 +150,8 @@ impl Score {
                 "score {:?} has the non-finite value {v}",
                 self.name
             )),
-            ScoreValue::Text(t) if t.is_empty() || t.chars().count() > 500 => Some(format!(
-                "text score {:?} must be 1 to 500 characters",
+            ScoreValue::Text(t) if t.is_empty() => Some(format!(
+                "text score {:?} is empty: it must be 1 to {MAX_TEXT_VALUE} characters",
                 self.name
             )),
             _ => None,

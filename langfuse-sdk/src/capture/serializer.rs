@@ -1,10 +1,11 @@
 //! The writer's `serde::Serializer`: every value kind, with depth counted and odd values marked.
 
-use std::fmt::Display;
+use std::fmt::{self, Display};
 
 use base64::Engine as _;
 use serde::ser::{self, Serialize};
 
+use crate::capture::text::prefix_at_boundary;
 use crate::capture::writer::{CaptureError, Compound, Writer, MAX_DEPTH};
 
 impl<'a> ser::Serializer for &'a mut Writer {
@@ -80,11 +81,19 @@ impl<'a> ser::Serializer for &'a mut Writer {
         Ok(())
     }
     fn serialize_bytes(self, v: &[u8]) -> Result<(), CaptureError> {
+        // Only as much as can be kept is encoded (three bytes per four characters); the size
+        // of the rest is known without encoding it.
+        let room = self.limit.saturating_sub(self.out.len() - self.start);
+        let kept = v.len().min(room / 4 * 3 + 3);
         let s = format!(
             "base64:{}",
-            base64::engine::general_purpose::STANDARD.encode(v)
+            base64::engine::general_purpose::STANDARD.encode(&v[..kept])
         );
         self.string_value(&s);
+        if kept < v.len() {
+            // `string_value` truncated: `s` alone is longer than the room.
+            self.total += v.len().div_ceil(3) * 4 - kept.div_ceil(3) * 4;
+        }
         Ok(())
     }
     fn serialize_none(self) -> Result<(), CaptureError> {
@@ -92,7 +101,7 @@ impl<'a> ser::Serializer for &'a mut Writer {
         Ok(())
     }
     fn serialize_some<T: Serialize + ?Sized>(self, value: &T) -> Result<(), CaptureError> {
-        value.serialize(self)
+        self.wrapped(value)
     }
     fn serialize_unit(self) -> Result<(), CaptureError> {
         self.push("null");
@@ -116,7 +125,7 @@ impl<'a> ser::Serializer for &'a mut Writer {
         _name: &'static str,
         value: &T,
     ) -> Result<(), CaptureError> {
-        value.serialize(self)
+        self.wrapped(value)
     }
     fn serialize_newtype_variant<T: Serialize + ?Sized>(
         self,
@@ -171,7 +180,37 @@ impl<'a> ser::Serializer for &'a mut Writer {
         variant_open(self, variant, "{")
     }
     fn collect_str<T: Display + ?Sized>(self, value: &T) -> Result<(), CaptureError> {
-        self.string_value(&value.to_string());
+        // Only as much as can be kept is formatted: a huge `Display` stops at the limit.
+        let room = self.limit.saturating_sub(self.out.len() - self.start);
+        let mut text = Bounded {
+            s: String::new(),
+            max: room.saturating_add(4),
+            cut: false,
+        };
+        let _ = fmt::write(&mut text, format_args!("{value}"));
+        // Cut: longer than the room, so `string_value` truncates; the rest is not counted.
+        self.exact &= !text.cut;
+        self.string_value(&text.s);
+        Ok(())
+    }
+}
+
+/// A `fmt::Write` that keeps at most `max` bytes and then fails, which ends the formatting.
+struct Bounded {
+    s: String,
+    max: usize,
+    cut: bool,
+}
+
+impl fmt::Write for Bounded {
+    fn write_str(&mut self, part: &str) -> fmt::Result {
+        let room = self.max - self.s.len();
+        if part.len() > room {
+            self.s.push_str(prefix_at_boundary(part, room));
+            self.cut = true;
+            return Err(fmt::Error);
+        }
+        self.s.push_str(part);
         Ok(())
     }
 }
@@ -182,7 +221,8 @@ fn variant_open<'a>(
     variant: &'static str,
     bracket: &'static str,
 ) -> Result<Compound<'a>, CaptureError> {
-    if w.depth + 1 >= MAX_DEPTH {
+    w.check()?;
+    if w.nesting() + 1 >= MAX_DEPTH {
         return Ok(w.too_deep());
     }
     w.push("{");

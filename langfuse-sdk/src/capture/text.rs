@@ -112,17 +112,47 @@ pub(crate) fn debug_text<T: fmt::Debug + ?Sized>(v: &T) -> Result<String, String
         .map_err(|p| format!("<unserializable: panicked: {}>", panic_message(&*p)))
 }
 
+/// The marker after a value cut at `limit` bytes whose size is known: `total` bytes.
 pub(crate) fn truncation_marker(total: usize, limit: usize) -> String {
     format!("…[truncated: {total} bytes, limit {limit}]")
 }
 
+/// The marker after a value cut at `limit` bytes that capture stopped walking there: it had at
+/// least `total` bytes.
+pub(crate) fn truncation_marker_at_least(total: usize, limit: usize) -> String {
+    format!("…[truncated: at least {total} bytes, limit {limit}]")
+}
+
+/// The original size a truncation marker states.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct MarkedSize {
+    pub bytes: usize,
+    /// `at least` that many.
+    pub at_least: bool,
+}
+
+impl MarkedSize {
+    /// The marker stating this size, for a value cut at `limit`.
+    pub(crate) fn marker(self, limit: usize) -> String {
+        if self.at_least {
+            truncation_marker_at_least(self.bytes, limit)
+        } else {
+            truncation_marker(self.bytes, limit)
+        }
+    }
+}
+
 /// Splits a truncation marker off the end of `s`: the text before it and the original size.
-pub(crate) fn split_marker(s: &str) -> (&str, Option<usize>) {
+pub(crate) fn split_marker(s: &str) -> (&str, Option<MarkedSize>) {
     if let Some(i) = s.rfind("…[truncated: ") {
-        let tail = &s[i + "…[truncated: ".len()..];
+        let mut tail = &s[i + "…[truncated: ".len()..];
+        let at_least = tail.starts_with("at least ");
+        if at_least {
+            tail = &tail["at least ".len()..];
+        }
         if let Some(n) = tail.split(' ').next().and_then(|n| n.parse().ok()) {
             if tail.ends_with(']') {
-                return (&s[..i], Some(n));
+                return (&s[..i], Some(MarkedSize { bytes: n, at_least }));
             }
         }
     }

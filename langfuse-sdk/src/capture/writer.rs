@@ -8,12 +8,16 @@ use serde::ser::{self, Serialize};
 
 use crate::capture::escape::{escape_of, next_escape, push_json_string};
 use crate::capture::pool::spare_string;
-use crate::capture::text::{panic_message, prefix_at_boundary, truncation_marker, Captured};
+use crate::capture::text::{
+    panic_message, prefix_at_boundary, truncation_marker, truncation_marker_at_least, Captured,
+};
 
 /// Deepest nesting captured before the marker replaces the rest.
 pub(crate) const MAX_DEPTH: usize = 64;
 pub(crate) const SAFE_INT: u64 = 1 << 53;
-/// Why a value could not be captured.
+/// Why a value could not be captured, or (empty, with the writer's `stopped` set) the early
+/// stop once the limit is reached: returned through `serde` so that the value's `Serialize`
+/// stops walking it.
 #[derive(Debug)]
 pub(crate) struct CaptureError(pub(crate) String);
 
@@ -37,7 +41,16 @@ pub(crate) struct Writer {
     pub(crate) limit: usize,
     pub(crate) total: usize,
     pub(crate) truncated: bool,
+    /// Whether `total` is the value's exact size; false once capture stopped walking the value
+    /// (or scanning a string) past the limit: `total` is then a lower bound.
+    pub(crate) exact: bool,
+    /// Set when the writer returned the early stop (see [`CaptureError`]).
+    pub(crate) stopped: bool,
     pub(crate) top_level_text: bool,
+    /// Transparent wrappers (`Some`, newtype structs) open around the current value: they add
+    /// no JSON nesting but count toward [`MAX_DEPTH`] like it, so that a value wrapping itself
+    /// forever ends with the depth marker.
+    pub(crate) wrap: usize,
 }
 
 impl Writer {
@@ -51,8 +64,43 @@ impl Writer {
             limit,
             total: 0,
             truncated: false,
+            exact: true,
+            stopped: false,
             top_level_text: false,
+            wrap: 0,
         }
+    }
+
+    /// Nesting of the current value: JSON levels plus transparent wrappers.
+    #[inline]
+    pub(crate) fn nesting(&self) -> usize {
+        self.depth + self.wrap
+    }
+
+    /// The early stop once the limit is reached: nothing more would be kept, so the value's
+    /// `Serialize` is told to stop walking it (its remaining size is no longer counted).
+    #[inline]
+    pub(crate) fn check(&mut self) -> Result<(), CaptureError> {
+        if self.truncated {
+            self.stopped = true;
+            self.exact = false;
+            return Err(CaptureError(String::new()));
+        }
+        Ok(())
+    }
+
+    /// Serialises `value` inside a transparent wrapper (`Some`, a newtype), counted as one
+    /// level of nesting; past [`MAX_DEPTH`] the depth marker replaces it.
+    pub(crate) fn wrapped<T: Serialize + ?Sized>(&mut self, value: &T) -> Result<(), CaptureError> {
+        self.check()?;
+        if self.nesting() >= MAX_DEPTH {
+            self.too_deep();
+            return Ok(());
+        }
+        self.wrap += 1;
+        let r = value.serialize(&mut *self);
+        self.wrap -= 1;
+        r
     }
 
     pub(crate) fn push(&mut self, s: &str) {
@@ -74,13 +122,29 @@ impl Writer {
     pub(crate) fn push_escaped(&mut self, s: &str) {
         // Fast path: even escaped in full (at most 6 bytes per byte), it fits under the limit.
         let used = self.out.len() - self.start;
-        if !self.truncated && used + s.len() * 6 + 2 <= self.limit {
+        if !self.truncated && used + s.len().saturating_mul(6) + 2 <= self.limit {
             let before = self.out.len();
             push_json_string(&mut self.out, s);
             self.total += self.out.len() - before;
             return;
         }
         self.push("\"");
+        if self.truncated {
+            // Past the limit: counted at its unescaped size, a lower bound.
+            self.total += s.len() + 1;
+            self.exact &= s.is_empty();
+            return;
+        }
+        // Only the first `room` bytes can be kept (each byte takes at least one): scan no
+        // further, and count the rest at its unescaped size (a lower bound).
+        let room = self.limit.saturating_sub(self.out.len() - self.start);
+        let whole = s;
+        let s = prefix_at_boundary(s, room.saturating_add(4));
+        let rest = whole.len() - s.len();
+        if rest > 0 {
+            self.exact = false;
+            self.total += rest;
+        }
         let bytes = s.as_bytes();
         let mut start = 0;
         loop {
@@ -97,8 +161,17 @@ impl Writer {
             if self.truncated {
                 // Keep counting the size without scanning every remaining byte.
                 self.total += s.len() - start + 1;
+                if start < s.len() {
+                    self.exact = false;
+                }
                 return;
             }
+        }
+        if rest > 0 {
+            // The scanned prefix fitted, the rest cannot.
+            self.truncated = true;
+            self.total += 1;
+            return;
         }
         self.push("\"");
     }
@@ -154,7 +227,8 @@ impl Writer {
     }
 
     pub(crate) fn open(&mut self, bracket: &'static str) -> Result<Compound<'_>, CaptureError> {
-        if self.depth >= MAX_DEPTH {
+        self.check()?;
+        if self.nesting() >= MAX_DEPTH {
             return Ok(self.too_deep());
         }
         self.push(bracket);
@@ -186,6 +260,7 @@ impl Compound<'_> {
         if self.skip {
             return Ok(());
         }
+        self.w.check()?;
         self.comma();
         v.serialize(&mut *self.w)
     }
@@ -193,8 +268,9 @@ impl Compound<'_> {
         if self.skip {
             return Ok(());
         }
+        self.w.check()?;
         self.comma();
-        let key = map_key(k);
+        let key = map_key(k, self.w.nesting());
         self.w.push_escaped(&key);
         self.w.push(":");
         Ok(())
@@ -203,6 +279,7 @@ impl Compound<'_> {
         if self.skip {
             return Ok(());
         }
+        self.w.check()?;
         v.serialize(&mut *self.w)
     }
     pub(crate) fn field<T: Serialize + ?Sized>(
@@ -213,6 +290,7 @@ impl Compound<'_> {
         if self.skip {
             return Ok(());
         }
+        self.w.check()?;
         self.comma();
         self.w.push_escaped(k);
         self.w.push(":");
@@ -239,11 +317,15 @@ impl Compound<'_> {
     }
 }
 
-/// A map key as a string: strings as they are, anything else as its JSON text.
-fn map_key<T: Serialize + ?Sized>(k: &T) -> String {
-    match capture(k, 4096) {
-        Captured::Text(s) | Captured::Json(s) => s,
-    }
+/// A map key as a string: strings as they are, anything else as its JSON text. `nesting` is
+/// the map's, so that a key containing itself still ends at [`MAX_DEPTH`].
+fn map_key<T: Serialize + ?Sized>(k: &T, nesting: usize) -> String {
+    let mut out = spare_string();
+    let mut w = Writer::appending(&mut out, 0, 4096);
+    w.wrap = nesting;
+    let r = k.serialize(&mut w);
+    finish_text(r, w, 0, &mut out);
+    out
 }
 
 /// Captures `value` with at most `limit` bytes of text kept.
@@ -267,21 +349,53 @@ pub(crate) fn capture_append<T: Serialize + ?Sized>(
     let start = out.len();
     let mut w = Writer::appending(out, 0, limit);
     let r = serialize_guarded(value, &mut w);
-    let (truncated, total, text) = (w.truncated, w.total, w.top_level_text);
+    finish_text(r, w, start, out)
+}
+
+/// Puts the writer's text back into `out`; returns whether the text is JSON.
+#[inline]
+fn finish_text(r: Result<(), CaptureError>, w: Writer, start: usize, out: &mut String) -> bool {
+    if r.is_ok() && !w.truncated {
+        *out = w.out;
+        return !w.top_level_text;
+    }
+    finish_marked(r, w, start, out)
+}
+
+/// [`finish_text`] for a value that was cut or failed: the marker its end calls for
+/// (truncation, or failure: the text from `start` on is replaced). Out of line: it is rare,
+/// and it keeps the callers small enough to be inlined into the recording path.
+#[cold]
+#[inline(never)]
+fn finish_marked(r: Result<(), CaptureError>, w: Writer, start: usize, out: &mut String) -> bool {
+    let stopped = w.stopped;
+    let marker = size_marker(&w);
     *out = w.out;
     match r {
-        Ok(()) if truncated => {
-            out.push_str(&truncation_marker(total, limit));
-            false
-        }
-        Ok(()) => !text,
-        Err(e) => {
+        Err(e) if !stopped => {
             out.truncate(start);
             out.push_str("<unserializable: ");
             out.push_str(&e.0);
             out.push('>');
             false
         }
+        // Truncated, or stopped early at the limit (whatever the value's `Serialize` made of
+        // the early stop).
+        _ => {
+            out.push_str(&marker);
+            false
+        }
+    }
+}
+
+/// The truncation marker for what `w` saw: its exact size, or a lower bound.
+fn size_marker(w: &Writer) -> String {
+    if !w.truncated {
+        String::new()
+    } else if w.exact {
+        truncation_marker(w.total, w.limit)
+    } else {
+        truncation_marker_at_least(w.total, w.limit)
     }
 }
 
@@ -292,19 +406,32 @@ pub(crate) fn capture_json_into<T: Serialize + ?Sized>(value: &T, limit: usize, 
     let start = buf.len();
     let mut w = Writer::appending(buf, 1, limit);
     let r = serialize_guarded(value, &mut w);
-    let (truncated, total) = (w.truncated, w.total);
+    if r.is_ok() && !w.truncated {
+        *buf = w.out;
+        return;
+    }
+    json_marked(r, w, start, buf);
+}
+
+/// [`capture_json_into`] for a value that was cut or failed (out of line, as
+/// [`finish_marked`]).
+#[cold]
+#[inline(never)]
+fn json_marked(r: Result<(), CaptureError>, w: Writer, start: usize, buf: &mut String) {
+    let stopped = w.stopped;
+    let marker = size_marker(&w);
     *buf = w.out;
     match r {
-        Ok(()) if !truncated => {}
-        Ok(()) => {
-            let mut text = buf[start..].to_string();
-            text.push_str(&truncation_marker(total, limit));
-            buf.truncate(start);
-            push_json_string(buf, &text);
-        }
-        Err(e) => {
+        Err(e) if !stopped => {
             buf.truncate(start);
             push_json_string(buf, &format!("<unserializable: {}>", e.0));
+        }
+        // Truncated, or stopped early at the limit.
+        _ => {
+            let mut text = buf[start..].to_string();
+            text.push_str(&marker);
+            buf.truncate(start);
+            push_json_string(buf, &text);
         }
     }
 }

@@ -10,8 +10,8 @@ use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
 
 use crate::attributes::TraceAttributes;
+use crate::capture::Captured;
 use crate::capture::ValueRef;
-use crate::capture::{prefix_at_boundary, split_marker, truncation_marker, Captured};
 use crate::config::options::{Config, MaskFn};
 use crate::diag;
 use crate::export::gzip::Opaque;
@@ -27,6 +27,9 @@ use crate::fields::Level;
 use crate::fields::{MetaEntry, RareData};
 use crate::ids::ParentRef;
 
+mod guard;
+use guard::{Parts, F};
+
 /// The SDK's version, sent as `x-langfuse-sdk-version` and the scope version.
 pub const SDK_VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Instrumentation scope name the server treats as first-class Langfuse spans.
@@ -36,8 +39,6 @@ pub(crate) const MASK_FAILED: &str = "<fully masked: the mask function failed>";
 /// Span flags: the parent's remoteness is known (0x100), and it is remote (0x200).
 pub(crate) const FLAG_HAS_IS_REMOTE: u32 = 0x100;
 pub(crate) const FLAG_IS_REMOTE: u32 = 0x200;
-/// Shortest prefix kept when the size guard truncates a field.
-pub(crate) const MIN_PREFIX: usize = 1024;
 
 pub(crate) fn kv(key: &str, v: any_value::Value) -> KeyValue {
     KeyValue {
@@ -204,6 +205,94 @@ impl Encoder {
         }
     }
 
+    /// Every guarded text of an observation, as it will be sent (masked).
+    fn parts<'a>(
+        &'a self,
+        data: &RecordView<'a>,
+        rare: &'a RareData,
+        trace: &'a TraceAttributes,
+        usage: &'a str,
+    ) -> Parts<'a> {
+        let mut p = Parts::default();
+        let s = |v: &'a Option<String>| v.as_deref().map(Cow::Borrowed);
+        p.set(F::Name, Some(Cow::Borrowed(data.name)));
+        p.set(F::TraceName, s(&trace.name));
+        p.set(F::UserId, s(&trace.user_id));
+        p.set(F::SessionId, s(&trace.session_id));
+        p.tags = trace
+            .tags
+            .iter()
+            .map(|t| Cow::Borrowed(t.as_str()))
+            .collect();
+        if !trace.metadata.is_empty() {
+            p.trace_metadata = match &self.mask {
+                // Without a mask, the captured JSON text is the attribute value as it is.
+                None => trace
+                    .metadata
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.to_json_text()))
+                    .collect(),
+                Some(_) => self.metadata(
+                    &trace
+                        .metadata
+                        .iter()
+                        .map(|(k, v)| MetaEntry::Key(k.clone(), v.clone()))
+                        .collect::<Vec<_>>(),
+                ),
+            };
+        }
+        let value = |c: &'a Option<Captured>| c.as_ref().map(|c| self.mask_value(c.as_value_ref()));
+        p.set(F::TraceInput, value(&trace.input));
+        p.set(F::TraceOutput, value(&trace.output));
+        p.set(F::Input, data.input.map(|v| self.mask_value(v)));
+        p.set(F::Output, data.output.map(|v| self.mask_value(v)));
+        p.metadata = self.metadata(&rare.metadata);
+        p.set(F::Model, data.model.map(Cow::Borrowed));
+        p.set(
+            F::Usage,
+            (!usage.is_empty()).then_some(Cow::Borrowed(usage)),
+        );
+        if let Some(c) = rare.cost.as_ref().filter(|c| !c.is_empty()) {
+            p.set(
+                F::Cost,
+                Some(Cow::Owned(serde_json::to_string(c).unwrap_or_default())),
+            );
+        }
+        p.set(
+            F::ModelParameters,
+            rare.model_parameters
+                .as_ref()
+                .map(|m| Cow::Owned(m.to_json_text())),
+        );
+        p.set(F::StatusMessage, s(&rare.status_message));
+        p.set(
+            F::Version,
+            s(rare
+                .version
+                .as_ref()
+                .map_or(&trace.version, |_| &rare.version)),
+        );
+        p.set(
+            F::PromptName,
+            rare.prompt.as_ref().map(|(n, _)| Cow::Borrowed(n.as_str())),
+        );
+        p.set(
+            F::Environment,
+            s(trace
+                .environment
+                .as_ref()
+                .map_or(&self.environment, |_| &trace.environment)),
+        );
+        p.set(
+            F::Release,
+            s(trace
+                .release
+                .as_ref()
+                .map_or(&self.release, |_| &trace.release)),
+        );
+        p
+    }
+
     /// Appends one record, as a `ScopeSpans.spans` entry with Langfuse's attributes
     /// (CONTRACT.md §1), to `spans`. Returns the bytes added.
     pub(crate) fn encode_span(&mut self, data: &RecordView<'_>, spans: &mut Spans) -> usize {
@@ -224,10 +313,13 @@ impl Encoder {
             (None, None) => &self.no_trace,
         };
 
-        let mut input = data.input.map(|v| self.mask_value(v));
-        let mut output = data.output.map(|v| self.mask_value(v));
-        let mut metadata = self.metadata(&rare.metadata);
-        self.size_guard(&mut input, &mut output, &mut metadata);
+        let mut usage = std::mem::take(&mut self.text);
+        usage.clear();
+        if let Some(u) = data.usage.as_ref().filter(|u| !u.is_empty()) {
+            usage_json(u, &mut usage);
+        }
+        let mut parts = self.parts(data, rare, trace, &usage);
+        parts.guard(self.max_observation_bytes);
 
         // The span is written in place, after its field key and a two-byte length (spans of
         // 128 to 16 383 bytes, the usual size), which is filled in at the end.
@@ -249,8 +341,8 @@ impl Encoder {
             put_array(b, SPAN_PARENT_SPAN_ID, &p.to_bytes());
             ids.push(Opaque::id(b.len(), 8));
         }
-        if !data.name.is_empty() {
-            put_bytes(b, SPAN_NAME, data.name.as_bytes());
+        if let Some(name) = parts.get(F::Name).filter(|n| !n.is_empty()) {
+            put_bytes(b, SPAN_NAME, name.as_bytes());
         }
         put_varint(b, SPAN_KIND, 1); // SPAN_KIND_INTERNAL
         let (start, end) = (data.start, data.end);
@@ -264,88 +356,56 @@ impl Encoder {
             ids.push(Opaque::noise(b.len() - 6, 2));
         }
 
-        if let Some(v) = &trace.name {
+        if let Some(v) = parts.get(F::TraceName) {
             attr_str_k(b, key!("langfuse.trace.name"), v);
         }
-        if let Some(v) = &trace.user_id {
+        if let Some(v) = parts.get(F::UserId) {
             attr_str_k(b, key!("user.id"), v);
         }
-        if let Some(v) = &trace.session_id {
+        if let Some(v) = parts.get(F::SessionId) {
             attr_str_k(b, key!("session.id"), v);
         }
-        if !trace.tags.is_empty() {
-            let tags: Vec<&str> = trace.tags.iter().map(String::as_str).collect();
+        if !parts.tags.is_empty() {
+            let tags: Vec<&str> = parts.tags.iter().map(|t| t.as_ref()).collect();
             attr_str_array(b, &["langfuse.trace.tags"], &tags);
         }
-        if !trace.metadata.is_empty() {
-            let m = match &self.mask {
-                // Without a mask, the captured JSON text is the attribute value as it is.
-                None => trace
-                    .metadata
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.to_json_text()))
-                    .collect(),
-                Some(_) => self.metadata(
-                    &trace
-                        .metadata
-                        .iter()
-                        .map(|(k, v)| MetaEntry::Key(k.clone(), v.clone()))
-                        .collect::<Vec<_>>(),
-                ),
-            };
-            let b = &mut *batch;
-            for (k, v) in m {
-                attr_str(b, &["langfuse.trace.metadata.", &k], &v);
-            }
+        for (k, v) in &parts.trace_metadata {
+            attr_str(b, &["langfuse.trace.metadata.", k], v);
         }
-        let b = &mut *batch;
         if let Some(p) = trace.public {
             attr_bool_k(b, key!("langfuse.trace.public"), p);
         }
-        if let Some(c) = &trace.input {
-            let v = self.mask_value(c.as_value_ref());
-            attr_str_k(&mut *batch, key!("langfuse.trace.input"), &v);
+        if let Some(v) = parts.get(F::TraceInput) {
+            attr_str_k(b, key!("langfuse.trace.input"), v);
         }
-        if let Some(c) = &trace.output {
-            let v = self.mask_value(c.as_value_ref());
-            attr_str_k(&mut *batch, key!("langfuse.trace.output"), &v);
+        if let Some(v) = parts.get(F::TraceOutput) {
+            attr_str_k(b, key!("langfuse.trace.output"), v);
         }
-        let b = &mut *batch;
-        if let Some(v) = &input {
+        if let Some(v) = parts.get(F::Input) {
             attr_str_k(b, key!("langfuse.observation.input"), v);
         }
-        if let Some(m) = data.model {
+        if let Some(m) = parts.get(F::Model) {
             attr_str_k(b, key!("langfuse.observation.model.name"), m);
         }
-        if let Some(u) = data.usage.as_ref().filter(|u| !u.is_empty()) {
-            let mut t = std::mem::take(&mut self.text);
-            t.clear();
-            usage_json(u, &mut t);
-            attr_str_k(&mut *batch, key!("langfuse.observation.usage_details"), &t);
-            self.text = t;
+        if let Some(t) = parts.get(F::Usage) {
+            attr_str_k(b, key!("langfuse.observation.usage_details"), t);
         }
-        let b = &mut *batch;
-        if let Some(c) = rare.cost.as_ref().filter(|c| !c.is_empty()) {
-            let t = serde_json::to_string(c).unwrap_or_default();
-            attr_str_k(b, key!("langfuse.observation.cost_details"), &t);
+        if let Some(t) = parts.get(F::Cost) {
+            attr_str_k(b, key!("langfuse.observation.cost_details"), t);
         }
-        if let Some(p) = &rare.model_parameters {
-            attr_str_k(
-                b,
-                key!("langfuse.observation.model.parameters"),
-                &p.to_json_text(),
-            );
+        if let Some(p) = parts.get(F::ModelParameters) {
+            attr_str_k(b, key!("langfuse.observation.model.parameters"), p);
         }
-        for (k, v) in &metadata {
+        for (k, v) in &parts.metadata {
             attr_str(b, &["langfuse.observation.metadata.", k], v);
         }
         if let Some(l) = data.level {
             attr_str_k(b, key!("langfuse.observation.level"), l.as_str());
         }
-        if let Some(m) = &rare.status_message {
+        if let Some(m) = parts.get(F::StatusMessage) {
             attr_str_k(b, key!("langfuse.observation.status_message"), m);
         }
-        if let Some(v) = rare.version.as_ref().or(trace.version.as_ref()) {
+        if let Some(v) = parts.get(F::Version) {
             attr_str_k(b, key!("langfuse.version"), v);
         }
         if let Some(t) = rare.completion_start {
@@ -355,31 +415,37 @@ impl Encoder {
                 &iso(t),
             );
         }
-        if let Some((name, version)) = &rare.prompt {
-            attr_str_k(b, key!("langfuse.observation.prompt.name"), name);
+        if let Some((_, version)) = &rare.prompt {
+            if let Some(name) = parts.get(F::PromptName) {
+                attr_str_k(b, key!("langfuse.observation.prompt.name"), name);
+            }
             attr_int(b, &["langfuse.observation.prompt.version"], *version as i64);
         }
         attr_str_k(b, key!("langfuse.observation.type"), ty.as_str());
-        if let Some(v) = &output {
+        if let Some(v) = parts.get(F::Output) {
             attr_str_k(b, key!("langfuse.observation.output"), v);
         }
-        if let Some(e) = trace.environment.as_ref().or(self.environment.as_ref()) {
+        if let Some(e) = parts.get(F::Environment) {
             attr_str_k(b, key!("langfuse.environment"), e);
         }
-        if let Some(r) = trace.release.as_ref().or(self.release.as_ref()) {
+        if let Some(r) = parts.get(F::Release) {
             attr_str_k(b, key!("langfuse.release"), r);
         }
         if parent.is_none() {
             attr_bool_k(b, key!("langfuse.internal.is_app_root"), true);
         }
-        let error = (data.level == Some(Level::Error))
-            .then(|| rare.status_message.as_deref().unwrap_or(""));
+        // The status message goes once, as `langfuse.observation.status_message` (what the
+        // server reads, and what the official SDKs' `update(status_message=…)` sends): the
+        // span status says only that it failed.
+        let error = (data.level == Some(Level::Error)).then_some("");
         put_status(b, error);
         let flags = match parent {
             Some(ParentRef { remote: true, .. }) => FLAG_HAS_IS_REMOTE | FLAG_IS_REMOTE,
             _ => FLAG_HAS_IS_REMOTE,
         };
         put_fixed32(b, SPAN_FLAGS, flags);
+        drop(parts);
+        self.text = usage;
 
         let len = batch.len() - body;
         if (0x80..0x4000).contains(&len) {
@@ -418,67 +484,6 @@ impl Encoder {
         let mut r = self.request_prefix(batch.len());
         r.extend_from_slice(batch);
         r
-    }
-
-    /// Keeps an observation under the size limit by truncating its largest fields.
-    fn size_guard(
-        &self,
-        input: &mut Option<Cow<'_, str>>,
-        output: &mut Option<Cow<'_, str>>,
-        metadata: &mut Vec<(String, String)>,
-    ) {
-        let limit = self.max_observation_bytes;
-        for _ in 0..3 {
-            let sizes = [
-                input.as_ref().map_or(0, |c| c.len()),
-                output.as_ref().map_or(0, |c| c.len()),
-                metadata.iter().map(|(k, v)| k.len() + v.len()).sum(),
-            ];
-            let total: usize = sizes.iter().sum();
-            if total <= limit {
-                return;
-            }
-            let (largest, &len) = sizes
-                .iter()
-                .enumerate()
-                .max_by_key(|(_, l)| **l)
-                .unwrap_or((0, &0));
-            let keep = limit
-                .saturating_sub(total - len)
-                .saturating_sub(100)
-                .max(MIN_PREFIX);
-            if keep >= len {
-                return;
-            }
-            let shorten = |s: &str| -> String {
-                // A value truncated at capture keeps its original size in the marker.
-                let (body, original) = split_marker(s);
-                let mut t = prefix_at_boundary(body, keep).to_string();
-                t.push_str(&truncation_marker(original.unwrap_or(s.len()), limit));
-                t
-            };
-            match largest {
-                0 => *input = input.take().map(|c| Cow::Owned(shorten(&c))),
-                1 => *output = output.take().map(|c| Cow::Owned(shorten(&c))),
-                _ => {
-                    let text = serde_json::Value::Object(
-                        metadata
-                            .drain(..)
-                            .map(|(k, v)| {
-                                let parsed = serde_json::from_str(&v)
-                                    .unwrap_or(serde_json::Value::String(v));
-                                (k, parsed)
-                            })
-                            .collect(),
-                    )
-                    .to_string();
-                    *metadata = vec![(
-                        "truncated".to_string(),
-                        serde_json::Value::String(shorten(&text)).to_string(),
-                    )];
-                }
-            }
-        }
     }
 }
 
