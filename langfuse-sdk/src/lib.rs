@@ -139,6 +139,8 @@ mod builder;
 mod client;
 mod global;
 pub mod instrument;
+#[cfg(feature = "opentelemetry")]
+pub mod otel;
 
 pub mod api;
 

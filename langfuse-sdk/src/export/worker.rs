@@ -66,6 +66,7 @@ impl Worker {
                         self.sweep(false).await;
                         self.send_all(true).await;
                         self.settle().await;
+                        crate::export::metrics::publish(&self.shared);
                         let failed = self.shared.counters.failed.load(Ordering::Acquire) - failed_before;
                         let _ = ack.send(failed);
                     }
@@ -100,6 +101,7 @@ impl Worker {
         self.sweep(true).await;
         self.send_all(true).await;
         self.settle().await;
+        crate::export::metrics::publish(&self.shared);
         diag::debug(|| format!("exporter stopped: {:?}", self.shared.counters.snapshot()));
     }
 
@@ -117,6 +119,7 @@ impl Worker {
         {
             self.send_all(false).await;
         }
+        crate::export::metrics::publish(&self.shared);
     }
 
     /// Takes what is in the channel now, without waiting.
