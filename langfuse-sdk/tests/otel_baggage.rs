@@ -87,3 +87,35 @@ fn empty_attributes_make_an_empty_header() {
     assert_eq!(none.user_id_ref(), None);
     assert!(none.tags_ref().is_empty());
 }
+
+#[test]
+fn header_interoperates_with_the_opentelemetry_baggage_propagator() {
+    use opentelemetry::baggage::{Baggage, BaggageExt};
+    use opentelemetry::propagation::TextMapPropagator;
+    use opentelemetry_sdk::propagation::BaggagePropagator;
+    use std::collections::HashMap;
+
+    // Ours → OpenTelemetry's extractor.
+    let attrs = TraceAttributes::new()
+        .user_id("user 1/é")
+        .session_id("s;1")
+        .metadata("tenant", &"acme");
+    let carrier = HashMap::from([("baggage".to_string(), to_baggage(&attrs))]);
+    let cx = BaggagePropagator::new().extract(&carrier);
+    let get = |k: &str| cx.baggage().get(k).map(|v| v.as_str().to_string());
+    assert_eq!(get("langfuse_user_id").as_deref(), Some("user 1/é"));
+    assert_eq!(get("langfuse_session_id").as_deref(), Some("s;1"));
+    assert_eq!(get("langfuse_metadata_tenant").as_deref(), Some("acme"));
+
+    // OpenTelemetry's injector (as another service using the official SDKs sends it) → ours.
+    let mut b = Baggage::new();
+    b.insert("langfuse_user_id", "user 2, ü");
+    b.insert("langfuse_session_id", "session=2");
+    b.insert("unrelated", "x");
+    let mut out = HashMap::new();
+    BaggagePropagator::new()
+        .inject_context(&opentelemetry::Context::new().with_baggage(b), &mut out);
+    let back = from_baggage(&out["baggage"]);
+    assert_eq!(back.user_id_ref(), Some("user 2, ü"));
+    assert_eq!(back.session_id_ref(), Some("session=2"));
+}

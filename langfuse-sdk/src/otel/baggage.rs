@@ -79,7 +79,21 @@ pub fn current_baggage() -> String {
 /// members are ignored; values go through the same limits as the [`TraceAttributes`] setters.
 ///
 /// Put the result in scope with [`propagate_attributes`](crate::propagate_attributes) or
-/// [`Context::with_attributes`].
+/// [`Context::with_attributes`]; with the `traceparent` of the same request:
+///
+/// ```
+/// use langfuse_sdk::Context;
+/// # fn main() -> Result<(), langfuse_sdk::Error> {
+/// let (traceparent, baggage) = (
+///     "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+///     "langfuse_user_id=user-1,langfuse_session_id=s-1",
+/// );
+/// let incoming = Context::from_traceparent(traceparent)?
+///     .with_attributes(langfuse_sdk::otel::from_baggage(baggage));
+/// assert_eq!(incoming.trace_attributes().user_id_ref(), Some("user-1"));
+/// let _in_request = incoming.attach(); // observations started here join the caller's trace
+/// # Ok(()) }
+/// ```
 pub fn from_baggage(header: &str) -> TraceAttributes {
     let mut attrs = TraceAttributes::new();
     for member in header.split(',') {
