@@ -34,7 +34,7 @@ fn main() {
     };
 
     {
-        let gen = lf
+        let llm = lf
             .generation("llm-call")
             .model("gpt-4o-mini")
             .model_parameters(&json!({"temperature": 0.2, "max_tokens": 64}))
@@ -43,8 +43,8 @@ fn main() {
                 {"role": "user", "content": question}
             ]))
             .start();
-        gen.set_completion_start_time(SystemTime::now());
-        gen.set_output(&json!({"role": "assistant", "content": "Paris."}))
+        llm.set_completion_start_time(SystemTime::now());
+        llm.set_output(&json!({"role": "assistant", "content": "Paris."}))
             .set_usage_details(UsageDetails::new().input(24).output(3).total(27))
             .set_cost_details(
                 CostDetails::new()
@@ -52,7 +52,7 @@ fn main() {
                     .output(0.0000018)
                     .total(0.0000054),
             );
-        gen.end();
+        llm.end();
     }
 
     {
