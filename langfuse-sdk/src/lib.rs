@@ -100,6 +100,17 @@
 //! timeout and say whether everything was delivered; [`Langfuse::stats`] counts every
 //! observation enqueued, exported, dropped and failed.
 //!
+//! # Features
+//!
+//! | feature | what it adds |
+//! |---|---|
+//! | `tracing` | `bridge`: a `tracing_subscriber::Layer` that turns `tracing` spans into observations, and the trace id in `fmt` log lines |
+//! | `opentelemetry` | `otel`: parents both ways with opentelemetry-rust spans, W3C `baggage` for trace attributes |
+//! | `metrics` | the SDK's health (enqueued, exported, dropped, failed, retried, queue depth) through the `metrics` facade |
+//! | `testing` | `testing::InMemoryExporter`: assert on exactly what would be sent |
+//!
+//! [`api`] (prompts, datasets, experiments, reads of the public API) needs no feature.
+//!
 //! # Layout of the crate
 //!
 //! The modules are layers along the data's path, each importing only those below it: value
