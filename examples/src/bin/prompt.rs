@@ -8,9 +8,8 @@
 
 use std::time::Duration;
 
-use langfuse_openai::{ChatRequest, Message, Recording};
-use langfuse_sdk::api::{ApiClient, ChatTemplateEntry, Prompt};
-use langfuse_sdk::UsageDetails;
+use langfuse_openai::{CallOptions, ChatRequest, Message};
+use langfuse_sdk::api::{ChatTemplateEntry, Prompt};
 use serde_json::json;
 
 fn fallback() -> Vec<ChatTemplateEntry> {
@@ -25,7 +24,8 @@ fn fallback() -> Vec<ChatTemplateEntry> {
 }
 
 async fn fetch_prompt(name: &str) -> Prompt {
-    match ApiClient::from_env() {
+    // The client's own public API client: the same base URL and keys, one prompt cache.
+    match langfuse_sdk::client().api() {
         Ok(api) => api
             .get_prompt(name)
             .fallback_chat(fallback())
@@ -72,54 +72,22 @@ async fn main() {
             Err(e) => return eprintln!("messages: {e}"),
         };
 
-    // The generation is recorded here (so it can carry the prompt link); the client only sends
-    // the trace context along.
-    if std::env::var("OPENAI_BASE_URL").is_err() {
-        eprintln!("OPENAI_BASE_URL is not set: start the proxy with scripts/demo.sh");
-    }
-    let llm = match langfuse_openai::Client::builder()
-        .base_url(
-            std::env::var("OPENAI_BASE_URL").unwrap_or_else(|_| "http://127.0.0.1:4000".into()),
-        )
-        .api_key(std::env::var("OPENAI_API_KEY").unwrap_or_default())
-        .recording(Recording::Proxy)
-        .build()
-    {
+    // The client records the generation; the call's options link it to the prompt version
+    // (a fallback has no link: it was never fetched).
+    let llm = match langfuse_openai::Client::from_env() {
         Ok(c) => c,
-        Err(e) => return eprintln!("LLM client: {e}"),
+        Err(e) => return eprintln!("LLM client: {e} (start the proxy with scripts/demo.sh)"),
     };
     let temperature = prompt.config()["temperature"].as_f64().unwrap_or(0.2);
-    let lf = langfuse_sdk::client();
-    let generation = lf
-        .generation("answer-with-managed-prompt")
-        .model("gpt-4o-mini")
-        .input(&messages)
-        .start();
-    prompt.link_observation(&generation);
-    let _in_generation = generation.enter();
-    let answer = llm
-        .chat(ChatRequest::new("gpt-4o-mini", messages).temperature(temperature))
-        .await;
-    match answer {
-        Ok(r) => {
-            let text = r.text().unwrap_or_default().to_string();
-            generation.set_output(&text);
-            if let Some(u) = &r.usage {
-                let mut d = UsageDetails::new();
-                if let Some(n) = u.prompt_tokens {
-                    d = d.input(n);
-                }
-                if let Some(n) = u.completion_tokens {
-                    d = d.output(n);
-                }
-                generation.set_usage_details(d);
-            }
-            println!("{text}");
-        }
-        Err(e) => {
-            generation.set_error(&e);
-            eprintln!("chat: {e}");
-        }
+    let mut options = CallOptions::new().name("answer-with-managed-prompt");
+    if let Some(link) = prompt.link() {
+        options = options.prompt(link.name, link.version);
     }
-    generation.end();
+    let request = ChatRequest::new("gpt-4o-mini", messages)
+        .temperature(temperature)
+        .langfuse(options);
+    match llm.chat(request).await {
+        Ok(r) => println!("{}", r.text().unwrap_or_default()),
+        Err(e) => eprintln!("chat: {e}"),
+    }
 }
