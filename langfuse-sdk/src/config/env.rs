@@ -18,6 +18,9 @@
 //! | `LANGFUSE_EXPORTER` | `otlp` |
 //! | `OTEL_SERVICE_NAME` | `unknown_service:rust` |
 //!
+//! The other OpenTelemetry exporter variables (endpoint, headers, compression, resource
+//! attributes, the traces path) are read by [`otlp`](crate::config::otlp).
+//!
 //! Every `LANGFUSE_` name is also read as `Langfuse_…` (the platform documents that spelling).
 
 use std::time::Duration;
@@ -215,6 +218,7 @@ pub(crate) fn read(lookup: impl Fn(&str) -> Option<String>) -> Read {
     if let Some(v) = lookup("OTEL_SERVICE_NAME").filter(|v| !v.trim().is_empty()) {
         cfg.service_name = v.trim().to_string();
     }
+    crate::config::otlp::read(&lookup, &mut cfg, &mut fatal);
     Read {
         cfg,
         base_url_raw,

@@ -4,6 +4,7 @@
 
 pub(crate) mod env;
 pub(crate) mod options;
+pub(crate) mod otlp;
 pub(crate) mod validate;
 
 #[cfg(test)]

@@ -68,6 +68,16 @@ pub(crate) struct Config {
     pub service_name: String,
     pub mask: Option<MaskFn>,
     pub exporter: ExporterKind,
+    /// The full OTLP traces URL (a collector's), instead of the Langfuse server's.
+    pub traces_endpoint: Option<String>,
+    /// Path appended to the base URL when no endpoint is set.
+    pub traces_path: String,
+    /// Extra headers of every request (values may be credentials: never shown).
+    pub headers: Vec<(String, String)>,
+    /// Resource attributes besides the SDK's own.
+    pub resource_attributes: Vec<(String, String)>,
+    /// The application's HTTP client (proxies, mTLS), used as is.
+    pub http_client: Option<reqwest::Client>,
 }
 
 impl Default for Config {
@@ -96,6 +106,11 @@ impl Default for Config {
             service_name: "unknown_service:rust".to_string(),
             mask: None,
             exporter: ExporterKind::Otlp,
+            traces_endpoint: None,
+            traces_path: crate::config::otlp::DEFAULT_TRACES_PATH.to_string(),
+            headers: Vec::new(),
+            resource_attributes: Vec::new(),
+            http_client: None,
         }
     }
 }
@@ -120,7 +135,24 @@ impl fmt::Debug for Config {
             .field("max_queue_bytes", &self.max_queue_bytes)
             .field("max_retries", &self.max_retries)
             .field("exporter", &self.exporter.name())
+            .field("traces_endpoint", &self.traces_endpoint)
+            .field("traces_path", &self.traces_path)
+            // Header values may be credentials: names only.
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("resource_attributes", &self.resource_attributes)
+            .field("http_client", &self.http_client.is_some())
             .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// True when the Langfuse keys must be set: requests go to Langfuse itself, not to an
+    /// endpoint (a collector) that adds the credentials.
+    pub(crate) fn needs_keys(&self) -> bool {
+        self.traces_endpoint.is_none()
     }
 }
 

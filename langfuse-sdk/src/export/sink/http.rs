@@ -47,45 +47,26 @@ struct InFlight {
 
 impl HttpSink {
     pub(crate) fn new(cfg: &Config) -> Result<HttpSink, String> {
-        use base64::Engine as _;
-        let mut headers = HeaderMap::new();
-        let pk = cfg.public_key.clone().unwrap_or_default();
-        let sk = cfg
-            .secret_key
-            .as_ref()
-            .map(|s| s.0.clone())
-            .unwrap_or_default();
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{pk}:{sk}"));
-        let mut auth = HeaderValue::from_str(&format!("Basic {basic}"))
-            .map_err(|_| "the keys contain characters not allowed in a header".to_string())?;
-        auth.set_sensitive(true);
-        headers.insert(reqwest::header::AUTHORIZATION, auth);
-        headers.insert("x-langfuse-sdk-name", HeaderValue::from_static("rust"));
-        headers.insert(
-            "x-langfuse-sdk-version",
-            HeaderValue::from_static(SDK_VERSION),
-        );
-        headers.insert(
-            "x-langfuse-public-key",
-            HeaderValue::from_str(&pk)
-                .map_err(|_| "the public key is not a valid header".to_string())?,
-        );
-        headers.insert(
-            "x-langfuse-ingestion-version",
-            HeaderValue::from_static("4"),
-        );
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("langfuse-sdk-rust/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(cfg.timeout)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .redirect(response::redirect_policy())
-            .build()
-            .map_err(|e| e.to_string())?;
-        let host = url_host(&cfg.base_url);
-        if cfg.base_url.starts_with("http://") && !is_local(&host) {
+        let headers = request_headers(cfg)?;
+        let client = match &cfg.http_client {
+            Some(c) => c.clone(),
+            None => reqwest::Client::builder()
+                .user_agent(concat!("langfuse-sdk-rust/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(cfg.timeout)
+                .pool_idle_timeout(Duration::from_secs(30))
+                .redirect(response::redirect_policy())
+                .build()
+                .map_err(|e| e.to_string())?,
+        };
+        let traces_url = match &cfg.traces_endpoint {
+            Some(u) => u.clone(),
+            None => format!("{}{}", cfg.base_url, cfg.traces_path),
+        };
+        let (host, plain) = (url_host(&traces_url), traces_url.starts_with("http://"));
+        if plain && !is_local(&host) {
             diag::warn(&format!(
-                "LANGFUSE_BASE_URL {} uses plain http:// to a non-local host: keys and traces travel unencrypted",
-                cfg.base_url
+                "the traces URL {traces_url} uses plain http:// to a non-local host: keys and \
+                 traces travel unencrypted"
             ));
         }
         Ok(HttpSink {
@@ -95,7 +76,7 @@ impl HttpSink {
                 timeout: cfg.timeout,
                 max_retries: cfg.max_retries,
             },
-            traces_url: format!("{}/api/public/otel/v1/traces", cfg.base_url).into(),
+            traces_url: traces_url.into(),
             ingestion_url: format!("{}/api/public/ingestion", cfg.base_url).into(),
             failing: false,
             warned: HashSet::new(),
@@ -358,6 +339,47 @@ impl HttpSink {
             _ => {}
         }
     }
+}
+
+/// The headers of every request: Langfuse's (Authorization only when both keys are set: a
+/// collector in between may add the credentials), then the configured extra headers, which
+/// replace Langfuse's of the same name.
+fn request_headers(cfg: &Config) -> Result<HeaderMap, String> {
+    use base64::Engine as _;
+    let mut headers = HeaderMap::new();
+    if let (Some(pk), Some(sk)) = (&cfg.public_key, &cfg.secret_key) {
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{pk}:{}", sk.0));
+        let mut auth = HeaderValue::from_str(&format!("Basic {basic}"))
+            .map_err(|_| "the keys contain characters not allowed in a header".to_string())?;
+        auth.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, auth);
+    }
+    headers.insert("x-langfuse-sdk-name", HeaderValue::from_static("rust"));
+    headers.insert(
+        "x-langfuse-sdk-version",
+        HeaderValue::from_static(SDK_VERSION),
+    );
+    if let Some(pk) = &cfg.public_key {
+        headers.insert(
+            "x-langfuse-public-key",
+            HeaderValue::from_str(pk)
+                .map_err(|_| "the public key is not a valid header".to_string())?,
+        );
+    }
+    headers.insert(
+        "x-langfuse-ingestion-version",
+        HeaderValue::from_static("4"),
+    );
+    for (k, v) in &cfg.headers {
+        let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| format!("{k:?} is not a valid header name"))?;
+        let mut value = HeaderValue::from_str(v)
+            .map_err(|_| format!("the value of header {k:?} is not valid in a header"))?;
+        // Extra headers often carry credentials.
+        value.set_sensitive(true);
+        headers.insert(name, value);
+    }
+    Ok(headers)
 }
 
 fn url_host(base: &str) -> String {
