@@ -208,6 +208,13 @@ impl LangfuseBuilder {
         self.cfg.exporter = kind;
         self
     }
+    /// How observations reach Langfuse (`LANGFUSE_TRANSPORT`: `auto`, the default, `otlp`,
+    /// `ingestion`): `Transport::Ingestion` for servers without the OpenTelemetry endpoint
+    /// (older than v3).
+    pub fn transport(mut self, transport: crate::config::Transport) -> Self {
+        self.cfg.transport = transport;
+        self
+    }
     /// Sends to an in-memory exporter that tests can read (feature `testing`).
     #[cfg(feature = "testing")]
     pub fn in_memory_exporter(mut self, exporter: InMemoryExporter) -> Self {

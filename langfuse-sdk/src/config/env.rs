@@ -16,6 +16,7 @@
 //! | `LANGFUSE_TRACING_ENABLED` | `true` |
 //! | `LANGFUSE_OBSERVE_DECORATOR_IO_CAPTURE_ENABLED` | `true` |
 //! | `LANGFUSE_EXPORTER` | `otlp` |
+//! | `LANGFUSE_TRANSPORT` | `auto` (OTLP; the ingestion API when the server has no OTel route) |
 //! | `OTEL_SERVICE_NAME` | `unknown_service:rust` |
 //!
 //! The other OpenTelemetry exporter variables (endpoint, headers, compression, resource
@@ -26,8 +27,8 @@
 use std::time::Duration;
 
 use crate::config::options::{
-    Config, ExporterKind, Secret, DEFAULT_BASE_URL, DEFAULT_FLUSH_AT, DEFAULT_MAX_QUEUE_BYTES,
-    DEFAULT_MAX_QUEUE_SIZE,
+    Config, ExporterKind, Secret, Transport, DEFAULT_BASE_URL, DEFAULT_FLUSH_AT,
+    DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_QUEUE_SIZE,
 };
 use crate::config::validate::{parse_bool, validate_base_url, validate_environment, validate_key};
 
@@ -212,6 +213,16 @@ pub(crate) fn read(lookup: impl Fn(&str) -> Option<String>) -> Read {
             Some(k) => cfg.exporter = k,
             None => warnings.push(format!(
                 "{name}={v:?} is not one of otlp, console, none; using otlp"
+            )),
+        }
+    }
+    if let Some((name, v)) = get("LANGFUSE_TRANSPORT") {
+        match v.to_ascii_lowercase().as_str() {
+            "auto" => cfg.transport = Transport::Auto,
+            "otlp" => cfg.transport = Transport::Otlp,
+            "ingestion" => cfg.transport = Transport::Ingestion,
+            _ => warnings.push(format!(
+                "{name}={v:?} is not one of auto, otlp, ingestion; using auto"
             )),
         }
     }

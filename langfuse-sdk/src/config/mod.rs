@@ -10,4 +10,4 @@ pub(crate) mod validate;
 #[cfg(test)]
 mod tests;
 
-pub use options::{ExporterKind, DEFAULT_BASE_URL};
+pub use options::{ExporterKind, Transport, DEFAULT_BASE_URL};

@@ -19,6 +19,32 @@ pub enum ExporterKind {
     Disabled,
 }
 
+/// How observations reach Langfuse (`LANGFUSE_TRANSPORT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Transport {
+    /// OTLP; when the server answers 404 on its OTel route (a server without OpenTelemetry
+    /// ingestion), the legacy ingestion API from then on, resending that batch (the default).
+    /// With an OTLP endpoint (a collector) set, OTLP only.
+    #[default]
+    Auto,
+    /// OTLP/HTTP protobuf only.
+    Otlp,
+    /// The legacy batch API `POST /api/public/ingestion` only, as the Python SDK 2.x sends it.
+    Ingestion,
+}
+
+impl Transport {
+    /// The name `LANGFUSE_TRANSPORT` takes.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Transport::Auto => "auto",
+            Transport::Otlp => "otlp",
+            Transport::Ingestion => "ingestion",
+        }
+    }
+}
+
 /// A mask over input, output and metadata, run on the exporter thread before anything leaves the
 /// process. Strings arrive as JSON strings.
 pub(crate) type MaskFn =
@@ -78,6 +104,7 @@ pub(crate) struct Config {
     pub resource_attributes: Vec<(String, String)>,
     /// The application's HTTP client (proxies, mTLS), used as is.
     pub http_client: Option<reqwest::Client>,
+    pub transport: Transport,
 }
 
 impl Default for Config {
@@ -111,6 +138,7 @@ impl Default for Config {
             headers: Vec::new(),
             resource_attributes: Vec::new(),
             http_client: None,
+            transport: Transport::Auto,
         }
     }
 }
@@ -144,6 +172,7 @@ impl fmt::Debug for Config {
             )
             .field("resource_attributes", &self.resource_attributes)
             .field("http_client", &self.http_client.is_some())
+            .field("transport", &self.transport.name())
             .finish_non_exhaustive()
     }
 }
