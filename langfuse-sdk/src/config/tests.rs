@@ -286,3 +286,22 @@ fn given_http_client_sends_the_requests() {
     );
     assert_eq!(lf.stats().exported, 1);
 }
+
+#[test]
+fn transport_variable() {
+    use crate::config::Transport;
+    for (v, t) in [
+        ("auto", Transport::Auto),
+        ("OTLP", Transport::Otlp),
+        ("ingestion", Transport::Ingestion),
+    ] {
+        let (b, w) = env(&[("LANGFUSE_TRANSPORT", v)]);
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(b.cfg.transport, t);
+    }
+    let (b, w) = env(&[("LANGFUSE_TRANSPORT", "grpc")]);
+    assert_eq!(b.cfg.transport, Transport::Auto);
+    assert!(w[0].contains("LANGFUSE_TRANSPORT"), "{w:?}");
+    let b = LangfuseBuilder::new().transport(Transport::Ingestion);
+    assert_eq!(b.cfg.transport, Transport::Ingestion);
+}

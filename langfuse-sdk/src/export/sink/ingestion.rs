@@ -309,3 +309,49 @@ fn model_parameters(v: Value) -> Value {
         other => other,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch_of(events: &[(&str, usize)], observations: usize) -> Batch {
+        Batch {
+            body: Vec::new(),
+            events: events.iter().map(|(id, i)| (id.to_string(), *i)).collect(),
+            observations,
+        }
+    }
+
+    #[test]
+    fn errors_count_each_observation_once() {
+        // Observation 0 sent a trace-create ("t0") and a span-create ("s0").
+        let b = batch_of(&[("t0", 0), ("s0", 0), ("s1", 1), ("s2", 2)], 3);
+        assert_eq!(b.failed(&[]), 0);
+        let errs = [
+            json!({"id": "t0"}),
+            json!({"id": "s0"}),
+            json!({"id": "s2"}),
+        ];
+        assert_eq!(b.failed(&errs), 2);
+        // An error without a known id still counts, within the batch's size.
+        let unknown = [
+            json!({"status": 500}),
+            json!({"id": "x"}),
+            json!({"id": "y"}),
+            json!({"id": "z"}),
+        ];
+        assert_eq!(b.failed(&unknown), 3);
+    }
+
+    #[test]
+    fn values_and_parameters_map_back() {
+        assert_eq!(text_value("plain"), json!("plain"));
+        assert_eq!(text_value("42"), json!("42"), "a string stays a string");
+        assert_eq!(text_value(r#"{"a":1}"#), json!({"a": 1}));
+        assert_eq!(
+            model_parameters(json!({"t": 0.2, "n": 64, "s": "x", "b": true, "l": [1]})),
+            json!({"t": "0.2", "n": 64, "s": "x", "b": true, "l": "[1]"})
+        );
+        assert!(batch(b"\xff\xff", None).is_err());
+    }
+}
