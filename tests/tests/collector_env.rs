@@ -244,3 +244,21 @@ fn invalid_values_fail_build_naming_the_variable() {
         .expect_err("bad header");
     assert_eq!(err.setting(), Some("OTEL_EXPORTER_OTLP_HEADERS"));
 }
+
+/// A collector's 404 is the collector's: `auto` does not fall back to Langfuse's ingestion API.
+#[test]
+fn collector_404_does_not_switch_to_ingestion() {
+    let server = ScriptServer::start(|_| Reply::new(404, "text/plain", "no such route"));
+    let (b, _) = from_vars(&[(
+        "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+        format!("{}/v1/traces", server.url()),
+    )]);
+    let lf = b.build().expect("valid configuration");
+    lf.span("lost").start().end();
+    assert!(lf.shutdown(T).is_err(), "the span was not delivered");
+    let reqs = server.requests();
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    assert_eq!(reqs[0].path, "/v1/traces");
+    let s = lf.stats();
+    assert_eq!((s.enqueued, s.exported, s.failed), (1, 0, 1));
+}
