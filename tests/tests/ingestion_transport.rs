@@ -108,13 +108,38 @@ fn of_type<'a>(events: &'a [Value], ty: &str) -> Vec<&'a Value> {
     events.iter().filter(|e| e["type"] == ty).collect()
 }
 
-fn by_id<'a>(events: &'a [Value], id: &str) -> &'a Value {
-    let found: Vec<_> = events
-        .iter()
-        .filter(|e| e["type"] != "trace-create" && e["body"]["id"] == id)
-        .collect();
-    assert_eq!(found.len(), 1, "observation {id} arrived once: {events:#?}");
-    &found[0]["body"]
+/// An observation's fields: its create event's body merged with its update's (each must have
+/// arrived once; an event has no update).
+fn by_id(events: &[Value], id: &str) -> Value {
+    let of = |suffix: &str| -> Vec<&Value> {
+        events
+            .iter()
+            .filter(|e| {
+                e["type"] != "trace-create"
+                    && e["type"].as_str().unwrap().ends_with(suffix)
+                    && e["body"]["id"] == id
+            })
+            .collect()
+    };
+    let (creates, updates) = (of("-create"), of("-update"));
+    assert_eq!(
+        creates.len(),
+        1,
+        "observation {id} created once: {events:#?}"
+    );
+    let ty = creates[0]["type"].as_str().unwrap();
+    let expected_updates = usize::from(ty != "event-create");
+    assert_eq!(updates.len(), expected_updates, "{id}: {events:#?}");
+    let mut body = creates[0]["body"].clone();
+    if let Some(u) = updates.first() {
+        assert_eq!(u["type"], ty.replace("-create", "-update"));
+        assert!(u["body"].get("startTime").is_none(), "{u}");
+        assert!(u["body"].get("name").is_none(), "{u}");
+        for (k, v) in u["body"].as_object().unwrap() {
+            body[k] = v.clone();
+        }
+    }
+    body
 }
 
 /// Checks the events of one `record_trace` against what was recorded.
@@ -155,7 +180,11 @@ fn check_trace(events: &[Value], trace: &str, ids: &[String], root_name: &str) {
     let ty = |id: &str| {
         events
             .iter()
-            .find(|ev| ev["type"] != "trace-create" && ev["body"]["id"] == id)
+            .find(|ev| {
+                ev["type"] != "trace-create"
+                    && ev["type"].as_str().unwrap().ends_with("-create")
+                    && ev["body"]["id"] == id
+            })
             .map(|ev| ev["type"].as_str().unwrap().to_string())
             .unwrap()
     };
@@ -208,11 +237,14 @@ fn auto_switches_on_404_for_good_and_loses_nothing() {
     let events = events(&server);
     check_trace(&events, &trace1, &ids1, "first");
     check_trace(&events, &trace2, &ids2, "second");
-    let observations = events
-        .iter()
-        .filter(|e| e["type"] != "trace-create")
-        .count();
-    assert_eq!(observations, 8, "every observation once");
+    let count = |ty: &str| events.iter().filter(|e| e["type"] == ty).count();
+    let creates = count("span-create") + count("generation-create") + count("event-create");
+    assert_eq!(creates, 8, "every observation once");
+    assert_eq!(
+        count("span-update") + count("generation-update"),
+        6,
+        "all but the events"
+    );
     let s = lf.stats();
     assert_eq!((s.enqueued, s.exported, s.failed, s.dropped), (8, 8, 0, 0));
 }
@@ -260,10 +292,36 @@ fn ingestion_mode_goes_there_directly_as_python_does() {
         .iter()
         .find(|e| e["type"] == "generation-create")
         .unwrap();
-    let gen = by_id(&events, &ids[1]);
+    let ours = |ty: &str| {
+        events
+            .iter()
+            .find(|e| e["type"] == ty && e["body"]["id"] == ids[1].as_str())
+            .map(|e| keys(&e["body"]))
+            .unwrap()
+    };
+    let (create, update) = (ours("generation-create"), ours("generation-update"));
     for k in keys(&py_gen["body"]) {
-        assert!(gen.get(&k).is_some(), "generation lacks {k}: {gen}");
+        assert!(
+            create.contains(&k),
+            "generation-create lacks {k}: {create:?}"
+        );
     }
+    let py_update = py_body["batch"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "generation-update")
+        .unwrap();
+    // Python 2.60 sends `usage` (usageDetails is its newer form) and metadata set late.
+    for k in keys(&py_update["body"]) {
+        if k != "usage" && k != "metadata" {
+            assert!(
+                update.contains(&k),
+                "generation-update lacks {k}: {update:?}"
+            );
+        }
+    }
+    assert!(update.contains("usageDetails"), "{update:?}");
     let s = lf.stats();
     assert_eq!((s.enqueued, s.exported, s.failed), (4, 4, 0));
 }
@@ -281,13 +339,14 @@ fn per_event_errors_of_a_207_count_failed() {
     let err = lf.shutdown(T).expect_err("one observation refused");
     assert!(err.to_string().contains("1 item(s)"), "{err}");
     let events = events(&server);
-    assert_eq!(
-        events
-            .iter()
-            .filter(|e| e["type"] != "trace-create")
-            .count(),
-        3
-    );
+    let creates = events.iter().filter(|e| e["type"] == "span-create").count();
+    assert_eq!(creates, 2);
+    // The refused span's create and update both failed: one observation.
+    let refused = events
+        .iter()
+        .filter(|e| e["body"]["name"] == "refused")
+        .count();
+    assert_eq!(refused, 1, "the update carries no name");
     let s = lf.stats();
     assert_eq!((s.enqueued, s.exported, s.failed), (3, 2, 1));
 }

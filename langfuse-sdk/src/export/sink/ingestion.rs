@@ -1,11 +1,11 @@
 //! The legacy ingestion API (`POST /api/public/ingestion`), for Langfuse servers without the
 //! OpenTelemetry endpoint: the spans of an encoded OTLP request turned back into the events the
-//! official Python SDK 2.x sends (`trace-create`, `span-create`, `generation-create`,
-//! `event-create`). Runs on the exporter thread only.
+//! official Python SDK 2.x sends (`trace-create`, `span-create`/`-update`,
+//! `generation-create`/`-update`, `event-create`). Runs on the exporter thread only.
 //!
-//! Spans leave the application complete, so each observation is one `*-create` event with every
-//! field (start and end); the server merges events by id, as it merges Python's create and
-//! update. Observation types the ingestion API has no event for (`agent`, `tool`, `chain`,
+//! Each span becomes what Python sends for an observation that started and ended: a
+//! `*-create` event with the fields known at its start, a `*-update` with those known at its
+//! end (an event is one `event-create`); the server merges them by id. Observation types the ingestion API has no event for (`agent`, `tool`, `chain`,
 //! `retriever`, `evaluator`, `guardrail`) go as spans, `embedding` as a generation. A root
 //! span, or one carrying trace attributes, also sends a `trace-create` event.
 
@@ -69,10 +69,11 @@ pub(crate) fn batch(request: &[u8], public_key: Option<&str>) -> Result<Batch, S
             ids.insert(id.clone(), i);
             events.push(event(id, "trace-create", trace, span.end_time_unix_nano));
         }
-        let (kind, body) = observation_body(span, &a);
-        let id = uuid::Uuid::new_v4().to_string();
-        ids.insert(id.clone(), i);
-        events.push(event(id, kind, body, span.end_time_unix_nano));
+        for (kind, body, nanos) in observation_events(span, &a) {
+            let id = uuid::Uuid::new_v4().to_string();
+            ids.insert(id.clone(), i);
+            events.push(event(id, kind, body, nanos));
+        }
     }
     let body = json!({
         "batch": events,
@@ -219,6 +220,46 @@ fn trace_body(span: &Span, a: &Attrs<'_>) -> Option<Value> {
 }
 
 /// The event type and body of a span's observation.
+/// The fields a `*-update` event carries: what the Python SDK learns when the observation ends.
+const UPDATE_FIELDS: &[&str] = &[
+    "endTime",
+    "output",
+    "level",
+    "statusMessage",
+    "model",
+    "modelParameters",
+    "usageDetails",
+    "costDetails",
+    "completionStartTime",
+];
+
+/// A span's observation as the Python SDK sends one: a `*-create` event with what is known at
+/// its start and a `*-update` with what is known at its end (an event: one `event-create`),
+/// with the time of each.
+fn observation_events(span: &Span, a: &Attrs<'_>) -> Vec<(&'static str, Value, u64)> {
+    let (kind, body) = observation_body(span, a);
+    let Value::Object(mut create) = body else {
+        return vec![(kind, body, span.end_time_unix_nano)];
+    };
+    let update_kind = match kind {
+        "span-create" => "span-update",
+        "generation-create" => "generation-update",
+        _ => return vec![(kind, Value::Object(create), span.start_time_unix_nano)],
+    };
+    let mut update = Map::new();
+    for k in ["id", "traceId"] {
+        put(&mut update, k, create.get(k).cloned());
+    }
+    for k in UPDATE_FIELDS {
+        put(&mut update, k, create.remove(*k));
+    }
+    vec![
+        (kind, Value::Object(create), span.start_time_unix_nano),
+        (update_kind, Value::Object(update), span.end_time_unix_nano),
+    ]
+}
+
+/// Every field of a span's observation, with the type of its create event.
 fn observation_body(span: &Span, a: &Attrs<'_>) -> (&'static str, Value) {
     let ty = a.str("langfuse.observation.type").unwrap_or("span");
     let kind = match ty {
