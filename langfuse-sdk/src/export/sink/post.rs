@@ -178,7 +178,8 @@ async fn judge(mut resp: reqwest::Response, url: &str) -> Attempt {
     let hint = match status {
         401 | 403 => " (check LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL)",
         404 => {
-            " (is LANGFUSE_BASE_URL a Langfuse server with OpenTelemetry ingestion, v3 or newer?)"
+            " (is LANGFUSE_BASE_URL a Langfuse server with OpenTelemetry ingestion, v3 or newer? \
+             For older servers set LANGFUSE_TRANSPORT=ingestion)"
         }
         413 => " (request too large)",
         _ => "",
