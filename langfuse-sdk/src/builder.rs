@@ -208,6 +208,13 @@ impl LangfuseBuilder {
         self.cfg.exporter = kind;
         self
     }
+    /// How observations reach Langfuse (`LANGFUSE_TRANSPORT`: `auto`, the default, `otlp`,
+    /// `ingestion`): `Transport::Ingestion` for servers without the OpenTelemetry endpoint
+    /// (older than v3).
+    pub fn transport(mut self, transport: crate::config::Transport) -> Self {
+        self.cfg.transport = transport;
+        self
+    }
     /// Sends to an in-memory exporter that tests can read (feature `testing`).
     #[cfg(feature = "testing")]
     pub fn in_memory_exporter(mut self, exporter: InMemoryExporter) -> Self {
@@ -230,7 +237,9 @@ impl LangfuseBuilder {
         self.cfg.immediate = on;
         self
     }
-    /// Gzip request bodies (default on; the server accepts both).
+    /// Gzip request bodies (default on; the server accepts both;
+    /// `OTEL_EXPORTER_OTLP_COMPRESSION` / `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION` =
+    /// `gzip` | `none`).
     pub fn gzip(mut self, on: bool) -> Self {
         self.cfg.gzip = on;
         self
@@ -239,6 +248,60 @@ impl LangfuseBuilder {
     /// (`LANGFUSE_OBSERVE_DECORATOR_IO_CAPTURE_ENABLED`, default true).
     pub fn io_capture(mut self, on: bool) -> Self {
         self.cfg.io_capture = on;
+        self
+    }
+    /// The full OTLP traces URL to send to instead of the Langfuse server's, e.g. an
+    /// OpenTelemetry Collector's `http://otel-collector:4318/v1/traces`
+    /// (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`; `OTEL_EXPORTER_OTLP_ENDPOINT` is a base URL to
+    /// which `/v1/traces` is appended). Used as is; validated by `build()`.
+    ///
+    /// With an endpoint the Langfuse keys are optional (the collector adds the credentials):
+    /// without them no `Authorization` header is sent, and tracing stays on. Scores still go
+    /// to the base URL's ingestion API.
+    pub fn otlp_endpoint(mut self, url: impl Into<String>) -> Self {
+        self.cfg.traces_endpoint = Some(url.into());
+        self.env_fatal.retain(|f| {
+            f.setting != "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"
+                && f.setting != "OTEL_EXPORTER_OTLP_ENDPOINT"
+        });
+        self
+    }
+    /// The path appended to the base URL for traces when no endpoint is set
+    /// (`LANGFUSE_OTEL_TRACES_EXPORT_PATH`, default `/api/public/otel/v1/traces`), for a
+    /// server or proxy that serves OTLP elsewhere.
+    pub fn traces_export_path(mut self, path: impl Into<String>) -> Self {
+        self.cfg.traces_path = path.into();
+        self.env_fatal
+            .retain(|f| f.setting != "LANGFUSE_OTEL_TRACES_EXPORT_PATH");
+        self
+    }
+    /// An extra header on every request (as in `OTEL_EXPORTER_OTLP_HEADERS`), replacing an
+    /// earlier one of the same name, also the SDK's own (`Authorization` included). Its value
+    /// is never shown in `Debug` or logs. Validated by `build()`.
+    ///
+    /// ```
+    /// let b = langfuse_sdk::Langfuse::builder()
+    ///     .otlp_endpoint("http://127.0.0.1:4318/v1/traces")
+    ///     .header("x-collector-token", "t0k3n");
+    /// assert!(!format!("{b:?}").contains("t0k3n"));
+    /// ```
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        crate::config::otlp::set_header(&mut self.cfg.headers, name.into(), value.into());
+        self
+    }
+    /// A resource attribute besides the SDK's own (as in `OTEL_RESOURCE_ATTRIBUTES`).
+    pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        let key = key.into();
+        self.cfg.resource_attributes.retain(|(k, _)| *k != key);
+        self.cfg.resource_attributes.push((key, value.into()));
+        self
+    }
+    /// The HTTP client requests are sent with, for corporate proxies, mTLS or custom root
+    /// certificates. Used as is: its own redirect policy, user agent and timeouts apply (the
+    /// SDK still sets a timeout per request). The default client follows only same-origin
+    /// 307/308 redirects.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.cfg.http_client = Some(client);
         self
     }
     /// `service.name` resource attribute (`OTEL_SERVICE_NAME`).
@@ -277,7 +340,8 @@ impl LangfuseBuilder {
     /// Validates the options and starts the client (and its exporter thread).
     ///
     /// Missing keys with the OTLP exporter are not an error: the client is disabled with one
-    /// warning, as the official SDKs do.
+    /// warning, as the official SDKs do; with an [`otlp_endpoint`](Self::otlp_endpoint) they
+    /// are optional.
     pub fn build(mut self) -> Result<Langfuse, Error> {
         if let Some(f) = self.env_fatal.first() {
             return Err(Error::config(f.setting, f.message.clone()));
@@ -296,6 +360,7 @@ impl LangfuseBuilder {
         }
         self.cfg.base_url = validate_base_url(&self.base_url_raw)
             .map_err(|e| Error::config("LANGFUSE_BASE_URL", e))?;
+        self.validate_otlp()?;
         if let Some(env) = &self.cfg.environment {
             validate_environment(env)
                 .map_err(|e| Error::config("LANGFUSE_TRACING_ENVIRONMENT", e))?;
@@ -340,6 +405,25 @@ impl LangfuseBuilder {
         Ok(Langfuse {
             inner: Owner::start(self.cfg, self.custom),
         })
+    }
+}
+
+impl LangfuseBuilder {
+    /// Checks the endpoint, traces path and extra headers (set here or by the environment).
+    fn validate_otlp(&mut self) -> Result<(), Error> {
+        use crate::config::otlp::{validate_endpoint, validate_header, validate_path};
+        if let Some(u) = &self.cfg.traces_endpoint {
+            self.cfg.traces_endpoint = Some(
+                validate_endpoint(u)
+                    .map_err(|e| Error::config("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", e))?,
+            );
+        }
+        self.cfg.traces_path = validate_path(&self.cfg.traces_path)
+            .map_err(|e| Error::config("LANGFUSE_OTEL_TRACES_EXPORT_PATH", e))?;
+        for (k, v) in &self.cfg.headers {
+            validate_header(k, v).map_err(|e| Error::config("OTEL_EXPORTER_OTLP_HEADERS", e))?;
+        }
+        Ok(())
     }
 }
 

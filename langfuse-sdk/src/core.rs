@@ -86,6 +86,7 @@ impl Owner {
         if recording
             && custom.is_none()
             && cfg.exporter == ExporterKind::Otlp
+            && cfg.needs_keys()
             && (cfg.public_key.is_none() || cfg.secret_key.is_none())
         {
             let missing: Vec<&str> = [

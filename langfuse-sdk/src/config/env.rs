@@ -16,15 +16,19 @@
 //! | `LANGFUSE_TRACING_ENABLED` | `true` |
 //! | `LANGFUSE_OBSERVE_DECORATOR_IO_CAPTURE_ENABLED` | `true` |
 //! | `LANGFUSE_EXPORTER` | `otlp` |
+//! | `LANGFUSE_TRANSPORT` | `auto` (OTLP; the ingestion API when the server has no OTel route) |
 //! | `OTEL_SERVICE_NAME` | `unknown_service:rust` |
+//!
+//! The other OpenTelemetry exporter variables (endpoint, headers, compression, resource
+//! attributes, the traces path) are read by [`otlp`](crate::config::otlp).
 //!
 //! Every `LANGFUSE_` name is also read as `Langfuse_…` (the platform documents that spelling).
 
 use std::time::Duration;
 
 use crate::config::options::{
-    Config, ExporterKind, Secret, DEFAULT_BASE_URL, DEFAULT_FLUSH_AT, DEFAULT_MAX_QUEUE_BYTES,
-    DEFAULT_MAX_QUEUE_SIZE,
+    Config, ExporterKind, Secret, Transport, DEFAULT_BASE_URL, DEFAULT_FLUSH_AT,
+    DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_QUEUE_SIZE,
 };
 use crate::config::validate::{parse_bool, validate_base_url, validate_environment, validate_key};
 
@@ -212,9 +216,20 @@ pub(crate) fn read(lookup: impl Fn(&str) -> Option<String>) -> Read {
             )),
         }
     }
+    if let Some((name, v)) = get("LANGFUSE_TRANSPORT") {
+        match v.to_ascii_lowercase().as_str() {
+            "auto" => cfg.transport = Transport::Auto,
+            "otlp" => cfg.transport = Transport::Otlp,
+            "ingestion" => cfg.transport = Transport::Ingestion,
+            _ => warnings.push(format!(
+                "{name}={v:?} is not one of auto, otlp, ingestion; using auto"
+            )),
+        }
+    }
     if let Some(v) = lookup("OTEL_SERVICE_NAME").filter(|v| !v.trim().is_empty()) {
         cfg.service_name = v.trim().to_string();
     }
+    crate::config::otlp::read(&lookup, &mut cfg, &mut fatal);
     Read {
         cfg,
         base_url_raw,

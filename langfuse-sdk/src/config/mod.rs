@@ -4,9 +4,10 @@
 
 pub(crate) mod env;
 pub(crate) mod options;
+pub(crate) mod otlp;
 pub(crate) mod validate;
 
 #[cfg(test)]
 mod tests;
 
-pub use options::{ExporterKind, DEFAULT_BASE_URL};
+pub use options::{ExporterKind, Transport, DEFAULT_BASE_URL};

@@ -19,6 +19,32 @@ pub enum ExporterKind {
     Disabled,
 }
 
+/// How observations reach Langfuse (`LANGFUSE_TRANSPORT`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum Transport {
+    /// OTLP; when the server answers 404 on its OTel route (a server without OpenTelemetry
+    /// ingestion), the legacy ingestion API from then on, resending that batch (the default).
+    /// With an OTLP endpoint (a collector) set, OTLP only.
+    #[default]
+    Auto,
+    /// OTLP/HTTP protobuf only.
+    Otlp,
+    /// The legacy batch API `POST /api/public/ingestion` only, as the Python SDK 2.x sends it.
+    Ingestion,
+}
+
+impl Transport {
+    /// The name `LANGFUSE_TRANSPORT` takes.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Transport::Auto => "auto",
+            Transport::Otlp => "otlp",
+            Transport::Ingestion => "ingestion",
+        }
+    }
+}
+
 /// A mask over input, output and metadata, run on the exporter thread before anything leaves the
 /// process. Strings arrive as JSON strings.
 pub(crate) type MaskFn =
@@ -68,6 +94,17 @@ pub(crate) struct Config {
     pub service_name: String,
     pub mask: Option<MaskFn>,
     pub exporter: ExporterKind,
+    /// The full OTLP traces URL (a collector's), instead of the Langfuse server's.
+    pub traces_endpoint: Option<String>,
+    /// Path appended to the base URL when no endpoint is set.
+    pub traces_path: String,
+    /// Extra headers of every request (values may be credentials: never shown).
+    pub headers: Vec<(String, String)>,
+    /// Resource attributes besides the SDK's own.
+    pub resource_attributes: Vec<(String, String)>,
+    /// The application's HTTP client (proxies, mTLS), used as is.
+    pub http_client: Option<reqwest::Client>,
+    pub transport: Transport,
 }
 
 impl Default for Config {
@@ -96,6 +133,12 @@ impl Default for Config {
             service_name: "unknown_service:rust".to_string(),
             mask: None,
             exporter: ExporterKind::Otlp,
+            traces_endpoint: None,
+            traces_path: crate::config::otlp::DEFAULT_TRACES_PATH.to_string(),
+            headers: Vec::new(),
+            resource_attributes: Vec::new(),
+            http_client: None,
+            transport: Transport::Auto,
         }
     }
 }
@@ -120,7 +163,25 @@ impl fmt::Debug for Config {
             .field("max_queue_bytes", &self.max_queue_bytes)
             .field("max_retries", &self.max_retries)
             .field("exporter", &self.exporter.name())
+            .field("traces_endpoint", &self.traces_endpoint)
+            .field("traces_path", &self.traces_path)
+            // Header values may be credentials: names only.
+            .field(
+                "headers",
+                &self.headers.iter().map(|(k, _)| k).collect::<Vec<_>>(),
+            )
+            .field("resource_attributes", &self.resource_attributes)
+            .field("http_client", &self.http_client.is_some())
+            .field("transport", &self.transport.name())
             .finish_non_exhaustive()
+    }
+}
+
+impl Config {
+    /// True when the Langfuse keys must be set: requests go to Langfuse itself, not to an
+    /// endpoint (a collector) that adds the credentials.
+    pub(crate) fn needs_keys(&self) -> bool {
+        self.traces_endpoint.is_none()
     }
 }
 

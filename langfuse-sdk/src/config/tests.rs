@@ -231,3 +231,77 @@ fn builder_rejects_invalid_values_with_clear_errors() {
     assert!(base().flush_at(0).build().unwrap_err().is_config());
     assert!(!format!("{:?}", base()).contains("sk-very-secret"));
 }
+
+/// The application's `reqwest::Client` sends the requests (its user agent arrives), and with an
+/// endpoint and no keys there is no Authorization header.
+#[test]
+fn given_http_client_sends_the_requests() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || -> Vec<String> {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut head = Vec::new();
+        let mut len = 0usize;
+        for _ in 0..200 {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                break;
+            }
+            let l = line.trim_end().to_ascii_lowercase();
+            if let Some(v) = l.strip_prefix("content-length:") {
+                len = v.trim().parse().unwrap_or(0);
+            }
+            head.push(l);
+        }
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).unwrap();
+        let mut stream = reader.into_inner();
+        let answer = "HTTP/1.1 200 OK\r\ncontent-length: 0\r\nconnection: close\r\n\r\n";
+        stream.write_all(answer.as_bytes()).unwrap();
+        head
+    });
+    let client = reqwest::Client::builder()
+        .user_agent("app-own-client")
+        .build()
+        .unwrap();
+    let lf = LangfuseBuilder::new()
+        .otlp_endpoint(format!("http://{addr}/v1/traces"))
+        .http_client(client)
+        .build()
+        .unwrap();
+    assert!(lf.is_enabled());
+    lf.span("s").start().end();
+    lf.shutdown(Duration::from_secs(10)).unwrap();
+    let head = server.join().unwrap();
+    assert_eq!(head[0], "post /v1/traces http/1.1", "{head:?}");
+    assert!(
+        head.contains(&"user-agent: app-own-client".to_string()),
+        "{head:?}"
+    );
+    assert!(
+        !head.iter().any(|h| h.starts_with("authorization")),
+        "{head:?}"
+    );
+    assert_eq!(lf.stats().exported, 1);
+}
+
+#[test]
+fn transport_variable() {
+    use crate::config::Transport;
+    for (v, t) in [
+        ("auto", Transport::Auto),
+        ("OTLP", Transport::Otlp),
+        ("ingestion", Transport::Ingestion),
+    ] {
+        let (b, w) = env(&[("LANGFUSE_TRANSPORT", v)]);
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(b.cfg.transport, t);
+    }
+    let (b, w) = env(&[("LANGFUSE_TRANSPORT", "grpc")]);
+    assert_eq!(b.cfg.transport, Transport::Auto);
+    assert!(w[0].contains("LANGFUSE_TRANSPORT"), "{w:?}");
+    let b = LangfuseBuilder::new().transport(Transport::Ingestion);
+    assert_eq!(b.cfg.transport, Transport::Ingestion);
+}

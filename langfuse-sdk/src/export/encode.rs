@@ -127,13 +127,19 @@ pub(crate) struct Encoder {
 
 impl Encoder {
     pub(crate) fn new(cfg: &Config) -> Encoder {
-        let res = vec![
+        let mut res = vec![
             kv_str("service.name", cfg.service_name.clone()),
             kv_str("telemetry.sdk.language", "rust"),
             kv_str("telemetry.sdk.name", SCOPE_NAME),
             kv_str("telemetry.sdk.version", SDK_VERSION),
             kv_str("service.instance.id", uuid::Uuid::new_v4().to_string()),
         ];
+        // `OTEL_RESOURCE_ATTRIBUTES` and the builder's: the SDK's own keys stay as they are.
+        for (k, v) in &cfg.resource_attributes {
+            if !res.iter().any(|a| a.key == *k) {
+                res.push(kv_str(k, v.clone()));
+            }
+        }
         // The release is not the resource's `service.version`: Langfuse reads that as every
         // observation's `version` (the user's code-path version, for comparing experiments).
         // It travels as `langfuse.release` on each span instead.

@@ -8,12 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{HeaderMap, HeaderValue};
+use serde_json::Value;
 
-use crate::config::options::Config;
+use crate::config::options::{Config, Transport};
 use crate::diag;
 use crate::export::encode::{Encoder, Spans, SDK_VERSION};
 use crate::export::gzip::Gzip;
 use crate::export::shared::Shared;
+use crate::export::sink::ingestion;
 #[cfg(test)]
 pub(crate) use crate::export::sink::post::{backoff, parse_retry_after};
 use crate::export::sink::post::{PostResult, Poster, Refusal};
@@ -36,6 +38,28 @@ pub(crate) struct HttpSink {
     in_flight: Option<InFlight>,
     /// The spans buffer of the last request delivered, handed back to the worker for reuse.
     spare: Spans,
+    /// Where spans go now.
+    route: Route,
+    /// `LANGFUSE_TRANSPORT=auto`: switch to the ingestion API for good on a 404 of the OTel route.
+    auto: bool,
+    public_key: Option<String>,
+}
+
+/// The API spans are sent to.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Route {
+    Otlp,
+    Ingestion,
+}
+
+/// One request for a part of the spans, on a route.
+struct Request {
+    url: Arc<str>,
+    body: Vec<u8>,
+    content_type: &'static str,
+    gzip: bool,
+    /// Ingestion: which observation each event came from (its body moved to `body`).
+    events: Option<ingestion::Batch>,
 }
 
 /// A request in flight: the task delivering it, and its spans (kept to split them on a 413).
@@ -43,49 +67,32 @@ struct InFlight {
     task: tokio::task::JoinHandle<PostResult>,
     spans: Spans,
     n: u64,
+    route: Route,
+    events: Option<ingestion::Batch>,
 }
 
 impl HttpSink {
     pub(crate) fn new(cfg: &Config) -> Result<HttpSink, String> {
-        use base64::Engine as _;
-        let mut headers = HeaderMap::new();
-        let pk = cfg.public_key.clone().unwrap_or_default();
-        let sk = cfg
-            .secret_key
-            .as_ref()
-            .map(|s| s.0.clone())
-            .unwrap_or_default();
-        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{pk}:{sk}"));
-        let mut auth = HeaderValue::from_str(&format!("Basic {basic}"))
-            .map_err(|_| "the keys contain characters not allowed in a header".to_string())?;
-        auth.set_sensitive(true);
-        headers.insert(reqwest::header::AUTHORIZATION, auth);
-        headers.insert("x-langfuse-sdk-name", HeaderValue::from_static("rust"));
-        headers.insert(
-            "x-langfuse-sdk-version",
-            HeaderValue::from_static(SDK_VERSION),
-        );
-        headers.insert(
-            "x-langfuse-public-key",
-            HeaderValue::from_str(&pk)
-                .map_err(|_| "the public key is not a valid header".to_string())?,
-        );
-        headers.insert(
-            "x-langfuse-ingestion-version",
-            HeaderValue::from_static("4"),
-        );
-        let client = reqwest::Client::builder()
-            .user_agent(concat!("langfuse-sdk-rust/", env!("CARGO_PKG_VERSION")))
-            .connect_timeout(cfg.timeout)
-            .pool_idle_timeout(Duration::from_secs(30))
-            .redirect(response::redirect_policy())
-            .build()
-            .map_err(|e| e.to_string())?;
-        let host = url_host(&cfg.base_url);
-        if cfg.base_url.starts_with("http://") && !is_local(&host) {
+        let headers = request_headers(cfg)?;
+        let client = match &cfg.http_client {
+            Some(c) => c.clone(),
+            None => reqwest::Client::builder()
+                .user_agent(concat!("langfuse-sdk-rust/", env!("CARGO_PKG_VERSION")))
+                .connect_timeout(cfg.timeout)
+                .pool_idle_timeout(Duration::from_secs(30))
+                .redirect(response::redirect_policy())
+                .build()
+                .map_err(|e| e.to_string())?,
+        };
+        let traces_url = match &cfg.traces_endpoint {
+            Some(u) => u.clone(),
+            None => format!("{}{}", cfg.base_url, cfg.traces_path),
+        };
+        let (host, plain) = (url_host(&traces_url), traces_url.starts_with("http://"));
+        if plain && !is_local(&host) {
             diag::warn(&format!(
-                "LANGFUSE_BASE_URL {} uses plain http:// to a non-local host: keys and traces travel unencrypted",
-                cfg.base_url
+                "the traces URL {traces_url} uses plain http:// to a non-local host: keys and \
+                 traces travel unencrypted"
             ));
         }
         Ok(HttpSink {
@@ -95,7 +102,7 @@ impl HttpSink {
                 timeout: cfg.timeout,
                 max_retries: cfg.max_retries,
             },
-            traces_url: format!("{}/api/public/otel/v1/traces", cfg.base_url).into(),
+            traces_url: traces_url.into(),
             ingestion_url: format!("{}/api/public/ingestion", cfg.base_url).into(),
             failing: false,
             warned: HashSet::new(),
@@ -103,6 +110,13 @@ impl HttpSink {
             gzip: Gzip::default(),
             in_flight: None,
             spare: Spans::default(),
+            route: match cfg.transport {
+                Transport::Ingestion => Route::Ingestion,
+                _ => Route::Otlp,
+            },
+            // Through a collector, a 404 is the collector's: no fallback.
+            auto: cfg.transport == Transport::Auto && cfg.traces_endpoint.is_none(),
+            public_key: cfg.public_key.clone(),
         })
     }
 
@@ -117,18 +131,38 @@ impl HttpSink {
         n: u64,
         shared: &Arc<Shared>,
     ) {
-        let (payload, gzip) = self.payload(encoder, batch);
+        let route = self.route;
+        let mut request = self.request(encoder, batch);
         // One request at a time on the wire: its connection is free again for the next.
         self.finish_traces(encoder, shared).await;
-        let (poster, url, task_shared) =
-            (self.poster.clone(), self.traces_url.clone(), shared.clone());
+        if self.route != route {
+            // The request before switched to the ingestion API.
+            request = self.request(encoder, batch);
+        }
+        let Request {
+            url,
+            body,
+            content_type,
+            gzip,
+            events,
+        } = match request {
+            Ok(r) => r,
+            Err(m) => return self.failed(n, &m, Some("ingestion conversion"), shared),
+        };
+        let (poster, task_shared) = (self.poster.clone(), shared.clone());
         let task = tokio::spawn(async move {
             poster
-                .post(&url, payload, "application/x-protobuf", gzip, &task_shared)
+                .post(&url, body, content_type, gzip, &task_shared)
                 .await
         });
         let spans = std::mem::replace(batch, std::mem::take(&mut self.spare));
-        self.in_flight = Some(InFlight { task, spans, n });
+        self.in_flight = Some(InFlight {
+            task,
+            spans,
+            n,
+            route: self.route,
+            events,
+        });
         // Let the task write the request before this thread goes back to encoding.
         tokio::task::yield_now().await;
     }
@@ -136,7 +170,14 @@ impl HttpSink {
     /// Waits for the request in flight, if any, and counts its spans exported or failed
     /// (splitting and resending them first if the server found the request too large).
     pub(crate) async fn finish_traces(&mut self, encoder: &Encoder, shared: &Shared) {
-        let Some(InFlight { task, spans, n }) = self.in_flight.take() else {
+        let Some(InFlight {
+            task,
+            spans,
+            n,
+            mut route,
+            mut events,
+        }) = self.in_flight.take()
+        else {
             return;
         };
         let r = task
@@ -146,7 +187,23 @@ impl HttpSink {
         let (mut result, mut part, mut k) = (r, spans, n);
         loop {
             match result {
-                Ok(answer) => self.count_traces(&answer, k, shared),
+                Ok(answer) => match &events {
+                    Some(b) => self.count_ingestion(&answer, b, k, shared),
+                    None => self.count_traces(&answer, k, shared),
+                },
+                Err(r) if r.not_found && self.auto && route == Route::Otlp => {
+                    if self.route == Route::Otlp {
+                        self.route = Route::Ingestion;
+                        diag::warn(&format!(
+                            "Langfuse's OpenTelemetry endpoint {} answered 404 (a server older \
+                             than v3?): observations go to the ingestion API from now on; set \
+                             LANGFUSE_TRANSPORT=ingestion to skip the first attempt",
+                            self.traces_url
+                        ));
+                    }
+                    // Resent through the ingestion API: nothing is lost.
+                    pending.push((std::mem::take(&mut part), k));
+                }
                 Err(r) if r.too_large && k > 1 => match halves(&mut part, k) {
                     Some((tail, k_tail)) => {
                         let msg = format!(
@@ -179,17 +236,16 @@ impl HttpSink {
                 break;
             };
             (part, k) = (next, next_k);
-            let (payload, gzip) = self.payload(encoder, &part);
-            result = self
-                .poster
-                .post(
-                    &self.traces_url,
-                    payload,
-                    "application/x-protobuf",
-                    gzip,
-                    shared,
-                )
-                .await;
+            route = self.route;
+            (result, events) = match self.request(encoder, &part) {
+                Ok(r) => (
+                    self.poster
+                        .post(&r.url, r.body, r.content_type, r.gzip, shared)
+                        .await,
+                    r.events,
+                ),
+                Err(m) => (Err(Refusal::new(m)), None),
+            };
         }
         if part.bytes.capacity() > self.spare.bytes.capacity() {
             part.clear();
@@ -204,13 +260,68 @@ impl HttpSink {
             .is_some_and(|f| f.task.is_finished())
     }
 
-    /// The request body for `spans` and whether it is gzip.
-    fn payload(&mut self, encoder: &Encoder, spans: &Spans) -> (Vec<u8>, bool) {
+    /// The request for `spans` on the current route (an error when the spans cannot be turned
+    /// into ingestion events).
+    fn request(&mut self, encoder: &Encoder, spans: &Spans) -> Result<Request, String> {
+        if self.route == Route::Ingestion {
+            let mut b =
+                ingestion::batch(&encoder.request(&spans.bytes), self.public_key.as_deref())?;
+            return Ok(Request {
+                url: self.ingestion_url.clone(),
+                body: std::mem::take(&mut b.body),
+                content_type: "application/json",
+                gzip: false,
+                events: Some(b),
+            });
+        }
         let prefix = encoder.request_prefix(spans.len());
-        if self.gzip_on {
+        let (body, gzip) = if self.gzip_on {
             (self.gzip.compress(&prefix, &spans.bytes, &spans.ids), true)
         } else {
             ([&prefix[..], &spans.bytes].concat(), false)
+        };
+        Ok(Request {
+            url: self.traces_url.clone(),
+            body,
+            content_type: "application/x-protobuf",
+            gzip,
+            events: None,
+        })
+    }
+
+    /// Counts `n` observations sent as ingestion events: exported, except those whose events
+    /// the answer (207) lists as errors.
+    fn count_ingestion(
+        &mut self,
+        answer: &Answer,
+        batch: &ingestion::Batch,
+        n: u64,
+        shared: &Shared,
+    ) {
+        match response::scores(answer) {
+            Scores::Delivered { errors } => {
+                self.outcome(None, false);
+                let failed = batch.failed(&errors).min(n);
+                let c = &shared.counters;
+                c.exported.fetch_add(n - failed, Ordering::Relaxed);
+                c.failed.fetch_add(failed, Ordering::Relaxed);
+                if failed > 0 {
+                    let msg = format!(
+                        "Langfuse refused {failed} of {n} observation(s) (counted failed): {}",
+                        diag::truncate_for_log(&Value::Array(errors).to_string())
+                    );
+                    if !self.warn_once("ingestion errors", &msg) {
+                        diag::debug(|| msg);
+                    }
+                }
+            }
+            Scores::NotIngestion(m) => {
+                let msg = format!(
+                    "the ingestion endpoint's answer is not a delivery ({m}); is LANGFUSE_BASE_URL \
+                     the Langfuse server itself?"
+                );
+                self.failed(n, &msg, Some("not ingestion"), shared);
+            }
         }
     }
 
@@ -358,6 +469,47 @@ impl HttpSink {
             _ => {}
         }
     }
+}
+
+/// The headers of every request: Langfuse's (Authorization only when both keys are set: a
+/// collector in between may add the credentials), then the configured extra headers, which
+/// replace Langfuse's of the same name.
+fn request_headers(cfg: &Config) -> Result<HeaderMap, String> {
+    use base64::Engine as _;
+    let mut headers = HeaderMap::new();
+    if let (Some(pk), Some(sk)) = (&cfg.public_key, &cfg.secret_key) {
+        let basic = base64::engine::general_purpose::STANDARD.encode(format!("{pk}:{}", sk.0));
+        let mut auth = HeaderValue::from_str(&format!("Basic {basic}"))
+            .map_err(|_| "the keys contain characters not allowed in a header".to_string())?;
+        auth.set_sensitive(true);
+        headers.insert(reqwest::header::AUTHORIZATION, auth);
+    }
+    headers.insert("x-langfuse-sdk-name", HeaderValue::from_static("rust"));
+    headers.insert(
+        "x-langfuse-sdk-version",
+        HeaderValue::from_static(SDK_VERSION),
+    );
+    if let Some(pk) = &cfg.public_key {
+        headers.insert(
+            "x-langfuse-public-key",
+            HeaderValue::from_str(pk)
+                .map_err(|_| "the public key is not a valid header".to_string())?,
+        );
+    }
+    headers.insert(
+        "x-langfuse-ingestion-version",
+        HeaderValue::from_static("4"),
+    );
+    for (k, v) in &cfg.headers {
+        let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+            .map_err(|_| format!("{k:?} is not a valid header name"))?;
+        let mut value = HeaderValue::from_str(v)
+            .map_err(|_| format!("the value of header {k:?} is not valid in a header"))?;
+        // Extra headers often carry credentials.
+        value.set_sensitive(true);
+        headers.insert(name, value);
+    }
+    Ok(headers)
 }
 
 fn url_host(base: &str) -> String {

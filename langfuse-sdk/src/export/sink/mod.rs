@@ -17,6 +17,7 @@ use crate::export::sink::http::HttpSink;
 
 pub(crate) mod console;
 pub(crate) mod http;
+pub(crate) mod ingestion;
 pub(crate) mod post;
 pub(crate) mod response;
 pub(crate) mod split;

@@ -17,6 +17,8 @@ pub(crate) struct Refusal {
     pub once: Option<String>,
     /// HTTP 413: the request can be split and resent.
     pub too_large: bool,
+    /// HTTP 404: the route does not exist on this server.
+    pub not_found: bool,
 }
 
 impl Refusal {
@@ -25,6 +27,7 @@ impl Refusal {
             message,
             once: None,
             too_large: false,
+            not_found: false,
         }
     }
 }
@@ -162,6 +165,7 @@ async fn judge(mut resp: reqwest::Response, url: &str) -> Attempt {
             message: response::redirect_problem(status, location.as_deref()),
             once: Some(format!("HTTP {status}")),
             too_large: false,
+            not_found: false,
         });
     }
     let text = resp.text().await.unwrap_or_default();
@@ -174,7 +178,8 @@ async fn judge(mut resp: reqwest::Response, url: &str) -> Attempt {
     let hint = match status {
         401 | 403 => " (check LANGFUSE_PUBLIC_KEY / LANGFUSE_SECRET_KEY and LANGFUSE_BASE_URL)",
         404 => {
-            " (is LANGFUSE_BASE_URL a Langfuse server with OpenTelemetry ingestion, v3 or newer?)"
+            " (is LANGFUSE_BASE_URL a Langfuse server with OpenTelemetry ingestion, v3 or newer? \
+             For older servers set LANGFUSE_TRANSPORT=ingestion)"
         }
         413 => " (request too large)",
         _ => "",
@@ -186,6 +191,7 @@ async fn judge(mut resp: reqwest::Response, url: &str) -> Attempt {
         ),
         once: Some(format!("HTTP {status}")),
         too_large: status == 413,
+        not_found: status == 404,
     })
 }
 
