@@ -65,7 +65,7 @@
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
-//! | `LANGFUSE_PUBLIC_KEY`, `LANGFUSE_SECRET_KEY` | none | project keys; without them tracing is off (one warning) |
+//! | `LANGFUSE_PUBLIC_KEY`, `LANGFUSE_SECRET_KEY` | none | project keys; without them tracing is off (one warning), unless an OTLP endpoint is set (a collector adds the credentials) |
 //! | `LANGFUSE_BASE_URL` (or `LANGFUSE_HOST`) | `https://cloud.langfuse.com` | the Langfuse server |
 //! | `LANGFUSE_TRACING_ENVIRONMENT` | none (shown as `default`) | e.g. `production`, `staging` |
 //! | `LANGFUSE_RELEASE` | a CI commit variable, if set | the deployed release |
@@ -79,6 +79,12 @@
 //! | `LANGFUSE_EXPORTER` | `otlp` | `console` prints each trace as a tree; `none` sends nothing |
 //! | `LANGFUSE_DEBUG` | `false` | the SDK's own debug log |
 //! | `OTEL_SERVICE_NAME` | `unknown_service:rust` | the resource's service name |
+//! | `OTEL_RESOURCE_ATTRIBUTES` | none | `k=v,…` added to the resource |
+//! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `OTEL_EXPORTER_OTLP_ENDPOINT` | none (Langfuse's OTel route) | send to a collector instead (the second gets `/v1/traces`) |
+//! | `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TRACES_HEADERS` | none | extra headers, `k=v,…` |
+//! | `OTEL_EXPORTER_OTLP_COMPRESSION` (`_TRACES_` too) | `gzip` | `gzip` or `none` |
+//! | `LANGFUSE_OTEL_TRACES_EXPORT_PATH` | `/api/public/otel/v1/traces` | the path under the base URL |
+//! | `LANGFUSE_TRANSPORT` | `auto` | `otlp`, `ingestion` (the legacy batch API, for servers without the OTel route), or `auto`: OTLP, switching for good to ingestion on a 404 |
 //!
 //! # Context
 //!
@@ -164,7 +170,7 @@ pub mod testing;
 pub use attributes::TraceAttributes;
 pub use builder::LangfuseBuilder;
 pub use client::Langfuse;
-pub use config::{ExporterKind, DEFAULT_BASE_URL};
+pub use config::{ExporterKind, Transport, DEFAULT_BASE_URL};
 pub use context::{
     spawn, spawn_blocking, thread_spawn, Context, ContextGuard, WithContext, WithContextFuture,
 };
