@@ -182,6 +182,14 @@ impl Core {
         }
     }
 
+    /// Registers an observation started through a handle, so that shutdown ends it if it is
+    /// still open (see `crate::export::queue`).
+    pub(crate) fn register_open(&self, obs: std::sync::Weak<dyn crate::export::queue::Open>) {
+        if let Some(e) = &self.exporter {
+            e.register_open(obs);
+        }
+    }
+
     /// Records an ended observation for the exporter.
     #[inline]
     pub(crate) fn record(&self, head: Head<'_>, data: &mut ObsData) {

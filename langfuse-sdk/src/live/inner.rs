@@ -168,6 +168,25 @@ impl ObsInner {
         data.end(&self.core, head, at);
     }
 }
+impl crate::export::queue::Open for ObsInner {
+    fn is_open(&self) -> bool {
+        !self.lock().ended
+    }
+    fn end_open(&self) {
+        let mut d = self.lock();
+        if d.ended {
+            return;
+        }
+        d.level = Some(crate::fields::Level::Warning);
+        let msg = crate::export::queue::OPEN_AT_SHUTDOWN;
+        let r = d.rare();
+        r.status_message = Some(match r.status_message.take() {
+            Some(m) if !m.is_empty() => format!("{m}; {msg}"),
+            _ => msg.to_string(),
+        });
+        d.end(&self.core, self.head(), None);
+    }
+}
 impl ObsData {
     /// Ends the observation (once; later calls do nothing) and records it.
     #[inline]
