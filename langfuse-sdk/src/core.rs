@@ -184,9 +184,19 @@ impl Core {
 
     /// Registers an observation started through a handle, so that shutdown ends it if it is
     /// still open (see `crate::export::queue`).
-    pub(crate) fn register_open(&self, obs: std::sync::Weak<dyn crate::export::queue::Open>) {
+    /// Its slot, for [`deregister_open`](Self::deregister_open); `None` when nothing records
+    /// or the client is shutting down.
+    pub(crate) fn register_open(
+        &self,
+        obs: std::sync::Weak<dyn crate::export::queue::Open>,
+    ) -> Option<u32> {
+        self.exporter.as_ref()?.register_open(obs)
+    }
+
+    /// Forgets a registered observation (it ended, or its last handle is going away).
+    pub(crate) fn deregister_open(&self, slot: u32) {
         if let Some(e) = &self.exporter {
-            e.register_open(obs);
+            e.deregister_open(slot);
         }
     }
 

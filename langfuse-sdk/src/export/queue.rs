@@ -4,7 +4,9 @@
 //! # Open observations at shutdown
 //!
 //! Observations started through a handle (`Langfuse::span(..).start()`, `observation(..)`, the
-//! `tracing` bridge) are registered here, as a weak reference, when they start. `shutdown`
+//! `tracing` bridge) are registered here, as a weak reference in a slot they know, when they
+//! start, and leave when they end (one uncontended lock each time; a handle that was the only
+//! one is unique again after leaving, so its allocation is still reused). `shutdown`
 //! first ends every registered observation that is still open, at that moment, with level
 //! `WARNING` and the status message [`OPEN_AT_SHUTDOWN`] (appended to one already set), so a
 //! long-running root and a handle leaked with `std::mem::forget` are sent, and their ended
@@ -63,11 +65,12 @@ pub(crate) trait Open: Send + Sync {
     fn end_open(&self);
 }
 
-/// Registered observations, and the length at which ended ones are next pruned.
+/// Registered observations: a slab, each observation knowing its slot, so that leaving it
+/// (when the observation ends) is one uncontended lock and no search.
 #[derive(Default)]
 struct OpenList {
-    list: Vec<Weak<dyn Open>>,
-    prune_at: usize,
+    slots: Vec<Option<Weak<dyn Open>>>,
+    free: Vec<u32>,
 }
 
 /// The application's end of the exporter.
@@ -165,28 +168,54 @@ impl Exporter {
         }
     }
 
-    /// Registers an observation started through a handle, for [`end_open`](Self::end_open).
-    pub(crate) fn register_open(&self, obs: Weak<dyn Open>) {
-        let mut o = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        if o.list.len() >= o.prune_at {
-            // Amortised: pruned when the list has doubled since the last pruning.
-            o.list
-                .retain(|w| w.strong_count() > 0 && w.upgrade().is_some_and(|x| x.is_open()));
-            o.prune_at = (o.list.len() * 2).max(64);
+    /// Registers an observation started through a handle, for [`end_open`](Self::end_open):
+    /// its slot, or `None` once shutdown started (nothing would end it).
+    pub(crate) fn register_open(&self, obs: Weak<dyn Open>) -> Option<u32> {
+        if self.shared.shutdown_started.load(Ordering::Acquire) {
+            return None;
         }
-        o.list.push(obs);
+        let mut o = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = o.free.pop() {
+            o.slots[slot as usize] = Some(obs);
+            return Some(slot);
+        }
+        let slot = u32::try_from(o.slots.len())
+            .ok()
+            .filter(|s| *s != u32::MAX)?;
+        o.slots.push(Some(obs));
+        Some(slot)
+    }
+
+    /// Forgets the observation in `slot` (it ended).
+    pub(crate) fn deregister_open(&self, slot: u32) {
+        let gone = {
+            let mut o = self.open.lock().unwrap_or_else(|e| e.into_inner());
+            let gone = o.slots.get_mut(slot as usize).and_then(Option::take);
+            if gone.is_some() {
+                o.free.push(slot);
+            }
+            gone
+        };
+        // Dropped outside the lock.
+        drop(gone);
     }
 
     /// Ends every registered observation that is still open (see the module docs).
     fn end_open(&self) {
-        let list = std::mem::take(&mut self.open.lock().unwrap_or_else(|e| e.into_inner()).list);
+        // Taken under the lock, ended outside it (ending leaves the registry).
+        let open: Vec<Arc<dyn Open>> = self
+            .open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .slots
+            .iter()
+            .filter_map(|w| w.as_ref()?.upgrade())
+            .collect();
         let mut ended = 0usize;
-        for w in list {
-            if let Some(o) = w.upgrade() {
-                if o.is_open() {
-                    o.end_open();
-                    ended += 1;
-                }
+        for o in open {
+            if o.is_open() {
+                o.end_open();
+                ended += 1;
             }
         }
         if ended > 0 {
