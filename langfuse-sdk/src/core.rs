@@ -183,6 +183,24 @@ impl Core {
         }
     }
 
+    /// Registers an observation started through a handle, so that shutdown ends it if it is
+    /// still open (see `crate::export::queue`).
+    /// Its slot, for [`deregister_open`](Self::deregister_open); `None` when nothing records
+    /// or the client is shutting down.
+    pub(crate) fn register_open(
+        &self,
+        obs: std::sync::Weak<dyn crate::export::queue::Open>,
+    ) -> Option<u32> {
+        self.exporter.as_ref()?.register_open(obs)
+    }
+
+    /// Forgets a registered observation (it ended, or its last handle is going away).
+    pub(crate) fn deregister_open(&self, slot: u32) {
+        if let Some(e) = &self.exporter {
+            e.deregister_open(slot);
+        }
+    }
+
     /// Records an ended observation for the exporter.
     #[inline]
     pub(crate) fn record(&self, head: Head<'_>, data: &mut ObsData) {

@@ -316,6 +316,12 @@ pub(crate) fn format_traceparent(t: TraceId, o: ObservationId, sampled: bool) ->
 //
 // Ids must be unique, not secret: a per-thread SplitMix64 seeded once from the OS-seeded
 // `RandomState` costs a few nanoseconds, where a `getrandom` call per id would cost a syscall.
+//
+// `fork` copies the calling thread's state (and `RandomState`'s per-thread keys) into the child,
+// which would then draw its parent's next ids. Checking the process id per draw is a syscall, so
+// the state is reseeded where that is rare instead: when a client starts, and when a client
+// notices it was inherited through `fork` (see `crate::export::queue`). The seed mixes in the
+// process id, so children forked from one parent differ from each other too.
 
 thread_local! {
     static RNG: Cell<u64> = Cell::new(seed());
@@ -333,7 +339,16 @@ fn seed() -> u64 {
     );
     let tid = format!("{:?}", std::thread::current().id());
     h.write(tid.as_bytes());
+    h.write_u32(std::process::id());
     h.finish()
+}
+
+/// Seeds this thread's generator afresh (a client starts, or a `fork` was noticed).
+pub(crate) fn reseed() {
+    let s = seed();
+    // Mixed with the current state: a reseed differs from the parent's even if both read the
+    // same clock.
+    let _ = RNG.try_with(|c| c.set(splitmix(c.get() ^ s).1));
 }
 
 /// One step of SplitMix64: the next state and its output.

@@ -1,8 +1,43 @@
 //! The application's end of the exporter: ended observations into per-thread batches, full
 //! batches over the bounded queue, and the blocking `flush` / `shutdown` waits.
+//!
+//! # Open observations at shutdown
+//!
+//! Observations started through a handle (`Langfuse::span(..).start()`, `observation(..)`, the
+//! `tracing` bridge) are registered here, as a weak reference in a slot they know, when they
+//! start, and leave when they end (one uncontended lock each time; a handle that was the only
+//! one is unique again after leaving, so its allocation is still reused). `shutdown`
+//! first ends every registered observation that is still open, at that moment, with level
+//! `WARNING` and the status message [`OPEN_AT_SHUTDOWN`] (appended to one already set), so a
+//! long-running root and a handle leaked with `std::mem::forget` are sent, and their ended
+//! children do not arrive as orphans. Ending such an observation later does nothing: it was
+//! delivered once, so it is not counted as dropped either (`enqueued + dropped` stays the number
+//! of items created). Observations of `#[observe]` are not registered (the per-call path takes
+//! no lock and no atomic operation; registering would cost both, and the weak reference would
+//! make every end take the locked path): they end when their function returns or unwinds,
+//! which happens before `main` returns. One that ends after shutdown (a function still running
+//! on another thread) is dropped and counted in `Stats::dropped`, like anything recorded after
+//! shutdown.
+//!
+//! # How a process ends
+//!
+//! - Returning from `main` (or a panic that unwinds) drops the `init` guard: queued observations
+//!   are delivered within the configured timeout.
+//! - `std::process::exit` and signals that kill the process (SIGKILL, an unhandled SIGTERM or
+//!   SIGINT) run no destructors: what was not flushed is lost. Call `flush` (or `shutdown`)
+//!   before `process::exit`, and handle SIGTERM/SIGINT (e.g. `tokio::signal`) to shut down.
+//! - `fork`: the child has no exporter thread. An inherited client notices (it compares the
+//!   process id stored when it started, at flush, shutdown and each batch hand-over, never per
+//!   observation): its `flush` and `shutdown` return a shutdown error at once
+//!   ([`Error::is_shutdown`](crate::Error::is_shutdown)) and warn once; what it recorded in the
+//!   child is dropped and counted. Build a new client in the child (`init()` again): starting a
+//!   client reseeds the starting thread's id generator with the process id mixed in, so children
+//!   draw ids that differ from the parent's and from each other's. A lock another thread held
+//!   at the moment of the fork stays held in the child: fork before starting a client, or
+//!   `exec` at once.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant};
 
 use tokio::sync::mpsc;
@@ -20,6 +55,27 @@ use crate::export::worker::Worker;
 use crate::fields::ObsData;
 use crate::score::Score;
 
+/// The status message of an observation that shutdown ended because it was still open.
+pub(crate) const OPEN_AT_SHUTDOWN: &str =
+    "still open when the client shut down: ended by Langfuse shutdown";
+
+/// An observation that shutdown ends if it is still open (implemented by the recorded
+/// observation, above this module).
+pub(crate) trait Open: Send + Sync {
+    /// True until it has ended.
+    fn is_open(&self) -> bool;
+    /// Ends it now, unless it has ended, with level `WARNING` and [`OPEN_AT_SHUTDOWN`].
+    fn end_open(&self);
+}
+
+/// Registered observations: a slab, each observation knowing its slot, so that leaving it
+/// (when the observation ends) is one uncontended lock and no search.
+#[derive(Default)]
+struct OpenList {
+    slots: Vec<Option<Weak<dyn Open>>>,
+    free: Vec<u32>,
+}
+
 /// The application's end of the exporter.
 pub(crate) struct Exporter {
     tx: mpsc::UnboundedSender<Msg>,
@@ -36,10 +92,17 @@ pub(crate) struct Exporter {
     reported: Mutex<(u64, u64)>,
     /// The first shutdown's outcome, which every later shutdown returns.
     outcome: OnceLock<Result<(), Error>>,
+    /// Observations started through handles, which shutdown ends if they are still open.
+    open: Mutex<OpenList>,
+    /// The process the exporter thread runs in: another one is a child made by `fork`.
+    pid: u32,
 }
 
 impl Exporter {
     pub(crate) fn start(cfg: Config, custom: Option<Custom>) -> Exporter {
+        // A child made by `fork` copied its parent's id generator: a client started there
+        // reseeds it (rare: once per client), so its ids differ from the parent's.
+        crate::ids::reseed();
         let (tx, rx) = mpsc::unbounded_channel();
         let (ctrl, ctrl_rx) = mpsc::unbounded_channel();
         let shared = Arc::new(Shared {
@@ -103,7 +166,85 @@ impl Exporter {
             hand_over_each,
             reported: Mutex::new((0, 0)),
             outcome: OnceLock::new(),
+            open: Mutex::new(OpenList::default()),
+            pid: std::process::id(),
         }
+    }
+
+    /// Registers an observation started through a handle, for [`end_open`](Self::end_open):
+    /// its slot, or `None` once shutdown started (nothing would end it).
+    pub(crate) fn register_open(&self, obs: Weak<dyn Open>) -> Option<u32> {
+        if self.shared.shutdown_started.load(Ordering::Acquire) {
+            return None;
+        }
+        let mut o = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(slot) = o.free.pop() {
+            o.slots[slot as usize] = Some(obs);
+            return Some(slot);
+        }
+        let slot = u32::try_from(o.slots.len())
+            .ok()
+            .filter(|s| *s != u32::MAX)?;
+        o.slots.push(Some(obs));
+        Some(slot)
+    }
+
+    /// Forgets the observation in `slot` (it ended).
+    pub(crate) fn deregister_open(&self, slot: u32) {
+        let gone = {
+            let mut o = self.open.lock().unwrap_or_else(|e| e.into_inner());
+            let gone = o.slots.get_mut(slot as usize).and_then(Option::take);
+            if gone.is_some() {
+                o.free.push(slot);
+            }
+            gone
+        };
+        // Dropped outside the lock.
+        drop(gone);
+    }
+
+    /// Ends every registered observation that is still open (see the module docs).
+    fn end_open(&self) {
+        // Taken under the lock, ended outside it (ending leaves the registry).
+        let open: Vec<Arc<dyn Open>> = self
+            .open
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .slots
+            .iter()
+            .filter_map(|w| w.as_ref()?.upgrade())
+            .collect();
+        let mut ended = 0usize;
+        for o in open {
+            if o.is_open() {
+                o.end_open();
+                ended += 1;
+            }
+        }
+        if ended > 0 {
+            diag::warn(&format!(
+                "Langfuse client shut down with {ended} observation(s) still open: they are \
+                 sent ended now, with level WARNING; end observations before shutdown"
+            ));
+        }
+    }
+
+    /// True in a child process made by `fork` after this exporter started (its thread is not
+    /// there). A syscall: call only where it is rare (flush, shutdown, batch hand-over). The
+    /// first time, warns, reseeds this thread's id generator and refuses everything from now on.
+    fn forked(&self) -> bool {
+        if std::process::id() == self.pid {
+            return false;
+        }
+        crate::ids::reseed();
+        if !self.shared.shutdown_started.swap(true, Ordering::AcqRel) {
+            diag::warn(
+                "Langfuse client was inherited through fork(): its exporter thread runs in the \
+                 parent process only, so this process drops what it records; start a new \
+                 client in the child (langfuse_sdk::init())",
+            );
+        }
+        true
     }
 
     /// Records an ended observation: appends it to this thread's batch (no I/O, no waiting but
@@ -181,6 +322,10 @@ impl Exporter {
             if let Msg::Batch(b) = msg {
                 self.shared.return_batch(b);
             }
+            return;
+        }
+        if self.forked() {
+            self.dropped_closed(items);
             return;
         }
         let sh = &self.shared;
@@ -284,6 +429,9 @@ impl Exporter {
     /// Waits until everything enqueued before the call was delivered or definitively failed;
     /// then reports every drop and failure since the last report.
     pub(crate) fn flush(&self, timeout: Duration) -> Result<(), Error> {
+        if self.forked() {
+            return Err(Error::shutdown());
+        }
         if self.shared.shutdown_started.load(Ordering::Acquire) || self.is_done() {
             return Err(Error::shutdown());
         }
@@ -313,6 +461,13 @@ impl Exporter {
     fn shutdown_once(&self, timeout: Duration) -> Result<(), Error> {
         if let Some(o) = self.outcome.get() {
             return o.clone();
+        }
+        if self.forked() {
+            return Err(Error::shutdown());
+        }
+        if !self.shared.shutdown_started.load(Ordering::Acquire) {
+            // Recorded like any other ending, before recording closes.
+            self.end_open();
         }
         let deadline = Instant::now() + timeout;
         if !self.shared.shutdown_started.swap(true, Ordering::AcqRel) {

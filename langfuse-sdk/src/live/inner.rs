@@ -1,6 +1,7 @@
 //! A recorded observation's one allocation: ids, place, fields behind a lock, and how it ends.
 
 use std::borrow::Cow;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
@@ -21,7 +22,13 @@ pub(crate) struct ObsInner {
     pub ty: ObservationType,
     pub attrs: Option<Arc<TraceAttributes>>,
     pub data: Mutex<ObsData>,
+    /// Its slot in the exporter's registry of open observations ([`NOT_OPEN`] when not
+    /// registered: always for `#[observe]`, and for every spare allocation). Read with a plain
+    /// load; changed only on the registered (handle) path.
+    pub open_slot: AtomicU32,
 }
+/// [`ObsInner::open_slot`] when the observation is not registered.
+pub(crate) const NOT_OPEN: u32 = u32::MAX;
 /// A new observation's place and name, as its allocation is filled in.
 pub(crate) struct NewObs {
     pub trace_id: TraceId,
@@ -68,6 +75,30 @@ impl ObsInner {
                 name: new.name,
                 ..Default::default()
             }),
+            open_slot: AtomicU32::new(NOT_OPEN),
+        }
+    }
+
+    /// Leaves the registry of open observations if it is there; true if it was. A spare
+    /// allocation is never registered (a registered one has a weak reference, so it is not
+    /// unique and does not become a spare), so `reset` leaves the slot alone.
+    #[inline]
+    pub(crate) fn leave_open(&self) -> bool {
+        if self.open_slot.load(Ordering::Relaxed) == NOT_OPEN {
+            return false;
+        }
+        self.leave_open_slow()
+    }
+    #[cold]
+    #[inline(never)]
+    fn leave_open_slow(&self) -> bool {
+        // A swap: two handles may end the observation at once; one deregisters.
+        match self.open_slot.swap(NOT_OPEN, Ordering::AcqRel) {
+            NOT_OPEN => false,
+            slot => {
+                self.core.deregister_open(slot);
+                true
+            }
         }
     }
 
@@ -153,6 +184,7 @@ impl ObsInner {
         // Appended to this thread's batch while the lock is held: nothing else can change the
         // fields, and the exporter never takes this lock.
         self.lock().end(&self.core, self.head(), at);
+        self.leave_open();
     }
     /// [`end`](Self::end) through the only handle: no lock.
     #[inline]
@@ -166,6 +198,27 @@ impl ObsInner {
             attrs: &self.attrs,
         };
         data.end(&self.core, head, at);
+    }
+}
+impl crate::export::queue::Open for ObsInner {
+    fn is_open(&self) -> bool {
+        !self.lock().ended
+    }
+    fn end_open(&self) {
+        let mut d = self.lock();
+        if d.ended {
+            return;
+        }
+        d.level = Some(crate::fields::Level::Warning);
+        let msg = crate::export::queue::OPEN_AT_SHUTDOWN;
+        let r = d.rare();
+        r.status_message = Some(match r.status_message.take() {
+            Some(m) if !m.is_empty() => format!("{m}; {msg}"),
+            _ => msg.to_string(),
+        });
+        d.end(&self.core, self.head(), None);
+        drop(d);
+        self.leave_open();
     }
 }
 impl ObsData {

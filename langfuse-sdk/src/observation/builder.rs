@@ -242,6 +242,15 @@ impl ObservationBuilder {
                 d.start = crate::clock::now();
             }
         }
+        if self.ty != ObservationType::Event {
+            // A handle may outlive the client or be leaked: shutdown ends it if it is still
+            // open (`crate::export::queue`). `#[observe]` does not come through here.
+            let w: std::sync::Weak<ObsInner> = Arc::downgrade(&o);
+            if let Some(slot) = o.core.register_open(w) {
+                o.open_slot
+                    .store(slot, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
         Observation::recording(self.ty, o)
     }
 }

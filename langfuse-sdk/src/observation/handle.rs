@@ -438,20 +438,26 @@ impl Drop for Observation {
 /// Ends an observation as its owning handle goes away, with `output` if given.
 #[inline]
 fn end_owned(mut o: Arc<ObsInner>, output: Option<Captured>) {
-    match Arc::get_mut(&mut o) {
-        // The usual case (`#[observe]`, a guard that was not cloned): no lock, and the
-        // allocation is kept for this thread's next observation.
-        Some(inner) => {
+    // The usual case (`#[observe]`, a guard that was not cloned): no lock, and the
+    // allocation is kept for this thread's next observation.
+    if let Some(inner) = Arc::get_mut(&mut o) {
+        inner.finish_unique(output);
+        keep_spare(o);
+        return;
+    }
+    // A handle's observation is registered for shutdown (a weak reference): leaving the
+    // registry may make this handle the only one again. Checked only here, off the usual path.
+    if o.leave_open() {
+        if let Some(inner) = Arc::get_mut(&mut o) {
             inner.finish_unique(output);
             keep_spare(o);
-        }
-        None => {
-            if let Some(c) = output {
-                o.update(|d| d.output = Some(c));
-            }
-            o.end(None);
+            return;
         }
     }
+    if let Some(c) = output {
+        o.update(|d| d.output = Some(c));
+    }
+    o.end(None);
 }
 
 impl Observation {

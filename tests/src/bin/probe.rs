@@ -77,6 +77,12 @@ fn main() {
             rx.recv().unwrap();
             drop(rt);
         }
+        "forget-root" => {
+            // A leaked handle: its observation never ends on its own. Returning from main
+            // drops the guard, whose shutdown sends it (level WARNING).
+            drop(_in);
+            std::mem::forget(root);
+        }
         other => eprintln!("unknown mode {other:?}"),
     }
 }
