@@ -12,10 +12,11 @@ use async_openai::types::chat::{
 use async_openai::types::embeddings::CreateEmbeddingRequestArgs;
 use async_openai::Client;
 use langfuse_openai::async_openai::{Traced, TracedExt};
-use langfuse_openai::CallOptions;
+use langfuse_openai::{CallOptions, Recording};
 use langfuse_sdk::testing::{ExportedSpan, InMemoryExporter};
 use langfuse_sdk::{Langfuse, WithContext};
-use langfuse_tests::litellm::LiteLlm;
+use langfuse_tests::litellm::{LiteLlm, ProxyLangfuse};
+use langfuse_tests::CaptureServer;
 use serde_json::json;
 
 const T: Duration = Duration::from_secs(10);
@@ -81,7 +82,7 @@ async fn chat_records_a_generation_under_the_caller() {
     let mut req = chat_request("gpt-4o-mini");
     req.temperature = Some(0.2);
     req.max_completion_tokens = Some(64);
-    req.seed = Some(7);
+    req.top_p = Some(0.9);
     let resp = s
         .client
         .chat()
@@ -109,7 +110,7 @@ async fn chat_records_a_generation_under_the_caller() {
     );
     assert_eq!(
         g.attr_json("langfuse.observation.model.parameters"),
-        Some(json!({"temperature": 0.2, "max_completion_tokens": 64, "seed": 7}))
+        Some(json!({"temperature": 0.2, "top_p": 0.9, "max_completion_tokens": 64}))
     );
     assert_eq!(
         g.attr_json("langfuse.observation.usage_details"),
@@ -233,8 +234,9 @@ async fn embeddings_record_an_embedding_observation() {
         Some("fake-embed")
     );
     assert_eq!(
-        g.attr_json("langfuse.observation.input"),
-        Some(json!("hello"))
+        g.attr_str("langfuse.observation.input"),
+        Some("hello"),
+        "a text input is recorded as text"
     );
     assert_eq!(
         g.attr_json("langfuse.observation.output"),
@@ -283,6 +285,97 @@ async fn a_refused_call_records_level_error() {
     );
     assert_eq!(g.attr_json("langfuse.observation.input"), Some(input()));
     assert_eq!(g.attr_json("langfuse.observation.output"), None);
+}
+
+/// The proxy's observations, once `n` of them have arrived (bounded wait on the capture
+/// server's condition, not a sleep).
+fn proxy_observations(capture: &CaptureServer, n: usize) -> Vec<ExportedSpan> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let got: Vec<ExportedSpan> = capture
+            .spans()
+            .into_iter()
+            .filter(|s| matches!(s.observation_type(), Some("generation") | Some("embedding")))
+            .collect();
+        if got.len() >= n || std::time::Instant::now() > deadline {
+            return got;
+        }
+        capture.wait_seen(capture.requests().len() + 1, Duration::from_secs(5));
+    }
+}
+
+#[tokio::test]
+async fn proxy_mode_sends_the_trace_context_and_records_nothing_here() {
+    use futures_util_free::next;
+    let capture = CaptureServer::start();
+    let proxy = LiteLlm::start(Some(ProxyLangfuse {
+        host: capture.url(),
+        public_key: "pk-lf-proxy".into(),
+        secret_key: "sk-lf-proxy".into(),
+    }));
+    let exp = InMemoryExporter::new();
+    let lf = Langfuse::builder()
+        .in_memory_exporter(exp.clone())
+        .build()
+        .unwrap();
+    let config = OpenAIConfig::new()
+        .with_api_base(format!("{}/v1", proxy.base_url))
+        .with_api_key(&proxy.key);
+    let client = Client::with_config(config)
+        .traced()
+        .recording(Recording::Proxy)
+        .langfuse(lf.clone());
+    let root = lf.span("agent-step").start();
+    let ctx = root.context();
+    let opts = |name: &str| CallOptions::new().name(name);
+    client
+        .chat()
+        .langfuse(opts("proxy-chat"))
+        .create(chat_request("gpt-4o-mini"))
+        .with_context(ctx.clone())
+        .await
+        .unwrap();
+    let mut stream = client
+        .chat()
+        .langfuse(opts("proxy-stream"))
+        .create_stream(chat_request("fake-upstream"))
+        .with_context(ctx.clone())
+        .await
+        .unwrap();
+    while let Some(c) = next(&mut stream).await {
+        c.unwrap();
+    }
+    drop(stream);
+    let req = CreateEmbeddingRequestArgs::default()
+        .model("fake-embed")
+        .input("hello")
+        .build()
+        .unwrap();
+    client
+        .embeddings()
+        .langfuse(opts("proxy-embed"))
+        .create(req)
+        .with_context(ctx)
+        .await
+        .unwrap();
+    let trace_id = root.trace_id().unwrap().to_string();
+    let parent_id = root.id().unwrap().to_string();
+    root.end();
+    lf.flush(T).unwrap();
+    let ours = exp.spans();
+    assert_eq!(ours.len(), 1, "only the calling span here: {ours:?}");
+    let theirs = proxy_observations(&capture, 3);
+    let mut names: Vec<&str> = theirs.iter().map(|g| g.name()).collect();
+    names.sort_unstable();
+    assert_eq!(
+        names,
+        ["proxy-chat", "proxy-embed", "proxy-stream"],
+        "{theirs:?}"
+    );
+    for g in &theirs {
+        assert_eq!(g.trace_id(), trace_id, "{}", g.name());
+        assert_eq!(g.parent_id(), Some(parent_id.clone()), "{}", g.name());
+    }
 }
 
 /// `StreamExt::next` without a dependency on `futures-util`.

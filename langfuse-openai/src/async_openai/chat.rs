@@ -19,7 +19,7 @@ use crate::proxy::Recording;
 use crate::record::{record_request, record_response, InFlight};
 use crate::types::{ChatRequest, ChatResponse};
 
-/// Chat completions of a [`Traced`] client: [`async_openai::Chat`](::async_openai::Chat)'s
+/// Chat completions of a [`Traced`] client: [`async_openai::Chat`]'s
 /// `create` and `create_stream`, recorded.
 #[derive(Debug)]
 #[must_use]
@@ -111,11 +111,10 @@ impl<'c, C: Config> TracedChat<'c, C> {
     fn observe(&self, call: &Call<'_>, req: &CreateChatCompletionRequest) -> Option<Observation> {
         let obs = self.traced.start(ObservationType::Generation, call)?;
         if obs.is_recording() {
-            let v = serde_json::to_value(req).unwrap_or(Value::Null);
-            match serde_json::from_value::<ChatRequest>(v.clone()) {
-                Ok(ours) => record_request(&obs, &ours),
-                Err(_) => {
-                    obs.set_input(&v["messages"]);
+            match convert::<_, ChatRequest>(req) {
+                Some(ours) => record_request(&obs, &ours),
+                None => {
+                    obs.set_input(&req.messages);
                     obs.set_model(&req.model);
                 }
             }

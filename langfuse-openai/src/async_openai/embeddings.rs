@@ -13,7 +13,7 @@ use crate::proxy::Recording;
 use crate::record::InFlight;
 use crate::types::Usage;
 
-/// Embeddings of a [`Traced`] client: [`async_openai::Embeddings`](::async_openai::Embeddings)'s
+/// Embeddings of a [`Traced`] client: [`async_openai::Embeddings`]'s
 /// `create`, recorded.
 #[derive(Debug)]
 #[must_use]

@@ -1,5 +1,5 @@
 //! Recording for users of the `async-openai` crate: [`Traced`] wraps an
-//! [`async_openai::Client`](::async_openai::Client) and records a generation for each chat
+//! [`async_openai::Client`] and records a generation for each chat
 //! completion (plain or streamed) and an `embedding` observation for each embeddings call, with
 //! the fields [`Client`](crate::Client) records, without changing the calls.
 //!
@@ -54,7 +54,7 @@ use crate::proxy::Recording;
 pub use chat::TracedChat;
 pub use embeddings::TracedEmbeddings;
 
-/// An [`async_openai::Client`](::async_openai::Client) whose chat and embeddings calls are
+/// An [`async_openai::Client`] whose chat and embeddings calls are
 /// recorded in Langfuse. Every other API of the client is reached through [`Deref`].
 #[derive(Clone)]
 pub struct Traced<C: Config> {
@@ -71,7 +71,7 @@ impl<C: Config> fmt::Debug for Traced<C> {
     }
 }
 
-/// `.traced()` on an [`async_openai::Client`](::async_openai::Client).
+/// `.traced()` on an [`async_openai::Client`].
 pub trait TracedExt<C: Config> {
     /// The client, recording its chat and embeddings calls in Langfuse.
     fn traced(self) -> Traced<C>;
@@ -118,12 +118,12 @@ impl<C: Config> Traced<C> {
         self.client
     }
 
-    /// Chat completions, as [`async_openai::Client::chat`](::async_openai::Client::chat).
+    /// Chat completions, as [`async_openai::Client::chat`].
     pub fn chat(&self) -> TracedChat<'_, C> {
         TracedChat::new(self)
     }
 
-    /// Embeddings, as [`async_openai::Client::embeddings`](::async_openai::Client::embeddings).
+    /// Embeddings, as [`async_openai::Client::embeddings`].
     pub fn embeddings(&self) -> TracedEmbeddings<'_, C> {
         TracedEmbeddings::new(self)
     }
@@ -166,11 +166,13 @@ impl<C: Config> Deref for Traced<C> {
     }
 }
 
-/// `value` as another type with the same JSON shape (async-openai's types as ours).
+/// `value` as another type with the same JSON shape (async-openai's types as ours), through
+/// the JSON text that is sent: async-openai's `f32` parameters then read as written (`0.2`,
+/// not `0.20000000298023224`).
 fn convert<T: serde::Serialize, U: serde::de::DeserializeOwned>(value: &T) -> Option<U> {
-    serde_json::to_value(value)
+    serde_json::to_vec(value)
         .ok()
-        .and_then(|v| serde_json::from_value(v).ok())
+        .and_then(|v| serde_json::from_slice(&v).ok())
 }
 
 /// Level ERROR and the error's text.

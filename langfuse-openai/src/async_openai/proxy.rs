@@ -77,3 +77,68 @@ pub(super) fn headers(call: &Call<'_>, langfuse_headers: bool) -> HeaderMap {
     }
     h
 }
+
+#[cfg(test)]
+mod tests {
+    use langfuse_sdk::Context;
+
+    use super::*;
+    use crate::options::CallOptions;
+
+    const TP: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+
+    fn opts() -> CallOptions {
+        CallOptions::new()
+            .name("summarise")
+            .parent(Context::from_traceparent(TP).unwrap())
+            .user_id("user-1")
+            .tags(["a", "b"])
+            .version("v7")
+    }
+
+    #[test]
+    fn chat_metadata_gets_the_trace_keys_and_keeps_the_callers() {
+        let o = opts();
+        let call = Call::new(&o, None, "chat-completion");
+        let m = merged_metadata(
+            &call,
+            Some(json!({"generation_name": "mine", "spend": "x"})),
+        );
+        assert_eq!(
+            m,
+            json!({
+                "generation_name": "mine",
+                "spend": "x",
+                "existing_trace_id": "0af7651916cd43dd8448eb211c80319c",
+                "parent_observation_id": "b7ad6b7169203331",
+                "trace_user_id": "user-1",
+                "tags": ["a", "b"],
+                "version": "v7",
+            })
+        );
+        assert_eq!(merged_metadata(&call, Some(json!("odd"))), json!("odd"));
+    }
+
+    #[test]
+    fn embeddings_headers_carry_the_string_keys() {
+        let o = opts();
+        let call = Call::new(&o, None, "embedding");
+        let h = headers(&call, true);
+        let get = |k: &str| h.get(k).and_then(|v| v.to_str().ok());
+        assert_eq!(get("traceparent").map(|t| &t[..35]), Some(&TP[..35]));
+        assert_eq!(
+            get("langfuse_existing_trace_id"),
+            Some("0af7651916cd43dd8448eb211c80319c")
+        );
+        assert_eq!(
+            get("langfuse_parent_observation_id"),
+            Some("b7ad6b7169203331")
+        );
+        assert_eq!(get("langfuse_generation_name"), Some("summarise"));
+        assert_eq!(get("langfuse_trace_user_id"), Some("user-1"));
+        assert_eq!(get("langfuse_version"), Some("v7"));
+        assert_eq!(get("langfuse_tags"), None, "a list is no header value");
+        let chat = headers(&call, false);
+        assert_eq!(chat.len(), 1, "{chat:?}");
+    }
+}
