@@ -217,6 +217,41 @@ async fn a_stream_dropped_early_is_recorded_as_cancelled_with_its_partial_output
 }
 
 #[tokio::test]
+async fn an_error_mid_stream_ends_the_generation_with_level_error_and_partial_output() {
+    use futures_util_free::next;
+    let s = setup();
+    let mut stream = s
+        .client
+        .chat()
+        .create_stream(chat_request("fake-midstream-error"))
+        .await
+        .unwrap();
+    let mut text = String::new();
+    let e = loop {
+        match next(&mut stream).await.expect("an error before the end") {
+            Ok(c) => {
+                for ch in &c.choices {
+                    text.push_str(ch.delta.content.as_deref().unwrap_or_default());
+                }
+            }
+            Err(e) => break e,
+        }
+    };
+    assert_eq!(text, "Hello from");
+    drop(stream);
+    let g = s.generation();
+    assert_eq!(g.attr_str("langfuse.observation.level"), Some("ERROR"));
+    assert_eq!(
+        g.attr_str("langfuse.observation.status_message"),
+        Some(e.to_string().as_str())
+    );
+    assert_eq!(
+        g.attr_json("langfuse.observation.output"),
+        Some(json!({"role": "assistant", "content": "Hello from"}))
+    );
+}
+
+#[tokio::test]
 async fn embeddings_record_an_embedding_observation() {
     let s = setup();
     let req = CreateEmbeddingRequestArgs::default()
