@@ -67,8 +67,11 @@ impl<'c, C: Config> TracedChat<'c, C> {
         self,
         mut request: CreateChatCompletionRequest,
     ) -> Result<ChatCompletionResponseStream, OpenAIError> {
-        request.stream = Some(true);
-        if request.stream_options.is_none() {
+        // `stream: false` is left for async-openai to refuse, as it does.
+        if request.stream != Some(false) {
+            request.stream = Some(true);
+        }
+        if request.stream_options.is_none() && request.stream == Some(true) {
             request.stream_options = Some(ChatCompletionStreamOptions {
                 include_usage: Some(true),
                 ..Default::default()

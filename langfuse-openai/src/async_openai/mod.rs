@@ -30,6 +30,10 @@
 //! and usage. Streams ask for a final usage chunk (`stream_options.include_usage`) unless the
 //! request sets `stream_options`; that chunk has no choices.
 //!
+//! The feature needs `async-openai` 0.43 (the version whose types [`Traced`] takes) and turns
+//! on only its `chat-completion` and `embedding` APIs, no TLS: your own `async-openai`
+//! dependency chooses it (its default is `rustls`).
+//!
 //! In [`Recording::Proxy`] mode nothing is recorded here and the trace context goes to
 //! LiteLLM instead, as [`Client`](crate::Client) sends it: the W3C `traceparent` header and, for
 //! chat, LiteLLM's keys in the request's `metadata` (keys the caller set win); embeddings
