@@ -252,6 +252,53 @@ async fn an_error_mid_stream_ends_the_generation_with_level_error_and_partial_ou
 }
 
 #[tokio::test]
+async fn call_options_name_link_and_attribute_the_generation() {
+    let s = setup();
+    let elsewhere = s.lf.span("elsewhere").start();
+    let opts = CallOptions::new()
+        .name("summarise")
+        .metadata("feature", "digest")
+        .prompt("summary-prompt", 3)
+        .parent(elsewhere.context())
+        .user_id("user-o")
+        .session_id("sess-o")
+        .tags(["nightly"])
+        .version("v7");
+    s.client
+        .chat()
+        .langfuse(opts)
+        .create(chat_request("gpt-4o-mini"))
+        .await
+        .unwrap();
+    elsewhere.end();
+    let g = s.generation();
+    assert_eq!(g.name(), "summarise");
+    assert_eq!(g.parent_id(), elsewhere.id().map(|i| i.to_string()));
+    assert_eq!(
+        g.attr_json("langfuse.observation.metadata.feature"),
+        Some(json!("digest"))
+    );
+    assert_eq!(
+        g.attr_str("langfuse.observation.prompt.name"),
+        Some("summary-prompt")
+    );
+    assert_eq!(g.attr_int("langfuse.observation.prompt.version"), Some(3));
+    assert_eq!(g.attr_str("langfuse.version"), Some("v7"));
+    assert_eq!(g.attr_str("user.id"), Some("user-o"));
+    assert_eq!(g.attr_str("session.id"), Some("sess-o"));
+    assert_eq!(
+        g.attr_strings("langfuse.trace.tags"),
+        Some(vec!["nightly".to_string()])
+    );
+    assert_eq!(
+        g.attr_json("langfuse.observation.model.parameters")
+            .unwrap()["user"],
+        "user-o",
+        "the call's user is the OpenAI user"
+    );
+}
+
+#[tokio::test]
 async fn embeddings_record_an_embedding_observation() {
     let s = setup();
     let req = CreateEmbeddingRequestArgs::default()
