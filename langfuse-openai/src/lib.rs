@@ -50,10 +50,22 @@
 //! When the proxy logs to Langfuse itself, set [`Recording::Proxy`]: the client then records
 //! nothing and sends the current trace context (W3C `traceparent` and LiteLLM's `metadata`
 //! keys) so the proxy's generation lands in your trace under the calling observation.
+//!
+//! With the `async-openai` feature, code that uses the `async-openai` crate keeps its client
+//! and its calls and gets the same generations: one line wraps the client
+//! (`async_openai::Traced`; its module says what is recorded and what is not):
+//!
+//! ```ignore
+//! use langfuse_openai::async_openai::TracedExt;
+//! let client = async_openai::Client::new().traced(); // was: async_openai::Client::new()
+//! let answer = client.chat().create(request).await?; // unchanged, now recorded
+//! ```
 
 #![warn(missing_docs)]
 
 mod accumulate;
+#[cfg(feature = "async-openai")]
+pub mod async_openai;
 mod body;
 mod chat;
 mod client;
