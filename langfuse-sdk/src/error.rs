@@ -52,6 +52,8 @@ pub(crate) enum Kind {
         dropped: u64,
     },
     Shutdown,
+    /// The client was inherited through `fork()`: its exporter runs in the parent only.
+    Forked,
 }
 
 impl Error {
@@ -113,6 +115,9 @@ impl Error {
             kind: Kind::Shutdown,
         }
     }
+    pub(crate) fn forked() -> Self {
+        Error { kind: Kind::Forked }
+    }
 
     /// A configuration value was missing or invalid (builder or environment).
     pub fn is_config(&self) -> bool {
@@ -135,9 +140,16 @@ impl Error {
     pub fn is_export_failed(&self) -> bool {
         matches!(self.kind, Kind::ExportFailed { .. })
     }
-    /// The client was already shut down.
+    /// The client was already shut down (or, in a process made by `fork`, inherited: see
+    /// [`is_forked`](Self::is_forked)). Nothing more is sent through it.
     pub fn is_shutdown(&self) -> bool {
-        matches!(self.kind, Kind::Shutdown)
+        matches!(self.kind, Kind::Shutdown | Kind::Forked)
+    }
+    /// This process was made by `fork` after the client started: the client's exporter thread
+    /// runs in the parent only, so this process drops what it records through it. Start a new
+    /// client in the child (`langfuse_sdk::init()`).
+    pub fn is_forked(&self) -> bool {
+        matches!(self.kind, Kind::Forked)
     }
     /// How many items failed (refused, or undeliverable after retries), for an export failure.
     pub fn failed_count(&self) -> Option<u64> {
@@ -244,6 +256,12 @@ impl fmt::Display for Error {
             Kind::Shutdown => write!(
                 f,
                 "the Langfuse client was already shut down; create a new client to send more"
+            ),
+            Kind::Forked => write!(
+                f,
+                "the Langfuse client was inherited through fork(): its exporter thread runs in the \
+                 parent process only, so nothing recorded here through it is sent; start a new \
+                 client in the child (langfuse_sdk::init())"
             ),
         }
     }

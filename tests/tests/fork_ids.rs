@@ -27,12 +27,12 @@ fn child(inherited: &Langfuse, url: &str, name: &str) -> i32 {
     inherited.span("inherited-in-child").start().end();
     match inherited.flush(T) {
         Ok(()) => return 10,
-        Err(e) if !e.is_shutdown() => return 11,
+        Err(e) if !e.is_forked() => return 11,
         Err(_) => {}
     }
     match inherited.shutdown(T) {
         Ok(()) => return 12,
-        Err(e) if !e.is_shutdown() => return 13,
+        Err(e) if !e.is_forked() => return 13,
         Err(_) => {}
     }
     // A client of its own works.

@@ -430,7 +430,7 @@ impl Exporter {
     /// then reports every drop and failure since the last report.
     pub(crate) fn flush(&self, timeout: Duration) -> Result<(), Error> {
         if self.forked() {
-            return Err(Error::shutdown());
+            return Err(Error::forked());
         }
         if self.shared.shutdown_started.load(Ordering::Acquire) || self.is_done() {
             return Err(Error::shutdown());
@@ -463,7 +463,7 @@ impl Exporter {
             return o.clone();
         }
         if self.forked() {
-            return Err(Error::shutdown());
+            return Err(Error::forked());
         }
         if !self.shared.shutdown_started.load(Ordering::Acquire) {
             // Recorded like any other ending, before recording closes.
