@@ -28,8 +28,8 @@
 //!   before `process::exit`, and handle SIGTERM/SIGINT (e.g. `tokio::signal`) to shut down.
 //! - `fork`: the child has no exporter thread. An inherited client notices (it compares the
 //!   process id stored when it started, at flush, shutdown and each batch hand-over, never per
-//!   observation): its `flush` and `shutdown` return a shutdown error at once
-//!   ([`Error::is_shutdown`](crate::Error::is_shutdown)) and warn once; what it recorded in the
+//!   observation): its `flush` and `shutdown` return an error at once
+//!   ([`Error::is_forked`](crate::Error::is_forked)) and warn once; what it recorded in the
 //!   child is dropped and counted. Build a new client in the child (`init()` again): starting a
 //!   client reseeds the starting thread's id generator with the process id mixed in, so children
 //!   draw ids that differ from the parent's and from each other's. A lock another thread held
