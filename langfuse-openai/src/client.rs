@@ -256,31 +256,7 @@ impl Client {
 
     /// Starts the observation of `call`: under its parent, with its options.
     pub(crate) fn start(&self, ty: ObservationType, call: &Call<'_>) -> Observation {
-        let name = call.name.to_string();
-        let plan = || match &self.inner.langfuse {
-            Some(lf) => lf.observation(ty, name),
-            None => langfuse_sdk::observation(ty, name),
-        };
-        // An explicit parent is made current while the observation is planned, so that it is
-        // found even when nothing is current here and no global client is set.
-        let mut b = match &call.opts.parent {
-            Some(_) => call.ctx.clone().in_scope(plan),
-            None => plan(),
-        };
-        let opts = call.opts;
-        if let Some(t) = &opts.trace {
-            b = b.trace_attributes(t.clone());
-        }
-        if !opts.metadata.is_empty() {
-            b = b.metadata(&opts.metadata);
-        }
-        if let Some((n, v)) = &opts.prompt {
-            b = b.prompt(n.clone(), *v);
-        }
-        if let Some(v) = &opts.version {
-            b = b.version(v.clone());
-        }
-        b.start()
+        crate::options::start_observation(self.inner.langfuse.as_ref(), ty, call)
     }
 
     /// The models (or LiteLLM model groups) the gateway offers. Not recorded.

@@ -167,3 +167,37 @@ impl PartialEq for CallOptions {
             && trace(self) == trace(other)
     }
 }
+
+/// Starts the observation of `call` with `langfuse` (the global client when `None`): under the
+/// call's parent, with its options.
+pub(crate) fn start_observation(
+    langfuse: Option<&langfuse_sdk::Langfuse>,
+    ty: langfuse_sdk::ObservationType,
+    call: &Call<'_>,
+) -> langfuse_sdk::Observation {
+    let name = call.name.to_string();
+    let plan = || match langfuse {
+        Some(lf) => lf.observation(ty, name),
+        None => langfuse_sdk::observation(ty, name),
+    };
+    // An explicit parent is made current while the observation is planned, so that it is found
+    // even when nothing is current here and no global client is set.
+    let mut b = match &call.opts.parent {
+        Some(_) => call.ctx.clone().in_scope(plan),
+        None => plan(),
+    };
+    let opts = call.opts;
+    if let Some(t) = &opts.trace {
+        b = b.trace_attributes(t.clone());
+    }
+    if !opts.metadata.is_empty() {
+        b = b.metadata(&opts.metadata);
+    }
+    if let Some((n, v)) = &opts.prompt {
+        b = b.prompt(n.clone(), *v);
+    }
+    if let Some(v) = &opts.version {
+        b = b.version(v.clone());
+    }
+    b.start()
+}

@@ -44,6 +44,16 @@ pub(crate) fn prepare(
         Some(Value::Object(m)) => m,
         _ => Map::new(),
     };
+    add_trace_keys(call, &mut meta);
+    extra.insert("metadata".into(), Value::Object(meta));
+    rb
+}
+
+/// The keys LiteLLM's Langfuse callback reads from a request's `metadata` — trace and parent
+/// ids, generation name, session, user, tags, version and the call's Langfuse metadata — added
+/// to `meta` where the caller did not set them.
+pub(crate) fn add_trace_keys(call: &Call<'_>, meta: &mut Map<String, Value>) {
+    let ctx = &call.ctx;
     if let Some(t) = ctx.trace_id() {
         meta.entry("existing_trace_id")
             .or_insert(json!(t.to_string()));
@@ -69,6 +79,4 @@ pub(crate) fn prepare(
     for (k, v) in &call.opts.metadata {
         meta.entry(k.clone()).or_insert(v.clone());
     }
-    extra.insert("metadata".into(), Value::Object(meta));
-    rb
 }

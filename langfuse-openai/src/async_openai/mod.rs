@@ -137,29 +137,11 @@ impl<C: Config> Traced<C> {
         if self.recording == Recording::Proxy {
             return None;
         }
-        let name = call.name.to_string();
-        let plan = || match &self.langfuse {
-            Some(lf) => lf.observation(ty, name),
-            None => langfuse_sdk::observation(ty, name),
-        };
-        let mut b = match &call.opts.parent {
-            Some(_) => call.ctx.clone().in_scope(plan),
-            None => plan(),
-        };
-        let opts = call.opts;
-        if let Some(t) = &opts.trace {
-            b = b.trace_attributes(t.clone());
-        }
-        if !opts.metadata.is_empty() {
-            b = b.metadata(&opts.metadata);
-        }
-        if let Some((n, v)) = &opts.prompt {
-            b = b.prompt(n.clone(), *v);
-        }
-        if let Some(v) = &opts.version {
-            b = b.version(v.clone());
-        }
-        Some(b.start())
+        Some(crate::options::start_observation(
+            self.langfuse.as_ref(),
+            ty,
+            call,
+        ))
     }
 }
 

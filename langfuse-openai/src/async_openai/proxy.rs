@@ -2,40 +2,10 @@
 //! request's `metadata` (chat) or in its `langfuse_*` request headers (embeddings).
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use crate::options::Call;
-
-/// The keys LiteLLM's Langfuse callback reads from a request's `metadata`, added to `meta`
-/// where the caller did not set them (the keys [`crate::Client`] sends).
-pub(super) fn add_trace_keys(call: &Call<'_>, meta: &mut Map<String, Value>) {
-    let ctx = &call.ctx;
-    if let Some(t) = ctx.trace_id() {
-        meta.entry("existing_trace_id")
-            .or_insert(json!(t.to_string()));
-        if let Some(o) = ctx.observation_id() {
-            meta.entry("parent_observation_id")
-                .or_insert(json!(o.to_string()));
-        }
-    }
-    meta.entry("generation_name")
-        .or_insert(json!(call.name.as_ref()));
-    if let Some(s) = &call.session_id {
-        meta.entry("session_id").or_insert(json!(s));
-    }
-    if let Some(u) = &call.user_id {
-        meta.entry("trace_user_id").or_insert(json!(u));
-    }
-    if !call.tags.is_empty() {
-        meta.entry("tags").or_insert(json!(call.tags));
-    }
-    if let Some(v) = &call.opts.version {
-        meta.entry("version").or_insert(json!(v));
-    }
-    for (k, v) in &call.opts.metadata {
-        meta.entry(k.clone()).or_insert(v.clone());
-    }
-}
+use crate::proxy::add_trace_keys;
 
 /// `metadata` of a request with the trace keys added; an existing value that is not an
 /// object is kept as it is (the caller's).
@@ -84,6 +54,7 @@ mod tests {
 
     use super::*;
     use crate::options::CallOptions;
+    use serde_json::json;
 
     const TP: &str = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
 
