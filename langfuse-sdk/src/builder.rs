@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::client::Langfuse;
 use crate::config::env;
 use crate::config::options::{Config, ExporterKind, Secret, DEFAULT_BASE_URL};
-use crate::config::validate::{validate_base_url, validate_environment, validate_key};
+use crate::config::validate::{validate_base_url, validate_environment, validate_key, Fatal};
 use crate::core::Owner;
 use crate::diag;
 use crate::error::Error;
@@ -46,7 +46,7 @@ pub struct LangfuseBuilder {
     custom: Option<Custom>,
     /// Environment values that make the configuration unusable (`build()` fails with the first);
     /// setting the same option on the builder replaces them.
-    env_fatal: Vec<env::Fatal>,
+    env_fatal: Vec<Fatal>,
 }
 
 impl fmt::Debug for LangfuseBuilder {

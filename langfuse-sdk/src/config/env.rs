@@ -30,19 +30,9 @@ use crate::config::options::{
     Config, ExporterKind, Secret, Transport, DEFAULT_BASE_URL, DEFAULT_FLUSH_AT,
     DEFAULT_MAX_QUEUE_BYTES, DEFAULT_MAX_QUEUE_SIZE,
 };
-use crate::config::validate::{parse_bool, validate_base_url, validate_environment, validate_key};
-
-/// The configuration the variables describe, the base URL as given (validated again by
-/// `build()`), and one warning per invalid value (which was replaced by its default).
-/// A variable whose value makes the configuration unusable: `build()` fails with it, so a client
-/// from the environment records nothing (with one warning) rather than send elsewhere.
-#[derive(Clone, Debug)]
-pub(crate) struct Fatal {
-    /// The setting, as `Error::setting` names it.
-    pub setting: &'static str,
-    /// What is wrong, naming the variable as it was spelled.
-    pub message: String,
-}
+use crate::config::validate::{
+    parse_bool, validate_base_url, validate_environment, validate_key, Fatal,
+};
 
 /// What the variables say: the configuration, the base URL as given (validated again by
 /// `build()`), the values that make it unusable, and one warning per invalid value (which was

@@ -7,6 +7,9 @@ use std::time::Duration;
 /// Default Langfuse host when neither `LANGFUSE_BASE_URL` nor `LANGFUSE_HOST` is set.
 pub const DEFAULT_BASE_URL: &str = "https://cloud.langfuse.com";
 
+/// The traces path of a Langfuse server, appended to the base URL.
+pub(crate) const DEFAULT_TRACES_PATH: &str = "/api/public/otel/v1/traces";
+
 /// Which exporter a client sends finished observations to.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -134,7 +137,7 @@ impl Default for Config {
             mask: None,
             exporter: ExporterKind::Otlp,
             traces_endpoint: None,
-            traces_path: crate::config::otlp::DEFAULT_TRACES_PATH.to_string(),
+            traces_path: DEFAULT_TRACES_PATH.to_string(),
             headers: Vec::new(),
             resource_attributes: Vec::new(),
             http_client: None,

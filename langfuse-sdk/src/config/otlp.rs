@@ -14,11 +14,8 @@
 //! are optional: without them no `Authorization` header is sent, and tracing stays on.
 //! `docs/COLLECTOR.md` shows a collector configuration that forwards to Langfuse.
 
-use crate::config::env::Fatal;
 use crate::config::options::Config;
-
-/// The traces path of a Langfuse server, appended to the base URL.
-pub(crate) const DEFAULT_TRACES_PATH: &str = "/api/public/otel/v1/traces";
+use crate::config::validate::Fatal;
 
 /// Reads the OTel variables through `lookup` into `cfg`; unusable values go to `fatal`.
 pub(crate) fn read(

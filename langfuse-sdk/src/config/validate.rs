@@ -1,5 +1,15 @@
 //! Checks of configuration values, shared by the builder and the environment reader.
 
+/// A variable whose value makes the configuration unusable: `build()` fails with it, so a client
+/// from the environment records nothing (with one warning) rather than send elsewhere.
+#[derive(Clone, Debug)]
+pub(crate) struct Fatal {
+    /// The setting, as `Error::setting` names it.
+    pub setting: &'static str,
+    /// What is wrong, naming the variable as it was spelled.
+    pub message: String,
+}
+
 pub(crate) fn parse_bool(v: &str) -> Option<bool> {
     match v.trim().to_ascii_lowercase().as_str() {
         "1" | "true" | "yes" | "on" => Some(true),
