@@ -6,9 +6,10 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::context::scope::Context;
+use crate::context::scope::{with_current, Context, Parent};
 use crate::core::{Core, Owner};
 use crate::error::Error;
+use crate::export::queue::Open as _;
 use crate::export::shared::Stats;
 use crate::fields::ObservationType;
 use crate::ids::TraceId;
@@ -157,9 +158,27 @@ impl Langfuse {
     /// [`Error::is_export_failed`]: rejected or undeliverable). Idempotent: later calls report
     /// the first shutdown's outcome.
     pub fn shutdown(&self, timeout: Duration) -> Result<(), Error> {
-        match &self.core().exporter {
-            Some(e) => e.shutdown(timeout),
-            None => Ok(()),
+        let Some(e) = &self.core().exporter else {
+            return Ok(());
+        };
+        if !e.shutdown_requested() {
+            self.end_current_open();
+        }
+        e.shutdown(timeout)
+    }
+
+    /// Ends the calling thread's current observation when it is this client's and still open
+    /// (a shutdown from inside an observed function: `#[observe] fn main` whose `init` guard
+    /// drops in its body), with level WARNING and the status message that says so, as shutdown
+    /// does for the observations it tracks. Ended later, it would only be dropped.
+    fn end_current_open(&self) {
+        let current = with_current(|ctx| match &ctx.parent {
+            Parent::Recording(o) if Arc::ptr_eq(&o.core, self.core()) => Some(o.clone()),
+            _ => None,
+        })
+        .flatten();
+        if let Some(o) = current {
+            o.end_open();
         }
     }
 

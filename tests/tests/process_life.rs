@@ -118,3 +118,48 @@ fn missing_keys_are_named() {
     assert!(!err.contains("LANGFUSE_PUBLIC_KEY and"), "{err}");
     assert!(err.contains("Langfuse_SECRET_KEY"), "{err}");
 }
+
+/// Observed roots still open when the client shuts down are sent then, ended with level WARNING
+/// and a message that says so: an observed `main`-like function whose `init` guard drops in its
+/// body (the observation current on the shutting-down thread), and an observed async root
+/// pending on another thread (a server's loop); their ended children keep them as parent.
+#[test]
+fn observed_roots_open_at_shutdown_are_sent_with_a_warning() {
+    for (mode, root, child) in [
+        ("observed-main", "observed_main", "observed"),
+        ("async-root", "serve", "served"),
+    ] {
+        let server = CaptureServer::start();
+        let out = Command::new(env!("CARGO_BIN_EXE_probe"))
+            .arg(mode)
+            .env("LANGFUSE_PUBLIC_KEY", "pk-lf-probe")
+            .env("LANGFUSE_SECRET_KEY", "sk-lf-probe-secret")
+            .env("LANGFUSE_BASE_URL", server.url())
+            .env("LANGFUSE_FLUSH_INTERVAL", "3600")
+            .env_remove("LANGFUSE_EXPORTER")
+            .output()
+            .expect("run the probe");
+        assert!(
+            out.status.success(),
+            "{mode}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let spans = server.spans();
+        let r = spans
+            .iter()
+            .find(|s| s.name() == root)
+            .unwrap_or_else(|| panic!("{mode}: the open root {root} is sent"));
+        assert_eq!(
+            r.attr_str("langfuse.observation.level"),
+            Some("WARNING"),
+            "{mode}"
+        );
+        assert!(
+            r.attr_str("langfuse.observation.status_message")
+                .is_some_and(|m| m.contains("still open when the client shut down")),
+            "{mode}"
+        );
+        let c = spans.iter().find(|s| s.name() == child).expect(child);
+        assert_eq!(c.parent_id(), Some(r.id()), "{mode}");
+    }
+}

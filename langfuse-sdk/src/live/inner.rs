@@ -79,6 +79,16 @@ impl ObsInner {
         }
     }
 
+    /// Enters the registry of open observations, so that shutdown ends and sends it if it is
+    /// still open then (`crate::export::queue`). For observations that may outlive the client:
+    /// those behind a user's handle, and observed async roots; not the sync `#[observe]` path.
+    pub(crate) fn track_open(this: &Arc<ObsInner>) {
+        let w: std::sync::Weak<ObsInner> = Arc::downgrade(this);
+        if let Some(slot) = this.core.register_open(w) {
+            this.open_slot.store(slot, Ordering::Relaxed);
+        }
+    }
+
     /// Leaves the registry of open observations if it is there; true if it was. A spare
     /// allocation is never registered (a registered one has a weak reference, so it is not
     /// unique and does not become a spare), so `reset` leaves the slot alone.

@@ -245,11 +245,7 @@ impl ObservationBuilder {
         if self.ty != ObservationType::Event {
             // A handle may outlive the client or be leaked: shutdown ends it if it is still
             // open (`crate::export::queue`). `#[observe]` does not come through here.
-            let w: std::sync::Weak<ObsInner> = Arc::downgrade(&o);
-            if let Some(slot) = o.core.register_open(w) {
-                o.open_slot
-                    .store(slot, std::sync::atomic::Ordering::Relaxed);
-            }
+            ObsInner::track_open(&o);
         }
         Observation::recording(self.ty, o)
     }

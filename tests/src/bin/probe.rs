@@ -31,9 +31,49 @@ fn misuse(mode: &str) -> bool {
     true
 }
 
+#[langfuse_sdk::observe(skip(guard))]
+fn observed_main(guard: langfuse_sdk::ClientGuard) {
+    observed(1);
+    // The guard drops inside this observed function: shutdown then ends and sends it.
+    drop(guard);
+}
+
+#[langfuse_sdk::observe]
+async fn serve(ready: std::sync::mpsc::Sender<()>) {
+    served().await;
+    ready.send(()).ok();
+    // A server's loop: never ends on its own.
+    std::future::pending::<()>().await;
+}
+
+#[langfuse_sdk::observe]
+async fn served() {}
+
+/// Observed roots still open at shutdown.
+fn open_at_shutdown(mode: &str) -> bool {
+    match mode {
+        "observed-main" => observed_main(langfuse_sdk::init()),
+        "async-root" => {
+            let guard = langfuse_sdk::init();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .build()
+                .unwrap();
+            let (tx, rx) = std::sync::mpsc::channel();
+            rt.spawn(serve(tx));
+            rx.recv().unwrap();
+            // The client shuts down while the root is pending on its worker thread.
+            drop(guard);
+            drop(rt);
+        }
+        _ => return false,
+    }
+    true
+}
+
 fn main() {
     let mode = std::env::args().nth(1).unwrap_or_default();
-    if misuse(&mode) {
+    if misuse(&mode) || open_at_shutdown(&mode) {
         return;
     }
     let guard = langfuse_sdk::init();
