@@ -12,12 +12,13 @@
 //! long-running root and a handle leaked with `std::mem::forget` are sent, and their ended
 //! children do not arrive as orphans. Ending such an observation later does nothing: it was
 //! delivered once, so it is not counted as dropped either (`enqueued + dropped` stays the number
-//! of items created). Observations of `#[observe]` are not registered (the per-call path takes
-//! no lock and no atomic operation; registering would cost both, and the weak reference would
-//! make every end take the locked path): they end when their function returns or unwinds,
-//! which happens before `main` returns. One that ends after shutdown (a function still running
-//! on another thread) is dropped and counted in `Stats::dropped`, like anything recorded after
-//! shutdown.
+//! of items created). Observed async functions that start a trace are registered too (a
+//! server's loop, a task: often long-running), and `Langfuse::shutdown` first ends the calling
+//! thread's current observation. Sync `#[observe]` observations are not registered (the
+//! per-call path takes no lock and no atomic operation; registering would cost both, and the
+//! weak reference would make every end take the locked path): they end when their function
+//! returns or unwinds. One that ends after shutdown (a function still running on another
+//! thread) is dropped and counted in `Stats::dropped`, like anything recorded after shutdown.
 //!
 //! # How a process ends
 //!
