@@ -5,6 +5,7 @@
 //! functions or any tokio flavour.
 
 pub mod litellm;
+pub mod logs;
 pub mod scenarios;
 
 use std::collections::VecDeque;

@@ -3,10 +3,10 @@
 //! are counted failed (issue 21).
 
 use std::collections::HashSet;
-use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use langfuse_sdk::{Langfuse, Score};
+use langfuse_tests::logs::{logs, logs_now};
 use langfuse_tests::{Captured, Reply, ScriptServer};
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceResponse,
@@ -271,45 +271,4 @@ fn a_score_batch_redirected_by_302_is_failed() {
 
 fn names_of(prefix: &str, n: usize) -> HashSet<String> {
     (0..n).map(|i| format!("{prefix}{i}")).collect()
-}
-
-// ---- the SDK's warnings ----------------------------------------------------------------------
-
-static LOGS: OnceLock<&'static Mutex<String>> = OnceLock::new();
-
-/// Installs (once per test binary) a `tracing` subscriber that collects every event.
-fn logs() -> &'static Mutex<String> {
-    LOGS.get_or_init(|| {
-        let logs: &'static Mutex<String> = Box::leak(Box::default());
-        tracing::subscriber::set_global_default(Collect(logs)).unwrap();
-        logs
-    })
-}
-
-/// Everything logged so far (by every test of this binary).
-fn logs_now() -> String {
-    logs().lock().unwrap().clone()
-}
-
-struct Collect(&'static Mutex<String>);
-struct Visit<'a>(&'a mut String);
-impl tracing::field::Visit for Visit<'_> {
-    fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
-        self.0.push_str(&format!("{}={:?}\n", f.name(), v));
-    }
-}
-impl tracing::Subscriber for Collect {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, e: &tracing::Event<'_>) {
-        e.record(&mut Visit(&mut self.0.lock().unwrap()));
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
 }

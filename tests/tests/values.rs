@@ -1,7 +1,6 @@
 //! Bad values never break the host: markers instead of crashes, masking that cannot leak, size
 //! limits, and the secret key never shown anywhere.
 
-use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use langfuse_sdk::testing::InMemoryExporter;
@@ -149,36 +148,10 @@ fn masking_runs_before_export_and_a_panicking_mask_masks_everything() {
     );
 }
 
-/// Collects every `tracing` event the SDK emits.
-struct Collect(Arc<Mutex<String>>);
-struct V<'a>(&'a mut String);
-impl tracing::field::Visit for V<'_> {
-    fn record_debug(&mut self, f: &tracing::field::Field, v: &dyn std::fmt::Debug) {
-        self.0.push_str(&format!("{}={:?}\n", f.name(), v));
-    }
-}
-impl tracing::Subscriber for Collect {
-    fn enabled(&self, _: &tracing::Metadata<'_>) -> bool {
-        true
-    }
-    fn new_span(&self, _: &tracing::span::Attributes<'_>) -> tracing::span::Id {
-        tracing::span::Id::from_u64(1)
-    }
-    fn record(&self, _: &tracing::span::Id, _: &tracing::span::Record<'_>) {}
-    fn record_follows_from(&self, _: &tracing::span::Id, _: &tracing::span::Id) {}
-    fn event(&self, e: &tracing::Event<'_>) {
-        let mut s = self.0.lock().unwrap();
-        e.record(&mut V(&mut s));
-    }
-    fn enter(&self, _: &tracing::span::Id) {}
-    fn exit(&self, _: &tracing::span::Id) {}
-}
-
 #[test]
 fn the_secret_key_never_shows_in_debug_errors_or_logs() {
     const SECRET: &str = "sk-lf-TOP-SECRET-0123456789";
-    let logs = Arc::new(Mutex::new(String::new()));
-    tracing::subscriber::set_global_default(Collect(logs.clone())).unwrap();
+    langfuse_tests::logs::logs();
 
     let server = CaptureServer::start();
     server.push_faults([
@@ -209,7 +182,7 @@ fn the_secret_key_never_shows_in_debug_errors_or_logs() {
         seen += &format!("{e} {e:?}");
     }
     lf.shutdown(T).ok();
-    let logs = logs.lock().unwrap().clone();
+    let logs = langfuse_tests::logs::logs_now();
     assert!(logs.contains("401"), "the refusal was logged: {logs}");
     assert!(logs.contains("queue is full"), "{logs}");
     assert!(
