@@ -8,6 +8,11 @@
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
+use std::time::Duration;
+
+use langfuse_sdk::testing::ExportedSpan;
+
+use crate::CaptureServer;
 
 /// A running proxy.
 #[derive(Debug)]
@@ -136,5 +141,22 @@ impl Drop for LiteLlm {
         if self.owned {
             self.stop();
         }
+    }
+}
+
+/// The observations a proxy's own Langfuse callback sent to `capture`, once `n` of them have
+/// arrived (a bounded wait on the capture server's condition, not a sleep; at most 90 s).
+pub fn proxy_observations(capture: &CaptureServer, n: usize) -> Vec<ExportedSpan> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(90);
+    loop {
+        let got: Vec<ExportedSpan> = capture
+            .spans()
+            .into_iter()
+            .filter(|s| matches!(s.observation_type(), Some("generation") | Some("embedding")))
+            .collect();
+        if got.len() >= n || std::time::Instant::now() > deadline {
+            return got;
+        }
+        capture.wait_seen(capture.requests().len() + 1, Duration::from_secs(5));
     }
 }

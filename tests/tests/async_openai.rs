@@ -15,7 +15,7 @@ use langfuse_openai::async_openai::{Traced, TracedExt};
 use langfuse_openai::{CallOptions, Recording};
 use langfuse_sdk::testing::{ExportedSpan, InMemoryExporter};
 use langfuse_sdk::{Langfuse, WithContext};
-use langfuse_tests::litellm::{LiteLlm, ProxyLangfuse};
+use langfuse_tests::litellm::{proxy_observations, LiteLlm, ProxyLangfuse};
 use langfuse_tests::CaptureServer;
 use serde_json::json;
 
@@ -367,23 +367,6 @@ async fn a_refused_call_records_level_error() {
     );
     assert_eq!(g.attr_json("langfuse.observation.input"), Some(input()));
     assert_eq!(g.attr_json("langfuse.observation.output"), None);
-}
-
-/// The proxy's observations, once `n` of them have arrived (bounded wait on the capture
-/// server's condition, not a sleep).
-fn proxy_observations(capture: &CaptureServer, n: usize) -> Vec<ExportedSpan> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        let got: Vec<ExportedSpan> = capture
-            .spans()
-            .into_iter()
-            .filter(|s| matches!(s.observation_type(), Some("generation") | Some("embedding")))
-            .collect();
-        if got.len() >= n || std::time::Instant::now() > deadline {
-            return got;
-        }
-        capture.wait_seen(capture.requests().len() + 1, Duration::from_secs(5));
-    }
 }
 
 #[tokio::test]

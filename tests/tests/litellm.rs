@@ -6,7 +6,7 @@ use std::time::{Duration, UNIX_EPOCH};
 use langfuse_openai::{ChatRequest, Client, EmbeddingRequest, Message, Recording, Tool};
 use langfuse_sdk::testing::{ExportedSpan, InMemoryExporter};
 use langfuse_sdk::{Langfuse, TraceAttributes, WithContext};
-use langfuse_tests::litellm::{LiteLlm, ProxyLangfuse};
+use langfuse_tests::litellm::{proxy_observations, LiteLlm, ProxyLangfuse};
 use langfuse_tests::CaptureServer;
 use serde_json::json;
 

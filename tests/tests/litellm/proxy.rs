@@ -3,23 +3,6 @@
 
 use super::*;
 
-/// The proxy's observations, once `n` of them have arrived (bounded wait on the capture
-/// server's condition, not a sleep).
-fn proxy_observations(capture: &CaptureServer, n: usize) -> Vec<ExportedSpan> {
-    let deadline = std::time::Instant::now() + Duration::from_secs(90);
-    loop {
-        let got: Vec<ExportedSpan> = capture
-            .spans()
-            .into_iter()
-            .filter(|s| matches!(s.observation_type(), Some("generation") | Some("embedding")))
-            .collect();
-        if got.len() >= n || std::time::Instant::now() > deadline {
-            return got;
-        }
-        capture.wait_seen(capture.requests().len() + 1, Duration::from_secs(5));
-    }
-}
-
 #[tokio::test]
 async fn every_endpoint_sends_the_trace_context_to_a_proxy_that_records() {
     let capture = CaptureServer::start();
