@@ -274,47 +274,80 @@ impl Drop for CaptureServer {
     }
 }
 
+/// Reads one HTTP/1.1 request from `stream` (`buf` keeps what was read past it), its body
+/// gunzipped when sent with gzip; `None` when the peer closed the connection.
+async fn read_request(
+    stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<Captured>> {
+    let head_end = loop {
+        if let Some(p) = find(buf, b"\r\n\r\n") {
+            break p;
+        }
+        let mut chunk = [0u8; 8192];
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    };
+    let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
+    let mut lines = head.split("\r\n");
+    let mut parts = lines.next().unwrap_or_default().split(' ');
+    let method = parts.next().unwrap_or_default().to_string();
+    let path = parts.next().unwrap_or_default().to_string();
+    let headers: Vec<(String, String)> = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
+        .collect();
+    let len: usize = headers
+        .iter()
+        .find(|(k, _)| k == "content-length")
+        .and_then(|(_, v)| v.parse().ok())
+        .unwrap_or(0);
+    let body_start = head_end + 4;
+    while buf.len() < body_start + len {
+        let mut chunk = [0u8; 65536];
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Ok(None);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+    let raw_body = buf[body_start..body_start + len].to_vec();
+    buf.drain(..body_start + len);
+    let gz = headers
+        .iter()
+        .any(|(k, v)| k == "content-encoding" && v.contains("gzip"));
+    let body = if gz {
+        gunzip(&raw_body)?
+    } else {
+        raw_body.clone()
+    };
+    Ok(Some(Captured {
+        method,
+        path,
+        headers,
+        raw_body,
+        body,
+        status: 0,
+    }))
+}
+
 async fn serve(mut stream: TcpStream, inner: Arc<Inner>) -> std::io::Result<()> {
     let mut buf = Vec::new();
     loop {
-        // Read the head.
-        let head_end = loop {
-            if let Some(p) = find(&buf, b"\r\n\r\n") {
-                break p;
-            }
-            let mut chunk = [0u8; 8192];
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
+        let Some(req) = read_request(&mut stream, &mut buf).await? else {
+            return Ok(());
         };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-        let mut lines = head.split("\r\n");
-        let request_line = lines.next().unwrap_or_default().to_string();
-        let mut parts = request_line.split(' ');
-        let method = parts.next().unwrap_or_default().to_string();
-        let path = parts.next().unwrap_or_default().to_string();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            .collect();
-        let len: usize = headers
-            .iter()
-            .find(|(k, _)| k == "content-length")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
-        let body_start = head_end + 4;
-        while buf.len() < body_start + len {
-            let mut chunk = [0u8; 65536];
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        let raw_body = buf[body_start..body_start + len].to_vec();
-        buf.drain(..body_start + len);
+        let Captured {
+            method,
+            path,
+            headers,
+            raw_body,
+            body,
+            ..
+        } = req;
 
         let (fault, hold) = {
             let mut st = inner.state.lock().unwrap();
@@ -347,14 +380,6 @@ async fn serve(mut stream: TcpStream, inner: Arc<Inner>) -> std::io::Result<()> 
                 (200, String::new())
             }
             None => (200, String::new()),
-        };
-        let gz = headers
-            .iter()
-            .any(|(k, v)| k == "content-encoding" && v.contains("gzip"));
-        let body = if gz {
-            gunzip(&raw_body)?
-        } else {
-            raw_body.clone()
         };
         let (status, text) = if status == 200 && path == "/api/public/ingestion" {
             let errs = inner.state.lock().unwrap().score_errors.clone();
@@ -528,50 +553,17 @@ async fn serve_script(
 ) -> std::io::Result<()> {
     let mut buf = Vec::new();
     loop {
-        let head_end = loop {
-            if let Some(p) = find(&buf, b"\r\n\r\n") {
-                break p;
-            }
-            let mut chunk = [0u8; 8192];
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
+        let Some(req) = read_request(&mut stream, &mut buf).await? else {
+            return Ok(());
         };
-        let head = String::from_utf8_lossy(&buf[..head_end]).to_string();
-        let mut lines = head.split("\r\n");
-        let mut parts = lines.next().unwrap_or_default().split(' ');
-        let method = parts.next().unwrap_or_default().to_string();
-        let path = parts.next().unwrap_or_default().to_string();
-        let headers: Vec<(String, String)> = lines
-            .filter_map(|l| l.split_once(':'))
-            .map(|(k, v)| (k.trim().to_ascii_lowercase(), v.trim().to_string()))
-            .collect();
-        let len: usize = headers
-            .iter()
-            .find(|(k, _)| k == "content-length")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(0);
-        let body_start = head_end + 4;
-        while buf.len() < body_start + len {
-            let mut chunk = [0u8; 65536];
-            let n = stream.read(&mut chunk).await?;
-            if n == 0 {
-                return Ok(());
-            }
-            buf.extend_from_slice(&chunk[..n]);
-        }
-        let raw_body = buf[body_start..body_start + len].to_vec();
-        buf.drain(..body_start + len);
-        let gz = headers
-            .iter()
-            .any(|(k, v)| k == "content-encoding" && v.contains("gzip"));
-        let body = if gz {
-            gunzip(&raw_body)?
-        } else {
-            raw_body.clone()
-        };
+        let Captured {
+            method,
+            path,
+            headers,
+            raw_body,
+            body,
+            ..
+        } = req;
         let mut req = Captured {
             method,
             path,
