@@ -28,8 +28,8 @@
 //!   SIGINT) run no destructors: what was not flushed is lost. Call `flush` (or `shutdown`)
 //!   before `process::exit`, and handle SIGTERM/SIGINT (e.g. `tokio::signal`) to shut down.
 //! - `fork`: the child has no exporter thread. An inherited client notices (it compares the
-//!   process id stored when it started, at flush, shutdown and each batch hand-over, never per
-//!   observation): its `flush` and `shutdown` return an error at once
+//!   process id stored when it started, at flush, shutdown and each full batch's hand-over, never
+//!   per observation): its `flush` and `shutdown` return an error at once
 //!   ([`Error::is_forked`](crate::Error::is_forked)) and warn once; what it recorded in the
 //!   child is dropped and counted. Build a new client in the child (`init()` again): starting a
 //!   client reseeds the starting thread's id generator with the process id mixed in, so children
@@ -325,7 +325,9 @@ impl Exporter {
             }
             return;
         }
-        if self.forked() {
+        // The fork check is a syscall: made per full batch, not per observation when each is
+        // handed over at once (immediate mode, the console), where flush and shutdown notice.
+        if !self.hand_over_each && self.forked() {
             self.dropped_closed(items);
             return;
         }
