@@ -9,7 +9,7 @@ use std::time::Duration;
 use crate::context::scope::{with_current, Context, Parent};
 use crate::core::{Core, Owner};
 use crate::error::Error;
-use crate::export::queue::Open as _;
+use crate::export::open::Open as _;
 use crate::export::shared::Stats;
 use crate::fields::ObservationType;
 use crate::ids::TraceId;

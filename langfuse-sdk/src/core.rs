@@ -184,14 +184,26 @@ impl Core {
     }
 
     /// Registers an observation started through a handle, so that shutdown ends it if it is
-    /// still open (see `crate::export::queue`).
+    /// still open (see `crate::export::open`).
     /// Its slot, for [`deregister_open`](Self::deregister_open); `None` when nothing records
     /// or the client is shutting down.
     pub(crate) fn register_open(
         &self,
-        obs: std::sync::Weak<dyn crate::export::queue::Open>,
+        obs: std::sync::Weak<dyn crate::export::open::Open>,
     ) -> Option<u32> {
         self.exporter.as_ref()?.register_open(obs)
+    }
+
+    /// Registers a sync root in this thread's list, so that shutdown ends it if it is still
+    /// open (see `crate::export::open`); false when nothing records or shutdown started.
+    #[inline]
+    pub(crate) fn register_thread_root(
+        &self,
+        obs: std::sync::Arc<dyn crate::export::open::Open>,
+    ) -> bool {
+        self.exporter
+            .as_ref()
+            .is_some_and(|e| e.register_thread_root(obs))
     }
 
     /// Forgets a registered observation (it ended, or its last handle is going away).

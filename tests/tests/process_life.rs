@@ -122,12 +122,16 @@ fn missing_keys_are_named() {
 /// Observed roots still open when the client shuts down are sent then, ended with level WARNING
 /// and a message that says so: an observed `main`-like function whose `init` guard drops in its
 /// body (the observation current on the shutting-down thread), and an observed async root
-/// pending on another thread (a server's loop); their ended children keep them as parent.
+/// pending on another thread (a server's loop), a sync observed root running on another thread
+/// (a worker's loop), and the root above the shutting-down thread's current observation; their
+/// ended children keep them as parent.
 #[test]
 fn observed_roots_open_at_shutdown_are_sent_with_a_warning() {
     for (mode, root, child) in [
         ("observed-main", "observed_main", "observed"),
         ("async-root", "serve", "served"),
+        ("sync-root-thread", "worker_loop", "observed"),
+        ("nested-main", "outer_main", "inner_main"),
     ] {
         let server = CaptureServer::start();
         let out = Command::new(env!("CARGO_BIN_EXE_probe"))
@@ -161,5 +165,18 @@ fn observed_roots_open_at_shutdown_are_sent_with_a_warning() {
         );
         let c = spans.iter().find(|s| s.name() == child).expect(child);
         assert_eq!(c.parent_id(), Some(r.id()), "{mode}");
+        match mode {
+            // The worker's child that ended after shutdown is not sent (dropped and counted).
+            "sync-root-thread" => {
+                assert_eq!(spans.iter().filter(|s| s.name() == child).count(), 1)
+            }
+            // The current observation was open too: both are sent with the warning.
+            "nested-main" => {
+                assert_eq!(c.attr_str("langfuse.observation.level"), Some("WARNING"));
+                let leaf = spans.iter().find(|s| s.name() == "observed").unwrap();
+                assert_eq!(leaf.parent_id(), Some(c.id()));
+            }
+            _ => {}
+        }
     }
 }

@@ -24,6 +24,7 @@
 pub(crate) mod encode;
 pub(crate) mod gzip;
 pub(crate) mod metrics;
+pub(crate) mod open;
 pub(crate) mod protobuf;
 pub(crate) mod queue;
 pub(crate) mod record;

@@ -3,22 +3,9 @@
 //!
 //! # Open observations at shutdown
 //!
-//! Observations started through a handle (`Langfuse::span(..).start()`, `observation(..)`, the
-//! `tracing` bridge) are registered here, as a weak reference in a slot they know, when they
-//! start, and leave when they end (one uncontended lock each time; a handle that was the only
-//! one is unique again after leaving, so its allocation is still reused). `shutdown`
-//! first ends every registered observation that is still open, at that moment, with level
-//! `WARNING` and the status message [`OPEN_AT_SHUTDOWN`] (appended to one already set), so a
-//! long-running root and a handle leaked with `std::mem::forget` are sent, and their ended
-//! children do not arrive as orphans. Ending such an observation later does nothing: it was
-//! delivered once, so it is not counted as dropped either (`enqueued + dropped` stays the number
-//! of items created). Observed async functions that start a trace are registered too (a
-//! server's loop, a task: often long-running), and `Langfuse::shutdown` first ends the calling
-//! thread's current observation. Sync `#[observe]` observations are not registered (the
-//! per-call path takes no lock and no atomic operation; registering would cost both, and the
-//! weak reference would make every end take the locked path): they end when their function
-//! returns or unwinds. One that ends after shutdown (a function still running on another
-//! thread) is dropped and counted in `Stats::dropped`, like anything recorded after shutdown.
+//! `shutdown` first ends and sends the observations still open that it can reach (see
+//! [`open`](crate::export::open)): handles, observed async roots, sync roots of any thread, and
+//! (through `Langfuse::shutdown`) the calling thread's current observation.
 //!
 //! # How a process ends
 //!
@@ -47,6 +34,7 @@ use crate::config::options::Config;
 use crate::config::ExporterKind;
 use crate::diag;
 use crate::error::Error;
+use crate::export::open::{self, Handles, Open};
 use crate::export::record::{Batch, Head};
 use crate::export::shared::{
     close_threads, Counters, Ctrl, Msg, Shared, Stats, ThreadBuf, BATCH_BYTES, OUTBOX,
@@ -55,27 +43,6 @@ use crate::export::sink::Custom;
 use crate::export::worker::Worker;
 use crate::fields::ObsData;
 use crate::score::Score;
-
-/// The status message of an observation that shutdown ended because it was still open.
-pub(crate) const OPEN_AT_SHUTDOWN: &str =
-    "still open when the client shut down: ended by Langfuse shutdown";
-
-/// An observation that shutdown ends if it is still open (implemented by the recorded
-/// observation, above this module).
-pub(crate) trait Open: Send + Sync {
-    /// True until it has ended.
-    fn is_open(&self) -> bool;
-    /// Ends it now, unless it has ended, with level `WARNING` and [`OPEN_AT_SHUTDOWN`].
-    fn end_open(&self);
-}
-
-/// Registered observations: a slab, each observation knowing its slot, so that leaving it
-/// (when the observation ends) is one uncontended lock and no search.
-#[derive(Default)]
-struct OpenList {
-    slots: Vec<Option<Weak<dyn Open>>>,
-    free: Vec<u32>,
-}
 
 /// The application's end of the exporter.
 pub(crate) struct Exporter {
@@ -94,7 +61,7 @@ pub(crate) struct Exporter {
     /// The first shutdown's outcome, which every later shutdown returns.
     outcome: OnceLock<Result<(), Error>>,
     /// Observations started through handles, which shutdown ends if they are still open.
-    open: Mutex<OpenList>,
+    open: Handles,
     /// The process the exporter thread runs in: another one is a child made by `fork`.
     pid: u32,
 }
@@ -167,67 +134,41 @@ impl Exporter {
             hand_over_each,
             reported: Mutex::new((0, 0)),
             outcome: OnceLock::new(),
-            open: Mutex::new(OpenList::default()),
+            open: Handles::default(),
             pid: std::process::id(),
         }
     }
 
-    /// Registers an observation started through a handle, for [`end_open`](Self::end_open):
-    /// its slot, or `None` once shutdown started (nothing would end it).
+    /// Registers an observation started through a handle, for shutdown (see
+    /// [`open`](crate::export::open)): its slot, or `None` once shutdown started (nothing would
+    /// end it).
     pub(crate) fn register_open(&self, obs: Weak<dyn Open>) -> Option<u32> {
         if self.shared.shutdown_started.load(Ordering::Acquire) {
             return None;
         }
-        let mut o = self.open.lock().unwrap_or_else(|e| e.into_inner());
-        if let Some(slot) = o.free.pop() {
-            o.slots[slot as usize] = Some(obs);
-            return Some(slot);
-        }
-        let slot = u32::try_from(o.slots.len())
-            .ok()
-            .filter(|s| *s != u32::MAX)?;
-        o.slots.push(Some(obs));
-        Some(slot)
+        self.open.register(obs)
     }
 
     /// Forgets the observation in `slot` (it ended).
     pub(crate) fn deregister_open(&self, slot: u32) {
-        let gone = {
-            let mut o = self.open.lock().unwrap_or_else(|e| e.into_inner());
-            let gone = o.slots.get_mut(slot as usize).and_then(Option::take);
-            if gone.is_some() {
-                o.free.push(slot);
-            }
-            gone
-        };
-        // Dropped outside the lock.
-        drop(gone);
+        self.open.deregister(slot);
+    }
+
+    /// Registers a sync root in this thread's list, for shutdown; false once shutdown started.
+    #[inline]
+    pub(crate) fn register_thread_root(&self, obs: Arc<dyn Open>) -> bool {
+        !self.shared.shutdown_started.load(Ordering::Acquire)
+            && open::push_thread_root(self.key(), obs)
+    }
+
+    /// This exporter's key in the thread lists.
+    fn key(&self) -> usize {
+        Arc::as_ptr(&self.shared) as usize
     }
 
     /// Ends every registered observation that is still open (see the module docs).
     fn end_open(&self) {
-        // Taken under the lock, ended outside it (ending leaves the registry).
-        let open: Vec<Arc<dyn Open>> = self
-            .open
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .slots
-            .iter()
-            .filter_map(|w| w.as_ref()?.upgrade())
-            .collect();
-        let mut ended = 0usize;
-        for o in open {
-            if o.is_open() {
-                o.end_open();
-                ended += 1;
-            }
-        }
-        if ended > 0 {
-            diag::warn(&format!(
-                "Langfuse client shut down with {ended} observation(s) still open: they are \
-                 sent ended now, with level WARNING; end observations before shutdown"
-            ));
-        }
+        open::end_open(self.key(), &self.open);
     }
 
     /// True in a child process made by `fork` after this exporter started (its thread is not

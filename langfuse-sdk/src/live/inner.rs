@@ -22,9 +22,10 @@ pub(crate) struct ObsInner {
     pub ty: ObservationType,
     pub attrs: Option<Arc<TraceAttributes>>,
     pub data: Mutex<ObsData>,
-    /// Its slot in the exporter's registry of open observations ([`NOT_OPEN`] when not
-    /// registered: always for `#[observe]`, and for every spare allocation). Read with a plain
-    /// load; changed only on the registered (handle) path.
+    /// Its slot in the exporter's registry of open observations, or
+    /// [`THREAD_ROOT`](crate::export::open::THREAD_ROOT) in its thread's list of sync roots
+    /// ([`NOT_OPEN`] when not registered: sync `#[observe]` calls inside a trace, and every
+    /// spare allocation). Read with a plain load; changed only on the registered paths.
     pub open_slot: AtomicU32,
 }
 /// [`ObsInner::open_slot`] when the observation is not registered.
@@ -80,12 +81,23 @@ impl ObsInner {
     }
 
     /// Enters the registry of open observations, so that shutdown ends and sends it if it is
-    /// still open then (`crate::export::queue`). For observations that may outlive the client:
-    /// those behind a user's handle, and observed async roots; not the sync `#[observe]` path.
+    /// still open then (`crate::export::open`). For observations that may outlive the client:
+    /// those behind a user's handle, and observed async roots (sync roots: `track_thread_root`).
     pub(crate) fn track_open(this: &Arc<ObsInner>) {
         let w: std::sync::Weak<ObsInner> = Arc::downgrade(this);
         if let Some(slot) = this.core.register_open(w) {
             this.open_slot.store(slot, Ordering::Relaxed);
+        }
+    }
+
+    /// Enters this thread's list of sync roots (a sync `#[observe]` call that starts a trace),
+    /// so that shutdown ends and sends it if it is still open then (`crate::export::open`). It
+    /// leaves the list on the same thread, as its call returns.
+    #[inline]
+    pub(crate) fn track_thread_root(this: &Arc<ObsInner>) {
+        if this.core.register_thread_root(this.clone()) {
+            this.open_slot
+                .store(crate::export::open::THREAD_ROOT, Ordering::Relaxed);
         }
     }
 
@@ -105,6 +117,10 @@ impl ObsInner {
         // A swap: two handles may end the observation at once; one deregisters.
         match self.open_slot.swap(NOT_OPEN, Ordering::AcqRel) {
             NOT_OPEN => false,
+            crate::export::open::THREAD_ROOT => {
+                crate::export::open::leave_thread_root((self as *const ObsInner).cast());
+                true
+            }
             slot => {
                 self.core.deregister_open(slot);
                 true
@@ -210,7 +226,7 @@ impl ObsInner {
         data.end(&self.core, head, at);
     }
 }
-impl crate::export::queue::Open for ObsInner {
+impl crate::export::open::Open for ObsInner {
     fn is_open(&self) -> bool {
         !self.lock().ended
     }
@@ -220,7 +236,7 @@ impl crate::export::queue::Open for ObsInner {
             return;
         }
         d.level = Some(crate::fields::Level::Warning);
-        let msg = crate::export::queue::OPEN_AT_SHUTDOWN;
+        let msg = crate::export::open::OPEN_AT_SHUTDOWN;
         let r = d.rare();
         r.status_message = Some(match r.status_message.take() {
             Some(m) if !m.is_empty() => format!("{m}; {msg}"),

@@ -469,6 +469,9 @@ impl Observation {
         let State::Recording(mut o) = std::mem::take(&mut self.r.state) else {
             return;
         };
+        // A sync root leaves its thread's list first (one load when it is not there), so that
+        // this handle is the only one again.
+        o.leave_open();
         match Arc::get_mut(&mut o) {
             // The usual case, as in `end_owned`, with one uniqueness check for both: the output
             // goes into the buffer that came with the reused allocation, and no lock is taken.

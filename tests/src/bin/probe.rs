@@ -49,10 +49,43 @@ async fn serve(ready: std::sync::mpsc::Sender<()>) {
 #[langfuse_sdk::observe]
 async fn served() {}
 
+#[langfuse_sdk::observe(skip(ready, release))]
+fn worker_loop(ready: std::sync::mpsc::Sender<()>, release: std::sync::mpsc::Receiver<()>) {
+    observed(1);
+    ready.send(()).ok();
+    // A worker thread's loop: still running when the client shuts down on the main thread.
+    release.recv().ok();
+    observed(2);
+}
+
+#[langfuse_sdk::observe(skip(guard))]
+fn outer_main(guard: langfuse_sdk::ClientGuard) {
+    inner_main(guard);
+}
+
+#[langfuse_sdk::observe(skip(guard))]
+fn inner_main(guard: langfuse_sdk::ClientGuard) {
+    observed(1);
+    // Shutdown from two observed calls deep: the current one and its root are both open.
+    drop(guard);
+}
+
 /// Observed roots still open at shutdown.
 fn open_at_shutdown(mode: &str) -> bool {
     match mode {
         "observed-main" => observed_main(langfuse_sdk::init()),
+        "nested-main" => outer_main(langfuse_sdk::init()),
+        "sync-root-thread" => {
+            let guard = langfuse_sdk::init();
+            let (ready_tx, ready) = std::sync::mpsc::channel();
+            let (release, release_rx) = std::sync::mpsc::channel();
+            let worker = std::thread::spawn(move || worker_loop(ready_tx, release_rx));
+            ready.recv().unwrap();
+            // The client shuts down while the sync root runs on its thread.
+            drop(guard);
+            release.send(()).unwrap();
+            worker.join().unwrap();
+        }
         "async-root" => {
             let guard = langfuse_sdk::init();
             let rt = tokio::runtime::Builder::new_multi_thread()
