@@ -97,6 +97,23 @@ fn takes_bytes(bytes: &Vec<u8>) -> usize {
     bytes.len()
 }
 
+/// A value with only `Debug`, whose text is 640 MB written in 64-byte pieces, counted.
+struct Chatty<'a>(&'a Cell<u32>);
+impl std::fmt::Debug for Chatty<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for _ in 0..10_000_000 {
+            self.0.set(self.0.get() + 1);
+            f.write_str("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef")?;
+        }
+        Ok(())
+    }
+}
+
+#[langfuse_sdk::observe]
+fn takes_chatty(chatty: &Chatty<'_>) -> u32 {
+    chatty.0.get()
+}
+
 #[test]
 fn capture_of_huge_observe_arguments_stops_at_the_limit() {
     // The only test of this file that uses the global client.
@@ -115,12 +132,24 @@ fn capture_of_huge_observe_arguments_stops_at_the_limit() {
         "visited {} elements",
         visited.get()
     );
+    // Captured through `Debug`: formatting stops at the limit too.
+    let written = Cell::new(0);
+    takes_chatty(&Chatty(&written));
+    assert!(
+        written.get() <= 90_000 / 64 + 1,
+        "wrote {} pieces",
+        written.get()
+    );
     let bytes = vec![1u8; 200 * 1024 * 1024];
     takes_bytes(&bytes);
     drop(bytes);
     langfuse_sdk::flush(T).unwrap();
     let spans = exp.spans();
-    for (name, arg) in [("takes_counted", "counted"), ("takes_bytes", "bytes")] {
+    for (name, arg) in [
+        ("takes_counted", "counted"),
+        ("takes_bytes", "bytes"),
+        ("takes_chatty", "chatty"),
+    ] {
         let s = spans.iter().find(|s| s.name() == name).unwrap();
         let input = s.attr_json("langfuse.observation.input").unwrap();
         let v = input[arg]
@@ -128,6 +157,14 @@ fn capture_of_huge_observe_arguments_stops_at_the_limit() {
             .unwrap_or_else(|| panic!("{arg}: {input}"));
         assert!(v.contains("…[truncated: at least "), "{arg}");
         assert!(v.len() < 90_100, "{arg}: {}", v.len());
+        if arg == "chatty" {
+            assert!(v.starts_with("0123456789abcdef"), "{}", &v[..40]);
+            assert!(
+                v.ends_with(" bytes, limit 90000]"),
+                "{}",
+                &v[v.len() - 60..]
+            );
+        }
         if arg == "counted" {
             assert_eq!(input["n"], 7, "the other argument is kept");
         }

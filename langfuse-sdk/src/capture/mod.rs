@@ -52,7 +52,7 @@ mod tests;
 
 pub(crate) use escape::push_json_string;
 pub(crate) use text::{
-    debug_text, panic_message, prefix_at_boundary, split_marker, truncation_marker, Captured,
+    capture_debug, panic_message, prefix_at_boundary, split_marker, truncation_marker, Captured,
     ValueRef,
 };
 pub(crate) use writer::{capture, capture_append, capture_json_into};

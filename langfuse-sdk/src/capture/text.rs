@@ -4,6 +4,7 @@ use std::fmt;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::capture::escape::push_json_string;
+use crate::capture::pool::spare_string;
 
 /// A captured value, borrowed from a batch.
 #[derive(Clone, Copy)]
@@ -106,10 +107,60 @@ pub(crate) fn panic_message(p: &(dyn std::any::Any + Send)) -> &str {
     }
 }
 
-/// `format!("{v:?}")`, or the panic marker when the `Debug` implementation panics.
-pub(crate) fn debug_text<T: fmt::Debug + ?Sized>(v: &T) -> Result<String, String> {
-    catch_unwind(AssertUnwindSafe(|| format!("{v:?}")))
-        .map_err(|p| format!("<unserializable: panicked: {}>", panic_message(&*p)))
+/// A value's `Debug` text with at most `limit` bytes kept: formatting stops at the first write
+/// past the limit (the writer returns `fmt::Error`, which `Debug` implementations pass up), so a
+/// huge value costs about what one at the limit costs, and the text ends with the "at least"
+/// truncation marker. The panic marker when the `Debug` implementation panics.
+pub(crate) fn capture_debug<T: fmt::Debug + ?Sized>(v: &T, limit: usize) -> Captured {
+    let w = Bounded {
+        out: spare_string(),
+        limit,
+        total: 0,
+        over: false,
+    };
+    let formatted = catch_unwind(AssertUnwindSafe(move || {
+        let mut w = w;
+        // An error here is the writer's own stop (or the value's): what was written is kept.
+        let _ = fmt::write(&mut w, format_args!("{v:?}"));
+        w
+    }));
+    match formatted {
+        Ok(w) if w.over => {
+            let mut out = w.out;
+            out.push_str(&truncation_marker_at_least(w.total, limit));
+            Captured::Text(out)
+        }
+        Ok(w) => Captured::Text(w.out),
+        Err(p) => Captured::Text(format!(
+            "<unserializable: panicked: {}>",
+            panic_message(&*p)
+        )),
+    }
+}
+
+/// The writer behind [`capture_debug`].
+struct Bounded {
+    out: String,
+    limit: usize,
+    /// Bytes written so far (kept or not).
+    total: usize,
+    /// Set at the first write past the limit, which stops the formatting.
+    over: bool,
+}
+
+impl fmt::Write for Bounded {
+    fn write_str(&mut self, s: &str) -> fmt::Result {
+        self.total = self.total.saturating_add(s.len());
+        if self.out.len() < self.limit {
+            let room = self.limit - self.out.len();
+            self.out.push_str(prefix_at_boundary(s, room));
+        }
+        if self.total > self.limit {
+            self.over = true;
+            return Err(fmt::Error);
+        }
+        Ok(())
+    }
 }
 
 /// The marker after a value cut at `limit` bytes whose size is known: `total` bytes.

@@ -4,7 +4,7 @@ use std::fmt;
 
 use crate::capture::pool::spare_string;
 use crate::capture::{
-    capture, capture_append, capture_json_into, debug_text, push_json_string, Captured,
+    capture, capture_append, capture_debug, capture_json_into, push_json_string, Captured,
 };
 
 /// The observed function's arguments, by name.
@@ -160,10 +160,7 @@ pub trait ViaDebug {
 }
 impl<T: fmt::Debug + ?Sized> ViaDebug for &Wrap<'_, T> {
     fn __lf_capture(&self, limit: usize) -> Value {
-        match debug_text(self.0) {
-            Ok(s) => Value(capture(s.as_str(), limit)),
-            Err(marker) => Value(Captured::Text(marker)),
-        }
+        Value(capture_debug(self.0, limit))
     }
 }
 
