@@ -121,10 +121,10 @@ fn missing_keys_are_named() {
 
 /// Observed roots still open when the client shuts down are sent then, ended with level WARNING
 /// and a message that says so: an observed `main`-like function whose `init` guard drops in its
-/// body (the observation current on the shutting-down thread), and an observed async root
-/// pending on another thread (a server's loop), a sync observed root running on another thread
-/// (a worker's loop), and the root above the shutting-down thread's current observation; their
-/// ended children keep them as parent.
+/// body (the observation current on the shutting-down thread), an observed async root pending
+/// on another thread (a server's loop), a sync observed root running on another thread (a
+/// worker's loop), an observed iterator half consumed, and the root above the shutting-down
+/// thread's current observation; their ended children keep them as parent.
 #[test]
 fn observed_roots_open_at_shutdown_are_sent_with_a_warning() {
     for (mode, root, child) in [
@@ -132,6 +132,7 @@ fn observed_roots_open_at_shutdown_are_sent_with_a_warning() {
         ("async-root", "serve", "served"),
         ("sync-root-thread", "worker_loop", "observed"),
         ("nested-main", "outer_main", "inner_main"),
+        ("iterator-root", "numbers", "observed"),
     ] {
         let server = CaptureServer::start();
         let out = Command::new(env!("CARGO_BIN_EXE_probe"))

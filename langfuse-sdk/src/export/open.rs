@@ -8,16 +8,20 @@
 //! of items created). Two registries reach them:
 //!
 //! - [`Handles`]: observations started through a handle (`Langfuse::span(..).start()`,
-//!   `observation(..)`, the `tracing` bridge) and observed async roots (a server's loop, a
-//!   task), which may end on any thread or never. Each is a weak reference in a slot it knows:
+//!   `observation(..)`, the `tracing` bridge) and observed async functions, streams and
+//!   iterators that start a trace (a server's loop, a task, an event feed), which may end on
+//!   any thread or never. Each is a weak reference in a slot it knows:
 //!   leaving is one lock and no search, and a handle that was the only one is unique again
 //!   after leaving, so its allocation is still reused.
 //! - thread roots: a sync `#[observe]` call that starts a trace (a worker thread's loop, a
 //!   long job) registers in its own thread's list, which only that thread and shutdown lock
 //!   (uncontended), and leaves it when the call returns or unwinds, on the same thread (a
-//!   stack: the entry is the last one). Sync calls inside a trace are not registered (they end
-//!   before their root does, or with it at the latest): one still running on another thread at
-//!   shutdown is dropped and counted when it ends, like anything recorded after shutdown.
+//!   stack: the entry is the last one).
+//!
+//! Observed calls inside a trace are not registered (the per-call path takes no lock for
+//! them): one still running at shutdown, other than the shutting-down thread's current
+//! observation (`Langfuse::shutdown` ends that one), is dropped and counted when it ends, like
+//! anything recorded after shutdown.
 
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 

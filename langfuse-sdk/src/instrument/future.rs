@@ -8,8 +8,7 @@ use std::task::{Context as TaskContext, Poll};
 use crate::context::scope::{current_attributes, enter_context_in, Context};
 use crate::fields::Level;
 use crate::instrument::sync::{panic_text, set_err};
-use crate::live::inner::ObsInner;
-use crate::observation::handle::{Observation, ObservationRef, State};
+use crate::observation::handle::{Observation, ObservationRef};
 
 pin_project_lite::pin_project! {
     /// An observed future: the observation is current on every poll, ends with the output,
@@ -54,12 +53,8 @@ where
             attrs: current_attributes(),
         });
         // An async root is often long-running (a server's loop, a task): shutdown sends it if
-        // it is still open then. Its children end inside it and are not registered.
-        if let State::Recording(o) = &obs.r.state {
-            if o.parent.map_or(true, |p| p.remote) {
-                ObsInner::track_open(o);
-            }
-        }
+        // it is still open then.
+        obs.track_if_root();
         Observed {
             inner,
             obs: Some(obs),

@@ -73,6 +73,9 @@ impl<I: Iterator, C: FnMut(&I::Item, usize) -> Value> ObservedIter<I, C> {
     /// Wraps `inner`; `capture` turns each item into a value for the output.
     pub fn new(obs: Observation, inner: I, capture: C) -> Self {
         let items = capture_output(&obs).then(|| Items::new(obs_limit(&obs)));
+        // A stream or iterator that starts a trace may be long-lived (an event feed):
+        // shutdown sends it if it is still open then.
+        obs.track_if_root();
         ObservedIter {
             inner,
             obs: Some(obs),
@@ -154,6 +157,9 @@ impl<S: futures_core::Stream, C: FnMut(&S::Item, usize) -> Value> ObservedStream
     /// Wraps `inner`; `capture` turns each item into a value for the output.
     pub fn new(obs: Observation, inner: S, capture: C) -> Self {
         let items = capture_output(&obs).then(|| Items::new(obs_limit(&obs)));
+        // A stream or iterator that starts a trace may be long-lived (an event feed):
+        // shutdown sends it if it is still open then.
+        obs.track_if_root();
         ObservedStream {
             inner,
             obs: Some(obs),

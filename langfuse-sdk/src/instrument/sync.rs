@@ -10,7 +10,6 @@ use crate::context::scope::{current_is_unsampled, enter_parent_in, leave_unsampl
 use crate::core::{any_recording, recording_state, ONE_CLIENT, SAMPLING};
 use crate::fields::{Level, ObservationType};
 use crate::instrument::dispatch::{Inputs, Value};
-use crate::live::inner::ObsInner;
 use crate::observation::handle::{Observation, ObservationRef, State};
 use crate::observation::start::{sample_root, start_observed};
 
@@ -111,12 +110,8 @@ pub fn start_sync(
     }
     let obs = start_recording(ty, name, capture_inputs, inputs);
     // A call that starts a trace may run long (a worker thread's loop, a job): shutdown sends
-    // it if it is still open then. Calls inside a trace are not registered.
-    if let State::Recording(o) = &obs.r.state {
-        if o.parent.map_or(true, |p| p.remote) {
-            ObsInner::track_thread_root(o);
-        }
-    }
+    // it if it is still open then.
+    obs.track_if_thread_root();
     SyncStart::Recording(obs)
 }
 

@@ -396,6 +396,29 @@ impl Observation {
         Observation::from_state(State::Unsampled(t))
     }
 
+    /// Registers the observation for shutdown when it starts a trace in this process (see
+    /// `crate::export::open`), for observations that may outlive their call and end on any
+    /// thread: observed async functions, streams and iterators. Those inside a trace are not
+    /// registered.
+    pub(crate) fn track_if_root(&self) {
+        if let State::Recording(o) = &self.r.state {
+            if o.parent.map_or(true, |p| p.remote) {
+                ObsInner::track_open(o);
+            }
+        }
+    }
+
+    /// [`track_if_root`](Self::track_if_root) for a sync observed call, which ends on the
+    /// thread that started it: in that thread's list (no lock shared with other threads).
+    #[inline]
+    pub(crate) fn track_if_thread_root(&self) {
+        if let State::Recording(o) = &self.r.state {
+            if o.parent.map_or(true, |p| p.remote) {
+                ObsInner::track_thread_root(o);
+            }
+        }
+    }
+
     /// A started, recorded observation (events end at once).
     #[inline]
     pub(crate) fn recording(ty: ObservationType, o: Arc<ObsInner>) -> Observation {

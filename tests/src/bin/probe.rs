@@ -70,11 +70,24 @@ fn inner_main(guard: langfuse_sdk::ClientGuard) {
     drop(guard);
 }
 
+#[langfuse_sdk::observe]
+fn numbers() -> impl Iterator<Item = u32> {
+    (0..3).map(observed)
+}
+
 /// Observed roots still open at shutdown.
 fn open_at_shutdown(mode: &str) -> bool {
     match mode {
         "observed-main" => observed_main(langfuse_sdk::init()),
         "nested-main" => outer_main(langfuse_sdk::init()),
+        "iterator-root" => {
+            let guard = langfuse_sdk::init();
+            let mut it = numbers();
+            it.next();
+            // The client shuts down while the observed iterator is half consumed.
+            drop(guard);
+            it.next();
+        }
         "sync-root-thread" => {
             let guard = langfuse_sdk::init();
             let (ready_tx, ready) = std::sync::mpsc::channel();
