@@ -22,6 +22,7 @@
 //! exporter thread.
 
 pub(crate) mod encode;
+pub(crate) mod foreign;
 pub(crate) mod gzip;
 pub(crate) mod metrics;
 pub(crate) mod protobuf;
