@@ -294,9 +294,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn fit_cuts_the_longest_values_with_a_marker() {
-        let mut span = Span {
+    fn genai_span() -> Span {
+        Span {
             name: "chat".into(),
             attributes: vec![
                 attr("gen_ai.prompt", &"p".repeat(5000)),
@@ -308,21 +307,37 @@ mod tests {
                 ..Default::default()
             }],
             ..Default::default()
-        };
-        assert!(fit(&mut span, 2000));
-        assert!(span.encoded_len() <= 2000);
+        }
+    }
+
+    #[test]
+    fn fit_cuts_the_longest_values_with_a_marker() {
+        // Over by about 4 100 bytes: the longest value absorbs it.
+        let mut span = genai_span();
+        assert!(fit(&mut span, 4000));
+        assert!(span.encoded_len() <= 4000);
         let prompt = text(&span.attributes[0]);
-        assert!(prompt.starts_with("ppp"), "{prompt}");
+        assert!(prompt.starts_with("ppp") && prompt.len() < 1000, "{prompt}");
         assert!(
-            prompt.ends_with("[truncated: 5000 bytes, limit 2000]"),
+            prompt.ends_with("p…[truncated: 5000 bytes, limit 4000]"),
             "{prompt}"
         );
-        // Short values stay as they are.
+        assert_eq!(text(&span.attributes[1]), "openai");
+        assert_eq!(text(&span.events[0].attributes[0]), "c".repeat(3000));
+
+        // Over by more than the longest value: it keeps only its marker, the next is cut.
+        let mut span = genai_span();
+        assert!(fit(&mut span, 2000));
+        assert!(span.encoded_len() <= 2000);
+        assert_eq!(
+            text(&span.attributes[0]),
+            "…[truncated: 5000 bytes, limit 2000]"
+        );
         assert_eq!(text(&span.attributes[1]), "openai");
         let completion = text(&span.events[0].attributes[0]);
-        assert!(completion.len() < 3000);
+        assert!(completion.starts_with("ccc") && completion.len() < 3000);
         assert!(
-            completion.contains("…[truncated: 3000 bytes"),
+            completion.ends_with("c…[truncated: 3000 bytes, limit 2000]"),
             "{completion}"
         );
     }

@@ -78,3 +78,55 @@ pub fn is_known_llm_instrumentor(span: &SpanData) -> bool {
 pub fn is_default_export_span(span: &SpanData) -> bool {
     is_langfuse_span(span) || is_genai_span(span) || is_known_llm_instrumentor(span)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry::trace::{SpanContext, SpanId, SpanKind, Status};
+    use opentelemetry::{InstrumentationScope, KeyValue};
+    use opentelemetry_sdk::trace::{SpanEvents, SpanLinks};
+
+    fn span(scope: &str, attrs: Vec<KeyValue>) -> SpanData {
+        SpanData {
+            span_context: SpanContext::empty_context(),
+            parent_span_id: SpanId::INVALID,
+            parent_span_is_remote: false,
+            span_kind: SpanKind::Internal,
+            name: "s".into(),
+            start_time: std::time::SystemTime::UNIX_EPOCH,
+            end_time: std::time::SystemTime::UNIX_EPOCH,
+            attributes: attrs,
+            dropped_attributes_count: 0,
+            events: SpanEvents::default(),
+            links: SpanLinks::default(),
+            status: Status::Unset,
+            instrumentation_scope: InstrumentationScope::builder(scope.to_string()).build(),
+        }
+    }
+
+    #[test]
+    fn known_scopes_match_whole_names_and_their_descendants() {
+        let known = |scope: &str| is_known_llm_instrumentor(&span(scope, vec![]));
+        assert!(known("ai"));
+        assert!(known("ai.streamText"));
+        assert!(known("openinference.instrumentation.openai"));
+        assert!(known("opentelemetry.instrumentation.openai"));
+        assert!(known("langfuse-sdk"));
+        assert!(!known("aiohttp"));
+        assert!(!known("openinferencefoo"));
+        assert!(!known("opentelemetry.instrumentation.requests"));
+        assert!(!known(""));
+    }
+
+    #[test]
+    fn the_default_keeps_langfuse_genai_and_known_spans_only() {
+        let plain = span("my-app", vec![KeyValue::new("http.method", "GET")]);
+        assert!(!is_default_export_span(&plain));
+        let genai = span("my-app", vec![KeyValue::new("gen_ai.system", "openai")]);
+        assert!(is_genai_span(&genai) && is_default_export_span(&genai));
+        let langfuse = span("langfuse-sdk", vec![]);
+        assert!(is_langfuse_span(&langfuse) && is_default_export_span(&langfuse));
+        let known = span("litellm", vec![]);
+        assert!(!is_genai_span(&known) && is_default_export_span(&known));
+    }
+}

@@ -4,27 +4,6 @@
 //! its queue and bounds, batching, request size limits, retries, gzip and [`Stats`] counters —
 //! as the official Python SDK's `LangfuseSpanProcessor` does.
 //!
-//! ```
-//! use opentelemetry::trace::{Tracer, TracerProvider as _};
-//! use opentelemetry::KeyValue;
-//! use opentelemetry_sdk::trace::SdkTracerProvider;
-//! use langfuse_sdk::otel::LangfuseSpanProcessor;
-//!
-//! let langfuse = langfuse_sdk::Langfuse::builder()
-//!     .exporter(langfuse_sdk::ExporterKind::Disabled)
-//!     .build()
-//!     .unwrap();
-//! let provider = SdkTracerProvider::builder()
-//!     .with_span_processor(LangfuseSpanProcessor::new(&langfuse))
-//!     .build();
-//! let tracer = provider.tracer("my-llm-client");
-//! tracer.in_span("chat gpt-4o-mini", |cx| {
-//!     use opentelemetry::trace::TraceContextExt as _;
-//!     cx.span().set_attribute(KeyValue::new("gen_ai.request.model", "gpt-4o-mini"));
-//! });
-//! provider.force_flush().unwrap(); // the client's flush
-//! ```
-//!
 //! [`Stats`]: crate::Stats
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -174,7 +153,29 @@ impl ForeignSpan for Pending {
 }
 
 /// Sends the spans of an `opentelemetry_sdk` tracer provider to Langfuse through a client's
-/// exporter (see the [module docs](self)).
+/// exporter: its queue and bounds, batching, request size limits, retries, gzip and
+/// [`Stats`](crate::Stats) counters, as the official Python SDK's `LangfuseSpanProcessor` does.
+///
+/// ```
+/// use opentelemetry::trace::{Tracer, TracerProvider as _};
+/// use opentelemetry::KeyValue;
+/// use opentelemetry_sdk::trace::SdkTracerProvider;
+/// use langfuse_sdk::otel::LangfuseSpanProcessor;
+///
+/// let langfuse = langfuse_sdk::Langfuse::builder()
+///     .exporter(langfuse_sdk::ExporterKind::Disabled)
+///     .build()
+///     .unwrap();
+/// let provider = SdkTracerProvider::builder()
+///     .with_span_processor(LangfuseSpanProcessor::new(&langfuse))
+///     .build();
+/// let tracer = provider.tracer("my-llm-client");
+/// tracer.in_span("chat gpt-4o-mini", |cx| {
+///     use opentelemetry::trace::TraceContextExt as _;
+///     cx.span().set_attribute(KeyValue::new("gen_ai.request.model", "gpt-4o-mini"));
+/// });
+/// provider.force_flush().unwrap(); // the client's flush
+/// ```
 ///
 /// - **Which spans**: by default those of [`is_default_export_span`] — spans a Langfuse SDK
 ///   made, spans with any `gen_ai…` attribute, and spans of a known LLM instrumentation
