@@ -344,3 +344,36 @@ fn the_exporter_behind_a_batch_processor_sends_through_the_client() {
     let s = lf.stats();
     assert_eq!((s.enqueued, s.exported, s.dropped, s.failed), (3, 3, 0, 0));
 }
+
+#[test]
+fn langfuse_baggage_of_the_parent_context_lands_on_the_span_under_what_is_in_scope() {
+    use opentelemetry::baggage::BaggageExt as _;
+    let (lf, exporter) = client(Langfuse::builder());
+    let provider = SdkTracerProvider::builder()
+        .with_span_processor(LangfuseSpanProcessor::new(&lf))
+        .build();
+    let tracer = provider.tracer("ai");
+    // What a BaggagePropagator reads from an incoming request's `baggage` header.
+    let incoming = opentelemetry::Context::new().with_baggage([
+        KeyValue::new("langfuse_user_id", "user-from-baggage"),
+        KeyValue::new("langfuse_session_id", "session-from-baggage"),
+        KeyValue::new("langfuse_metadata_tenant", "acme"),
+        KeyValue::new("other", "ignored"),
+    ]);
+    {
+        let _attrs =
+            langfuse_sdk::propagate_attributes(TraceAttributes::new().user_id("user-in-scope"));
+        tracer.start_with_context("generate", &incoming).end();
+    }
+    provider.force_flush().unwrap();
+
+    let spans = sent(&exporter.requests());
+    let (_, span) = named(&spans, "generate");
+    assert_eq!(attr_str(span, "user.id"), Some("user-in-scope"));
+    assert_eq!(attr_str(span, "session.id"), Some("session-from-baggage"));
+    assert_eq!(
+        attr_str(span, "langfuse.trace.metadata.tenant"),
+        Some("\"acme\"")
+    );
+    assert_eq!(attr(span, "other"), None);
+}

@@ -24,6 +24,7 @@ use crate::core::Core;
 use crate::export::encode::SCOPE_NAME;
 use crate::export::foreign::ForeignSpan;
 use crate::ids::TraceId;
+use crate::otel::baggage::otel_baggage_attributes;
 use crate::otel::filter::is_default_export_span;
 
 /// A filter deciding which ended spans go to Langfuse.
@@ -192,7 +193,8 @@ impl ForeignSpan for Pending {
 ///   ingestion API they are counted failed, with one warning.
 /// - **Trace attributes**: when a span starts, the trace attributes in scope on that thread
 ///   ([`propagate_attributes`](crate::propagate_attributes), those set through the current
-///   observation) are set on it — `langfuse.trace.name`, `user.id`, `session.id`,
+///   observation), over those of the parent context's OpenTelemetry baggage (its `langfuse_…`
+///   entries, see [`to_baggage`](super::to_baggage)), are set on it — `langfuse.trace.name`, `user.id`, `session.id`,
 ///   `langfuse.trace.tags`, `langfuse.trace.metadata.<key>` (left out when the client has a
 ///   mask), `langfuse.version`, `langfuse.release`, `langfuse.environment`,
 ///   `langfuse.trace.public` — as the official SDKs put them on every span of a trace.
@@ -278,11 +280,13 @@ impl LangfuseSpanProcessorBuilder {
 }
 
 impl SpanProcessor for LangfuseSpanProcessor {
-    fn on_start(&self, span: &mut Span, _cx: &opentelemetry::Context) {
+    fn on_start(&self, span: &mut Span, cx: &opentelemetry::Context) {
         if !self.fwd.core.is_recording() {
             return;
         }
-        let attrs = Context::current().trace_attributes();
+        // Those of the OpenTelemetry baggage, overlaid by those in scope here.
+        let mut attrs = otel_baggage_attributes(cx);
+        attrs.merge_from(&Context::current().trace_attributes());
         let masked = self.fwd.core.cfg.mask.is_some();
         span.set_attributes(trace_attribute_values(&attrs, masked));
     }
