@@ -377,3 +377,38 @@ fn langfuse_baggage_of_the_parent_context_lands_on_the_span_under_what_is_in_sco
     );
     assert_eq!(attr(span, "other"), None);
 }
+
+#[test]
+fn many_scopes_each_keep_their_own_and_all_arrive() {
+    // Sent by count (flush_at), and by size: a scope's second span would take its request
+    // over max_batch_bytes, which sends everything waiting first.
+    for builder in [
+        Langfuse::builder().flush_at(3),
+        Langfuse::builder().flush_at(1000).max_batch_bytes(1024),
+    ] {
+        let (lf, exporter) = client(builder);
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(LangfuseSpanProcessor::new(&lf))
+            .build();
+        for i in 0..40 {
+            let mut span = provider
+                .tracer(format!("scope-{}", i % 20))
+                .start(format!("s{i}"));
+            span.set_attribute(KeyValue::new("gen_ai.prompt", "p".repeat(600)));
+            span.end();
+        }
+        provider.force_flush().unwrap();
+
+        let spans = sent(&exporter.requests());
+        assert_eq!(spans.len(), 40);
+        for (scope, span) in &spans {
+            let i: usize = span.name[1..].parse().unwrap();
+            assert_eq!(scope, &format!("scope-{}", i % 20), "{}", span.name);
+        }
+        let s = lf.stats();
+        assert_eq!(
+            (s.enqueued, s.exported, s.dropped, s.failed),
+            (40, 40, 0, 0)
+        );
+    }
+}

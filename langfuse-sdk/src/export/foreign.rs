@@ -45,7 +45,7 @@ pub(crate) trait ForeignSpan: Send {
 const MIN_CUT: usize = 128;
 /// Room for the truncation marker after a cut prefix.
 const MARKER_ROOM: usize = 64;
-/// Scopes whose (empty) buffers are kept between requests.
+/// Scopes kept between requests (with their buffers) before those with nothing waiting go.
 const KEPT_SCOPES: usize = 16;
 
 /// The spans of one instrumentation scope waiting to be sent.
@@ -114,12 +114,16 @@ impl Foreign {
             }
             let mut bytes = Vec::with_capacity(span.encoded_len() + 8);
             prost::encoding::message::encode(SCOPE_SPANS_SPANS, &span, &mut bytes);
+            // The index stays valid: only `scope_index` changes the list.
             let i = self.scope_index(scope, base);
-            let held = self.scopes[i].spans.len();
+            let held = self.scopes.get(i).map_or(0, |b| b.spans.len());
             if held > 0 && held + bytes.len() > self.max_batch_bytes {
                 self.send(sink, base, false, shared).await;
             }
-            let b = &mut self.scopes[i];
+            let Some(b) = self.scopes.get_mut(i) else {
+                shared.counters.failed.fetch_add(1, Ordering::Relaxed);
+                continue;
+            };
             b.spans.bytes.extend_from_slice(&bytes);
             b.n += 1;
             self.n += 1;
@@ -155,15 +159,16 @@ impl Foreign {
             b.spans.shrink_past(4 * self.max_batch_bytes.max(1 << 20));
         }
         self.n = 0;
-        if self.scopes.len() > KEPT_SCOPES {
-            self.scopes.clear();
-        }
     }
 
     /// The batch of `scope`, made on its first span.
     fn scope_index(&mut self, scope: InstrumentationScope, base: &Encoder) -> usize {
         if let Some(i) = self.scopes.iter().position(|b| b.scope == scope) {
             return i;
+        }
+        if self.scopes.len() >= KEPT_SCOPES {
+            // Many scopes: forget those with nothing waiting (indexes change only here).
+            self.scopes.retain(|b| b.n > 0);
         }
         self.scopes.push(ScopeBatch {
             encoder: base.for_scope(scope.encode_to_vec()),
@@ -235,9 +240,15 @@ impl Foreign {
 /// Cuts the longest string attribute values of `span` (its own and its events') until its
 /// encoding is at most `max` bytes; false when it still is not.
 fn fit(span: &mut Span, max: usize) -> bool {
-    // Each cut makes the span shorter by at least the excess, or empties the largest value:
-    // bounded by the number of values.
-    for _ in 0..=span.attributes.len() + span.events.len() * 8 {
+    // Each cut makes the span shorter by at least the excess, or leaves a value only its
+    // marker (never cut again): bounded by the number of values.
+    let values = span.attributes.len()
+        + span
+            .events
+            .iter()
+            .map(|e| e.attributes.len())
+            .sum::<usize>();
+    for _ in 0..=values {
         let len = span.encoded_len();
         if len <= max {
             return true;
