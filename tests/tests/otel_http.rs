@@ -190,3 +190,45 @@ fn on_the_ingestion_api_foreign_spans_are_counted_failed_with_a_warning() {
         .count();
     assert_eq!(warned, 1, "one warning for both spans");
 }
+
+#[test]
+fn a_foreign_request_that_meets_the_404_of_auto_is_resent_through_ingestion() {
+    let server = ScriptServer::start(|c: &Captured| {
+        if c.path != INGESTION {
+            return Reply::new(404, "text/plain", "Not Found");
+        }
+        let ok: Vec<serde_json::Value> = c.json()["batch"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| serde_json::json!({"id": e["id"], "status": 201}))
+            .collect();
+        let body = serde_json::json!({"successes": ok, "errors": []}).to_string();
+        Reply::new(207, "application/json", body)
+    });
+    // `auto`, the default: the OTel route's 404 switches to the ingestion API for good.
+    let lf = client(&server, Langfuse::builder());
+    let provider = provider(&lf);
+    chat(&provider, "chat-a");
+    chat(&provider, "chat-b");
+    provider.force_flush().expect("resent, not lost");
+
+    let reqs = server.requests();
+    assert_eq!(reqs[0].path, TRACES);
+    assert_eq!(reqs[0].status, 404);
+    let events: Vec<serde_json::Value> = reqs
+        .iter()
+        .filter(|r| r.path == INGESTION)
+        .flat_map(|r| r.json()["batch"].as_array().cloned().unwrap_or_default())
+        .collect();
+    let mut created: Vec<&str> = events
+        .iter()
+        .filter(|e| e["type"] == "span-create")
+        .filter_map(|e| e["body"]["name"].as_str())
+        .collect();
+    created.sort();
+    assert_eq!(created, ["chat-a", "chat-b"]);
+    let s = lf.stats();
+    assert_eq!((s.enqueued, s.exported, s.failed), (2, 2, 0));
+}

@@ -13,9 +13,10 @@
 //! A span whose encoding is over `max_observation_bytes` has its largest string attribute
 //! values (the span's and its events') cut, each with a truncation marker, until it fits; one
 //! that still does not fit (too many small attributes) is counted failed, with one warning.
-//! On the ingestion transport (`LANGFUSE_TRANSPORT=ingestion`, or `auto` after a 404 of the
-//! OTel route) foreign spans are counted failed, with one warning: the legacy API has no
-//! place for their attributes.
+//! On the ingestion transport (`LANGFUSE_TRANSPORT=ingestion`, or `auto` once a 404 of the
+//! OTel route switched it) foreign spans are counted failed, with one warning: the legacy API
+//! has no place for their attributes. (A foreign request that itself got the 404 is resent
+//! through the ingestion API like any other, its spans as plain spans: nothing is lost.)
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
