@@ -111,7 +111,7 @@
 //! | feature | what it adds |
 //! |---|---|
 //! | `tracing` | `bridge`: a `tracing_subscriber::Layer` that turns `tracing` spans into observations, and the trace id in `fmt` log lines |
-//! | `opentelemetry` | `otel`: parents both ways with opentelemetry-rust spans, W3C `baggage` for trace attributes |
+//! | `opentelemetry` | `otel`: parents both ways with opentelemetry-rust spans, W3C `baggage` for trace attributes, and `LangfuseSpanProcessor`: an OpenTelemetry pipeline's (GenAI) spans sent through the client's exporter |
 //! | `metrics` | the SDK's health (enqueued, exported, dropped, failed, retried, queue depth) through the `metrics` facade |
 //! | `testing` | `testing::InMemoryExporter`: assert on exactly what would be sent |
 //!

@@ -112,6 +112,7 @@ impl Spans {
 }
 
 /// Turns records into spans and batches into requests.
+#[derive(Clone)]
 pub(crate) struct Encoder {
     /// The encoded `Resource` and `InstrumentationScope` messages, the same for every request.
     resource: Vec<u8>,
@@ -553,6 +554,17 @@ pub(crate) fn run_mask(m: &MaskFn, v: serde_json::Value) -> Option<serde_json::V
         Err(_) => {
             diag::debug(|| "mask function panicked".to_string());
             None
+        }
+    }
+}
+
+impl Encoder {
+    /// An encoder of requests whose spans another instrumentation scope (its encoded
+    /// `InstrumentationScope`) produced, with the same resource: `export::foreign`.
+    pub(crate) fn for_scope(&self, scope: Vec<u8>) -> Encoder {
+        Encoder {
+            scope,
+            ..self.clone()
         }
     }
 }

@@ -20,8 +20,13 @@
 //! The application's threads only append ended observations to a batch of their own and hand
 //! full batches over a channel; everything else (masking, encoding, gzip, HTTP) runs on the
 //! exporter thread.
+//!
+//! Spans of the application's own OpenTelemetry pipeline (`otel::LangfuseSpanProcessor`) take
+//! the same channel as `Msg::Foreign`, converted and size-checked on the exporter thread by
+//! [`foreign`], and leave through the same sink, one request per instrumentation scope.
 
 pub(crate) mod encode;
+pub(crate) mod foreign;
 pub(crate) mod gzip;
 pub(crate) mod metrics;
 pub(crate) mod open;

@@ -445,3 +445,18 @@ impl Exporter {
         }
     }
 }
+
+// The OpenTelemetry integration's entry point (`export::foreign`).
+impl Exporter {
+    /// Hands ended spans of other instrumentations to the exporter thread, like a batch of
+    /// observations: never blocks; beyond the queue's bounds, or after shutdown, they are
+    /// dropped and counted.
+    #[cfg_attr(not(feature = "opentelemetry"), allow(dead_code))]
+    pub(crate) fn send_foreign(&self, spans: Vec<Box<dyn crate::export::foreign::ForeignSpan>>) {
+        if self.shared.shutdown_started.load(Ordering::Acquire) {
+            self.dropped_closed(spans.len());
+            return;
+        }
+        self.hand_off(Msg::Foreign(spans));
+    }
+}

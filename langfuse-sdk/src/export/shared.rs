@@ -6,6 +6,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use crate::export::foreign::ForeignSpan;
 use crate::export::record::Batch;
 use crate::score::Score;
 
@@ -21,6 +22,9 @@ pub(crate) enum Msg {
     /// A thread's batch of ended observations.
     Batch(Batch),
     Score(Box<Score>),
+    /// Ended spans of the application's own OpenTelemetry pipeline (`export::foreign`).
+    #[cfg_attr(not(feature = "opentelemetry"), allow(dead_code))]
+    Foreign(Vec<Box<dyn ForeignSpan>>),
 }
 
 impl Msg {
@@ -29,6 +33,7 @@ impl Msg {
         match self {
             Msg::Batch(b) => (b.count as usize, b.mem()),
             Msg::Score(_) => (1, std::mem::size_of::<Score>() + 256),
+            Msg::Foreign(s) => (s.len(), s.iter().map(|s| s.mem()).sum()),
         }
     }
 }
@@ -97,7 +102,8 @@ pub(crate) struct Counters {
     pub requests: AtomicU64,
 }
 
-/// A snapshot of a client's counters. Observations and scores both count as items.
+/// A snapshot of a client's counters. Observations, scores and the OpenTelemetry spans of other
+/// instrumentations sent through the client (feature `opentelemetry`) all count as items.
 ///
 /// Once everything is flushed, `enqueued == exported + failed`, and every item ever created is
 /// `enqueued + dropped`.

@@ -10,6 +10,7 @@ use tokio::sync::mpsc;
 use crate::config::options::Config;
 use crate::diag;
 use crate::export::encode::{Encoder, Spans};
+use crate::export::foreign::Foreign;
 use crate::export::record::Batch;
 use crate::export::shared::{Ctrl, Msg, Shared, INBOX};
 use crate::export::sink::{Custom, Sink};
@@ -27,6 +28,8 @@ pub(crate) struct Worker {
     batch: Spans,
     batch_spans: usize,
     scores: Vec<serde_json::Value>,
+    /// Spans of other instrumentations, by scope.
+    foreign: Foreign,
     oldest: Option<Instant>,
 }
 
@@ -41,6 +44,7 @@ impl Worker {
         let sink = Sink::open(&cfg, custom)?;
         Ok(Worker {
             encoder: Encoder::new(&cfg),
+            foreign: Foreign::new(&cfg),
             cfg,
             shared,
             rx,
@@ -189,8 +193,14 @@ impl Worker {
                     self.send_scores().await;
                 }
             }
+            Msg::Foreign(spans) => {
+                self.oldest.get_or_insert_with(Instant::now);
+                self.foreign
+                    .accept(spans, &mut self.sink, &self.encoder, &self.shared)
+                    .await;
+            }
         }
-        if self.batch_spans == 0 && self.scores.is_empty() {
+        if self.batch_spans == 0 && self.scores.is_empty() && self.foreign.is_empty() {
             self.oldest = None;
         }
     }
@@ -233,7 +243,7 @@ impl Worker {
             ));
         }
         self.shared.return_batch(b);
-        if self.batch_spans == 0 && self.scores.is_empty() {
+        if self.batch_spans == 0 && self.scores.is_empty() && self.foreign.is_empty() {
             self.oldest = None;
         }
     }
@@ -245,6 +255,9 @@ impl Worker {
 
     async fn send_all(&mut self, force: bool) {
         self.send_spans(force).await;
+        self.foreign
+            .send(&mut self.sink, &self.encoder, force, &self.shared)
+            .await;
         self.send_scores().await;
         self.oldest = None;
     }

@@ -105,18 +105,37 @@ pub fn from_baggage(header: &str) -> TraceAttributes {
         let Some(key) = key.strip_prefix(BAGGAGE_PREFIX) else {
             continue;
         };
-        let value = percent_decode(value.trim());
-        attrs = match key {
-            "user_id" => attrs.user_id(value),
-            "session_id" => attrs.session_id(value),
-            "version" => attrs.version(value),
-            "trace_name" => attrs.name(value),
-            "tags" => attrs.tags(value.split(',').filter(|t| !t.is_empty())),
-            k => match k.strip_prefix("metadata_") {
-                Some(m) if !m.is_empty() => attrs.metadata(m, &value),
-                _ => attrs,
-            },
-        };
+        attrs = with_entry(attrs, key, &percent_decode(value.trim()));
+    }
+    attrs
+}
+
+/// `attrs` with one baggage entry (its key without [`BAGGAGE_PREFIX`], its value decoded) set;
+/// unchanged for a key that is not one of [`to_baggage`]'s.
+fn with_entry(attrs: TraceAttributes, key: &str, value: &str) -> TraceAttributes {
+    match key {
+        "user_id" => attrs.user_id(value),
+        "session_id" => attrs.session_id(value),
+        "version" => attrs.version(value),
+        "trace_name" => attrs.name(value),
+        "tags" => attrs.tags(value.split(',').filter(|t| !t.is_empty())),
+        k => match k.strip_prefix("metadata_") {
+            Some(m) if !m.is_empty() => attrs.metadata(m, value),
+            _ => attrs,
+        },
+    }
+}
+
+/// The trace attributes of the `langfuse_…` entries of `cx`'s OpenTelemetry baggage (what a
+/// `BaggagePropagator` read from an incoming request), as [`from_baggage`] reads them from a
+/// header.
+pub(crate) fn otel_baggage_attributes(cx: &opentelemetry::Context) -> TraceAttributes {
+    use opentelemetry::baggage::BaggageExt as _;
+    let mut attrs = TraceAttributes::new();
+    for (key, (value, _)) in cx.baggage() {
+        if let Some(k) = key.as_str().strip_prefix(BAGGAGE_PREFIX) {
+            attrs = with_entry(attrs, k, value.as_str());
+        }
     }
     attrs
 }

@@ -1,4 +1,4 @@
-//! Interplay with [`opentelemetry`] (feature `opentelemetry`, the 0.33 API crate).
+//! Interplay with [`opentelemetry`] (feature `opentelemetry`, the 0.33 API and SDK crates).
 //!
 //! Langfuse observations are OpenTelemetry spans on the wire: a trace id of 16 bytes and an
 //! observation id of 8 bytes, the span id. This module hands parents across in both
@@ -17,6 +17,12 @@
 //!   attributes under the official SDKs' `langfuse_…` keys; `traceparent` itself is
 //!   [`Context::from_traceparent`](crate::Context::from_traceparent) and
 //!   [`current_traceparent`](crate::current_traceparent).
+//! - **The application's own OpenTelemetry spans → Langfuse**: [`LangfuseSpanProcessor`] (or
+//!   [`LangfuseSpanExporter`] behind a `BatchSpanProcessor`) in an `opentelemetry_sdk` tracer
+//!   provider sends the spans of other instrumentations through the client's exporter (its
+//!   queue, batching, retries, gzip and `Stats`). By default only LLM-related spans go
+//!   ([`is_default_export_span`]: spans of a Langfuse SDK, spans with a `gen_ai…` attribute,
+//!   spans of a known LLM instrumentation); a filter over `&SpanData` replaces it.
 //!
 //! ```
 //! use opentelemetry::trace::{SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState};
@@ -39,9 +45,18 @@
 //! ```
 
 mod baggage;
+mod exporter;
+mod filter;
 mod parent;
+mod processor;
 
 pub use baggage::{current_baggage, from_baggage, to_baggage, BAGGAGE_PREFIX};
+pub use exporter::LangfuseSpanExporter;
+pub use filter::{
+    is_default_export_span, is_genai_span, is_known_llm_instrumentor, is_langfuse_span,
+    KNOWN_LLM_INSTRUMENTATION_SCOPE_PREFIXES,
+};
 pub use parent::{
     attach_current, context_from_otel, current_otel_context, otel_context_of, OtelParentExt,
 };
+pub use processor::{LangfuseSpanProcessor, LangfuseSpanProcessorBuilder};

@@ -253,6 +253,11 @@ impl HttpSink {
         }
     }
 
+    /// True when spans go to the ingestion API now.
+    pub(crate) fn on_ingestion(&self) -> bool {
+        self.route == Route::Ingestion
+    }
+
     /// True when a request is in flight and has finished (its outcome not counted yet).
     pub(crate) fn traces_done(&self) -> bool {
         self.in_flight

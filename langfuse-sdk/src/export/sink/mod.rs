@@ -66,6 +66,11 @@ impl Sink {
         matches!(self, Sink::Console(_))
     }
 
+    /// True when spans go to the legacy ingestion API (configured, or after a 404 in `auto`).
+    pub(crate) fn on_ingestion(&self) -> bool {
+        matches!(self, Sink::Http(h) if h.on_ingestion())
+    }
+
     /// True when a request in flight has finished (its outcome is counted by [`settle`](Self::settle)).
     pub(crate) fn in_flight_done(&self) -> bool {
         matches!(self, Sink::Http(h) if h.traces_done())
