@@ -232,16 +232,14 @@ impl Client {
         r
     }
 
-    /// Sends `body` as JSON and decodes a success answer, with what the gateway said in headers.
+    /// Sends the request and decodes a success answer, with what the gateway said in headers.
     pub(crate) async fn send_json<T: serde::de::DeserializeOwned>(
         &self,
         rb: reqwest::RequestBuilder,
-        body: &impl serde::Serialize,
         what: &'static str,
     ) -> Result<(T, GatewayInfo), Error> {
         let resp = rb
             .timeout(self.inner.timeout)
-            .json(body)
             .send()
             .await
             .map_err(Error::from_reqwest)?;
@@ -261,18 +259,8 @@ impl Client {
 
     /// The models (or LiteLLM model groups) the gateway offers. Not recorded.
     pub async fn models(&self) -> Result<Vec<Model>, Error> {
-        let resp = self
-            .request(reqwest::Method::GET, "models")
-            .timeout(self.inner.timeout)
-            .send()
-            .await
-            .map_err(Error::from_reqwest)?;
-        if !resp.status().is_success() {
-            return Err(status_error(resp).await);
-        }
-        let bytes = resp.bytes().await.map_err(Error::from_reqwest)?;
-        let list: types::ModelList = serde_json::from_slice(&bytes)
-            .map_err(|e| Error::decode("model list", e.to_string()))?;
+        let rb = self.request(reqwest::Method::GET, "models");
+        let (list, _) = self.send_json::<types::ModelList>(rb, "model list").await?;
         Ok(list.data)
     }
 }

@@ -75,11 +75,13 @@ mod error;
 #[doc(hidden)]
 pub mod fuzz;
 mod gateway;
+mod observed_stream;
 mod options;
 mod proxy;
 mod record;
 mod responses;
 mod retry_after;
+mod send;
 mod sse;
 mod stream;
 mod types;

@@ -1,9 +1,10 @@
 //! What a call writes into its generation: the request, the answer, usage, cost and errors.
 
+use std::fmt;
+
 use langfuse_sdk::{Level, Observation};
 use serde_json::json;
 
-use crate::error::Error;
 use crate::types::{ChatRequest, ChatResponse, GatewayInfo, Message};
 
 /// The status message of a call whose future was dropped before its answer (the words
@@ -61,7 +62,8 @@ pub(crate) fn record_request(obs: &Observation, req: &ChatRequest) {
     }
 }
 
-pub(crate) fn record_error(obs: &Observation, e: &Error) {
+/// Level ERROR and the error's text (of this client's error or of another's, as async-openai's).
+pub(crate) fn record_error(obs: &Observation, e: &(impl fmt::Display + ?Sized)) {
     obs.set_level(Level::Error);
     obs.set_status_message(e.to_string());
 }

@@ -1,22 +1,21 @@
 //! The Responses API (`POST /v1/responses`), plain and streamed, recorded as generations.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
-use langfuse_sdk::{Level, Observation, ObservationType};
-use serde_json::{json, Value};
+use langfuse_sdk::{Observation, ObservationType};
+use serde_json::{json, Map, Value};
 
-use crate::body::{timeout_error, EventBody};
+use crate::body::EventBody;
 use crate::client::Client;
-use crate::error::{status_error, Error};
+use crate::error::Error;
 use crate::gateway::GatewayError;
-use crate::options::Call;
-use crate::proxy::{prepare, Recording};
-use crate::record::{mark_cancelled, record_error, record_gateway, InFlight, CANCELLED_STREAM};
-use crate::sse;
+use crate::observed_stream::{excerpt, Decode, ObservedStream, Received};
+use crate::options::CallOptions;
+use crate::record::record_gateway;
+use crate::send::{Endpoint, Opened};
 use crate::types::{GatewayInfo, Response, ResponseEvent, ResponsesRequest};
 
 impl Client {
@@ -24,31 +23,7 @@ impl Client {
     /// input, the output items, usage (cached and reasoning tokens counted once) and cost.
     pub async fn responses(&self, mut req: ResponsesRequest) -> Result<Response, Error> {
         req.stream = None;
-        let opts = std::mem::take(&mut req.langfuse);
-        let call = Call::new(&opts, None, "response");
-        let rb = self.request(reqwest::Method::POST, "responses");
-        let rb = prepare(
-            self.inner.recording,
-            &call,
-            &mut req.extra,
-            &mut req.user,
-            rb,
-        );
-        let pending = InFlight::new(self.observe_response(&call, &req));
-        let result =
-            self.send_json::<Response>(rb, &req, "response")
-                .await
-                .map(|(mut r, gateway)| {
-                    r.gateway = gateway;
-                    r
-                });
-        if let Some(obs) = &pending.into_inner() {
-            match &result {
-                Ok(r) => record_answer(obs, r),
-                Err(e) => record_error(obs, e),
-            }
-        }
-        result
+        self.call(req).await
     }
 
     /// A streamed Responses API call: its events, recorded as one generation that ends with
@@ -58,61 +33,43 @@ impl Client {
         mut req: ResponsesRequest,
     ) -> Result<ResponseStream, Error> {
         req.stream = Some(true);
-        let opts = std::mem::take(&mut req.langfuse);
-        let call = Call::new(&opts, None, "response");
-        let rb = self.request(reqwest::Method::POST, "responses");
-        let rb = prepare(
-            self.inner.recording,
-            &call,
-            &mut req.extra,
-            &mut req.user,
-            rb,
-        );
-        let pending = InFlight::new(self.observe_response(&call, &req));
-        let sent = tokio::time::timeout(self.inner.timeout, rb.json(&req).send()).await;
-        let failed = match sent {
-            Ok(Ok(resp)) if resp.status().is_success() => {
-                let gateway = GatewayInfo::from_headers(resp.headers());
-                return Ok(ResponseStream {
-                    body: EventBody::new(resp, self.inner.timeout),
-                    pending: VecDeque::new(),
-                    obs: pending.into_inner(),
-                    done: false,
-                    text: String::new(),
-                    first_token: None,
-                    completed: None,
-                    gateway,
-                });
-            }
-            Ok(Ok(resp)) => status_error(resp).await,
-            Ok(Err(e)) => Error::from_reqwest(e),
-            Err(_) => timeout_error(self.inner.timeout),
-        };
-        if let Some(o) = &pending.into_inner() {
-            record_error(o, &failed);
-        }
-        Err(failed)
+        let opened = self.open(req).await?;
+        Ok(ResponseStream::new(opened, self.inner.timeout))
     }
+}
 
-    fn observe_response(&self, call: &Call<'_>, req: &ResponsesRequest) -> Option<Observation> {
-        if self.inner.recording == Recording::Proxy {
-            return None;
+impl Endpoint for ResponsesRequest {
+    const PATH: &'static str = "responses";
+    const TYPE: ObservationType = ObservationType::Generation;
+    const DEFAULT_NAME: &'static str = "response";
+    const ANSWER: &'static str = "response";
+    type Answer = Response;
+
+    fn take_options(&mut self) -> (CallOptions, Option<String>) {
+        (std::mem::take(&mut self.langfuse), None)
+    }
+    fn trace_fields(&mut self) -> (&mut Map<String, Value>, &mut Option<String>) {
+        (&mut self.extra, &mut self.user)
+    }
+    fn record_request(&self, obs: &Observation) {
+        if !obs.is_recording() {
+            return;
         }
-        let obs = self.start(ObservationType::Generation, call);
-        if obs.is_recording() {
-            match (&req.instructions, &req.tools) {
-                (None, None) => obs.set_input(&req.input),
-                (i, t) => {
-                    obs.set_input(&json!({"instructions": i, "input": req.input, "tools": t}))
-                }
-            };
-            obs.set_model(&req.model);
-            let params = req.model_parameters();
-            if !params.is_empty() {
-                obs.set_model_parameters(&params);
-            }
+        match (&self.instructions, &self.tools) {
+            (None, None) => obs.set_input(&self.input),
+            (i, t) => obs.set_input(&json!({"instructions": i, "input": self.input, "tools": t})),
+        };
+        obs.set_model(&self.model);
+        let params = self.model_parameters();
+        if !params.is_empty() {
+            obs.set_model_parameters(&params);
         }
-        Some(obs)
+    }
+    fn set_gateway(answer: &mut Response, gateway: GatewayInfo) {
+        answer.gateway = gateway;
+    }
+    fn record_answer(obs: &Observation, answer: &Response) {
+        record_answer(obs, answer);
     }
 }
 
@@ -145,41 +102,59 @@ fn record_answer(obs: &Observation, r: &Response) {
 /// [`futures_core::Stream`]. Dropped early, its generation ends as cancelled with the text
 /// received so far.
 pub struct ResponseStream {
-    body: EventBody,
-    pending: VecDeque<Result<ResponseEvent, Error>>,
-    obs: Option<Observation>,
-    done: bool,
+    inner: ObservedStream<Events>,
+}
+
+impl fmt::Debug for ResponseStream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ResponseStream")
+            .field("done", &self.inner.is_done())
+            .finish()
+    }
+}
+
+impl ResponseStream {
+    fn new(opened: Opened, idle: Duration) -> Self {
+        let events = Events {
+            text: String::new(),
+            first_token: None,
+            completed: None,
+            gateway: opened.gateway,
+        };
+        ResponseStream {
+            inner: ObservedStream::new(EventBody::new(opened.resp, idle), opened.obs, events),
+        }
+    }
+
+    /// The next event; `None` at the end of the stream.
+    pub async fn next(&mut self) -> Option<Result<ResponseEvent, Error>> {
+        self.inner.next().await
+    }
+
+    /// Reads the rest of the stream and returns the completed response (or, when the stream
+    /// ended without `response.completed`, one holding the text received).
+    pub async fn collect(mut self) -> Result<Response, Error> {
+        self.inner.drain().await?;
+        Ok(self.response())
+    }
+
+    /// The completed response, or one holding the text received so far.
+    pub fn response(&self) -> Response {
+        self.inner.decoder.response()
+    }
+}
+
+/// What a response stream received: the text of its deltas, when the first came, and the
+/// `response.completed` answer.
+struct Events {
     text: String,
     first_token: Option<SystemTime>,
     completed: Option<Response>,
     gateway: GatewayInfo,
 }
 
-impl fmt::Debug for ResponseStream {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ResponseStream")
-            .field("done", &self.done)
-            .finish()
-    }
-}
-
-impl ResponseStream {
-    /// The next event; `None` at the end of the stream.
-    pub async fn next(&mut self) -> Option<Result<ResponseEvent, Error>> {
-        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_event(cx)).await
-    }
-
-    /// Reads the rest of the stream and returns the completed response (or, when the stream
-    /// ended without `response.completed`, one holding the text received).
-    pub async fn collect(mut self) -> Result<Response, Error> {
-        while let Some(e) = self.next().await {
-            e?;
-        }
-        Ok(self.response())
-    }
-
-    /// The completed response, or one holding the text received so far.
-    pub fn response(&self) -> Response {
+impl Events {
+    fn response(&self) -> Response {
         match &self.completed {
             Some(r) => r.clone(),
             None => Response {
@@ -192,112 +167,50 @@ impl ResponseStream {
             },
         }
     }
+}
 
-    fn poll_event(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<ResponseEvent, Error>>> {
-        loop {
-            if let Some(e) = self.pending.pop_front() {
-                return Poll::Ready(Some(e));
-            }
-            if self.done {
-                self.finish(None);
-                return Poll::Ready(None);
-            }
-            match self.body.poll_events(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(Some(events))) => self.take_events(events),
-                Poll::Ready(Ok(None)) => self.done = true,
-                Poll::Ready(Err(e)) => {
-                    let e = self.fail(e);
-                    self.pending.push_back(Err(e));
-                }
-            }
-        }
+impl Received for Events {
+    fn first_token(&self) -> Option<SystemTime> {
+        self.first_token
     }
-
-    fn take_events(&mut self, events: Vec<sse::Event>) {
-        for ev in events {
-            let sse::Event::Data(d) = ev else {
-                self.done = true;
-                continue;
-            };
-            let v: Value = match serde_json::from_str(&d) {
-                Ok(v) => v,
-                Err(_) => {
-                    let e = Error::decode(
-                        "response event",
-                        format!("not JSON: {}", d.chars().take(200).collect::<String>()),
-                    );
-                    let e = self.fail(e);
-                    self.pending.push_back(Err(e));
-                    return;
-                }
-            };
-            // LiteLLM's error event (`{"error": {...}}`), or the API's `error` event.
-            let err = match (v.get("error"), v.get("type").and_then(Value::as_str)) {
-                (Some(e), _) if e.is_object() => Some(e.clone()),
-                (_, Some("error")) => Some(v.clone()),
-                _ => None,
-            };
-            if let Some(err) = err {
-                let e = self.fail(Error::gateway(GatewayError::from_event(&err)));
-                self.pending.push_back(Err(e));
-                return;
-            }
-            let event: ResponseEvent = match serde_json::from_value(v) {
-                Ok(e) => e,
-                Err(e) => {
-                    let e = self.fail(Error::decode("response event", e.to_string()));
-                    self.pending.push_back(Err(e));
-                    return;
-                }
-            };
-            if let Some(t) = event.text_delta() {
-                if self.first_token.is_none() && !t.is_empty() {
-                    self.first_token = Some(SystemTime::now());
-                }
-                self.text.push_str(t);
-            }
-            if event.kind == "response.completed" {
-                if let Some(r) = &event.response {
-                    let mut r = r.clone();
-                    r.gateway = self.gateway.clone();
-                    self.completed = Some(r);
-                }
-            }
-            self.pending.push_back(Ok(event));
-        }
-    }
-
     fn record(&self, obs: &Observation) {
-        if !obs.is_recording() {
-            return;
-        }
-        if let Some(t) = self.first_token {
-            obs.set_completion_start_time(t);
-        }
         record_answer(obs, &self.response());
     }
+}
 
-    fn fail(&mut self, e: Error) -> Error {
-        self.done = true;
-        self.body.close();
-        if let Some(obs) = self.obs.take() {
-            self.record(&obs);
-            obs.set_level(Level::Error);
-            obs.set_status_message(e.to_string());
-            obs.end();
+/// An event per `data:` line; an error event (LiteLLM's or the API's) or one that is not an
+/// event ends the stream.
+impl Decode for Events {
+    type Item = ResponseEvent;
+
+    fn decode(&mut self, data: &str) -> Result<ResponseEvent, Error> {
+        let v: Value = serde_json::from_str(data)
+            .map_err(|_| Error::decode("response event", format!("not JSON: {}", excerpt(data))))?;
+        // LiteLLM's error event (`{"error": {...}}`), or the API's `error` event.
+        let err = match (v.get("error"), v.get("type").and_then(Value::as_str)) {
+            (Some(e), _) if e.is_object() => Some(e.clone()),
+            (_, Some("error")) => Some(v.clone()),
+            _ => None,
+        };
+        if let Some(err) = err {
+            return Err(Error::gateway(GatewayError::from_event(&err)));
         }
-        e
-    }
-
-    fn finish(&mut self, warning: Option<&str>) {
-        if let Some(obs) = self.obs.take() {
-            self.record(&obs);
-            if let Some(w) = warning {
-                mark_cancelled(&obs, w);
+        let event: ResponseEvent = serde_json::from_value(v)
+            .map_err(|e| Error::decode("response event", e.to_string()))?;
+        if let Some(t) = event.text_delta() {
+            if self.first_token.is_none() && !t.is_empty() {
+                self.first_token = Some(SystemTime::now());
             }
-            obs.end();
+            self.text.push_str(t);
         }
+        if event.kind == "response.completed" {
+            if let Some(r) = &event.response {
+                let mut r = r.clone();
+                r.gateway = self.gateway.clone();
+                self.completed = Some(r);
+            }
+        }
+        Ok(event)
     }
 }
 
@@ -305,16 +218,12 @@ impl futures_core::Stream for ResponseStream {
     type Item = Result<ResponseEvent, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().poll_event(cx)
+        self.get_mut().inner.poll_item(cx)
     }
 }
 
 impl Drop for ResponseStream {
     fn drop(&mut self) {
-        if !self.done || !self.pending.is_empty() {
-            self.finish(Some(CANCELLED_STREAM));
-        } else {
-            self.finish(None);
-        }
+        self.inner.dropped();
     }
 }

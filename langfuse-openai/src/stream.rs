@@ -1,20 +1,17 @@
 //! A streamed chat completion: a `futures_core::Stream` of chunks whose generation ends with it.
 
-use std::collections::VecDeque;
 use std::fmt;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
-use langfuse_sdk::{Level, Observation};
-
 use crate::accumulate::Accumulator;
 use crate::body::EventBody;
 use crate::error::Error;
 use crate::gateway::GatewayError;
-use crate::record::{mark_cancelled, record_response, CANCELLED_STREAM};
-use crate::sse;
-use crate::types::{ChatChunk, ChatResponse, GatewayInfo};
+use crate::observed_stream::{excerpt, Decode, ObservedStream};
+use crate::send::Opened;
+use crate::types::{ChatChunk, ChatResponse};
 
 /// A streamed chat completion: read chunks with [`next`](Self::next), or use it as a
 /// [`futures_core::Stream`] (`StreamExt::next`, `map`, `forward`, …).
@@ -35,148 +32,62 @@ use crate::types::{ChatChunk, ChatResponse, GatewayInfo};
 /// # Ok(()) }
 /// ```
 pub struct ChatStream {
-    body: EventBody,
-    pending: VecDeque<Result<ChatChunk, Error>>,
-    acc: Accumulator,
-    obs: Option<Observation>,
-    done: bool,
+    inner: ObservedStream<Accumulator>,
 }
 
 impl fmt::Debug for ChatStream {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("ChatStream")
-            .field("done", &self.done)
+            .field("done", &self.inner.is_done())
             .finish()
     }
 }
 
 impl ChatStream {
-    pub(crate) fn new(
-        resp: reqwest::Response,
-        gateway: GatewayInfo,
-        obs: Option<Observation>,
-        idle: Duration,
-    ) -> Self {
+    pub(crate) fn new(opened: Opened, idle: Duration) -> Self {
+        let acc = Accumulator {
+            gateway: opened.gateway,
+            ..Default::default()
+        };
         ChatStream {
-            body: EventBody::new(resp, idle),
-            pending: VecDeque::new(),
-            acc: Accumulator {
-                gateway,
-                ..Default::default()
-            },
-            obs,
-            done: false,
+            inner: ObservedStream::new(EventBody::new(opened.resp, idle), opened.obs, acc),
         }
     }
 
     /// The next chunk; `None` at the end of the stream.
     pub async fn next(&mut self) -> Option<Result<ChatChunk, Error>> {
-        std::future::poll_fn(|cx| Pin::new(&mut *self).poll_chunk(cx)).await
+        self.inner.next().await
     }
 
     /// Reads the rest of the stream and returns the merged response.
     pub async fn collect(mut self) -> Result<ChatResponse, Error> {
-        while let Some(c) = self.next().await {
-            c?;
-        }
-        Ok(self.acc.response())
+        self.inner.drain().await?;
+        Ok(self.response())
     }
 
     /// The response merged from the chunks read so far (content and tool calls by index).
     pub fn response(&self) -> ChatResponse {
-        self.acc.response()
+        self.inner.decoder.response()
     }
+}
 
-    fn poll_chunk(&mut self, cx: &mut Context<'_>) -> Poll<Option<Result<ChatChunk, Error>>> {
-        loop {
-            if let Some(c) = self.pending.pop_front() {
-                return Poll::Ready(Some(c));
-            }
-            if self.done {
-                self.finish(None);
-                return Poll::Ready(None);
-            }
-            match self.body.poll_events(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(Some(events))) => self.take_events(events),
-                Poll::Ready(Ok(None)) => self.done = true, // `[DONE]` missing is tolerated
-                Poll::Ready(Err(e)) => {
-                    let e = self.fail(e);
-                    self.pending.push_back(Err(e));
-                }
-            }
-        }
-    }
+/// A chunk per event; an error event or a chunk that is not one ends the stream.
+impl Decode for Accumulator {
+    type Item = ChatChunk;
 
-    /// Decodes the events of one read into pending chunks; an error event or a chunk that is
-    /// not one ends the stream (the chunks before it are still delivered first).
-    fn take_events(&mut self, events: Vec<sse::Event>) {
-        for ev in events {
-            let d = match ev {
-                sse::Event::Done => {
-                    self.done = true;
-                    continue;
-                }
-                sse::Event::Data(d) => d,
-            };
-            match serde_json::from_str::<ChatChunk>(&d) {
-                Ok(ChatChunk {
-                    error: Some(err), ..
-                }) => {
-                    let e = self.fail(Error::gateway(GatewayError::from_event(&err)));
-                    self.pending.push_back(Err(e));
-                    return;
-                }
-                Ok(c) => {
-                    self.acc.add(&c);
-                    self.pending.push_back(Ok(c));
-                }
-                Err(_) => {
-                    let e = Error::decode(
-                        "stream chunk",
-                        format!(
-                            "not a chat completion chunk: {}",
-                            d.chars().take(200).collect::<String>()
-                        ),
-                    );
-                    let e = self.fail(e);
-                    self.pending.push_back(Err(e));
-                    return;
-                }
+    fn decode(&mut self, data: &str) -> Result<ChatChunk, Error> {
+        match serde_json::from_str::<ChatChunk>(data) {
+            Ok(ChatChunk {
+                error: Some(err), ..
+            }) => Err(Error::gateway(GatewayError::from_event(&err))),
+            Ok(c) => {
+                self.add(&c);
+                Ok(c)
             }
-        }
-    }
-
-    fn fail(&mut self, e: Error) -> Error {
-        self.done = true;
-        self.body.close();
-        if let Some(obs) = self.obs.take() {
-            self.record(&obs);
-            obs.set_level(Level::Error);
-            obs.set_status_message(e.to_string());
-            obs.end();
-        }
-        e
-    }
-
-    fn record(&self, obs: &Observation) {
-        if !obs.is_recording() {
-            return;
-        }
-        let r = self.acc.response();
-        if let Some(t) = self.acc.first_token {
-            obs.set_completion_start_time(t);
-        }
-        record_response(obs, &r);
-    }
-
-    fn finish(&mut self, warning: Option<&str>) {
-        if let Some(obs) = self.obs.take() {
-            self.record(&obs);
-            if let Some(w) = warning {
-                mark_cancelled(&obs, w);
-            }
-            obs.end();
+            Err(_) => Err(Error::decode(
+                "stream chunk",
+                format!("not a chat completion chunk: {}", excerpt(data)),
+            )),
         }
     }
 }
@@ -185,16 +96,12 @@ impl futures_core::Stream for ChatStream {
     type Item = Result<ChatChunk, Error>;
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.get_mut().poll_chunk(cx)
+        self.get_mut().inner.poll_item(cx)
     }
 }
 
 impl Drop for ChatStream {
     fn drop(&mut self) {
-        if !self.done || !self.pending.is_empty() {
-            self.finish(Some(CANCELLED_STREAM));
-        } else {
-            self.finish(None);
-        }
+        self.inner.dropped();
     }
 }

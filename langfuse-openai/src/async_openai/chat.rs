@@ -13,10 +13,10 @@ use langfuse_sdk::{Observation, ObservationType};
 use serde_json::Value;
 
 use super::stream::TracedStream;
-use super::{convert, proxy, record_error, Traced};
+use super::{convert, proxy, Traced};
 use crate::options::{Call, CallOptions};
 use crate::proxy::Recording;
-use crate::record::{record_request, record_response, InFlight};
+use crate::record::{record_error, record_request, record_response, InFlight};
 use crate::types::{ChatRequest, ChatResponse};
 
 /// Chat completions of a [`Traced`] client: [`async_openai::Chat`]'s

@@ -7,10 +7,10 @@ use ::async_openai::types::embeddings::{CreateEmbeddingRequest, CreateEmbeddingR
 use langfuse_sdk::ObservationType;
 use serde_json::json;
 
-use super::{convert, proxy, record_error, Traced};
+use super::{convert, proxy, Traced};
 use crate::options::{Call, CallOptions};
 use crate::proxy::Recording;
-use crate::record::InFlight;
+use crate::record::{record_error, InFlight};
 use crate::types::Usage;
 
 /// Embeddings of a [`Traced`] client: [`async_openai::Embeddings`]'s

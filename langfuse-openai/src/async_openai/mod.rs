@@ -50,7 +50,7 @@ use std::ops::Deref;
 
 use ::async_openai::config::Config;
 use ::async_openai::Client as OpenAiClient;
-use langfuse_sdk::{Langfuse, Level, Observation, ObservationType};
+use langfuse_sdk::{Langfuse, Observation, ObservationType};
 
 use crate::options::Call;
 use crate::proxy::Recording;
@@ -159,10 +159,4 @@ fn convert<T: serde::Serialize, U: serde::de::DeserializeOwned>(value: &T) -> Op
     serde_json::to_vec(value)
         .ok()
         .and_then(|v| serde_json::from_slice(&v).ok())
-}
-
-/// Level ERROR and the error's text.
-fn record_error(obs: &Observation, e: &::async_openai::error::OpenAIError) {
-    obs.set_level(Level::Error);
-    obs.set_status_message(e.to_string());
 }

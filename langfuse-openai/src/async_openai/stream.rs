@@ -9,9 +9,9 @@ use ::async_openai::types::chat::{
 };
 use langfuse_sdk::Observation;
 
-use super::{convert, record_error};
+use super::convert;
 use crate::accumulate::Accumulator;
-use crate::record::{mark_cancelled, record_response, CANCELLED_STREAM};
+use crate::observed_stream::{End, StreamObservation};
 use crate::types::ChatChunk;
 
 /// async-openai's stream of chunks, merged into the generation as they pass. Dropped before
@@ -20,7 +20,7 @@ use crate::types::ChatChunk;
 pub(super) struct TracedStream {
     inner: ChatCompletionResponseStream,
     acc: Accumulator,
-    obs: Option<Observation>,
+    obs: StreamObservation,
 }
 
 impl TracedStream {
@@ -28,29 +28,7 @@ impl TracedStream {
         TracedStream {
             inner,
             acc: Accumulator::default(),
-            obs,
-        }
-    }
-
-    fn record(&self, obs: &Observation) {
-        if !obs.is_recording() {
-            return;
-        }
-        if let Some(t) = self.acc.first_token {
-            obs.set_completion_start_time(t);
-        }
-        record_response(obs, &self.acc.response());
-    }
-
-    fn finish(&mut self, error: Option<&OpenAIError>, cancelled: bool) {
-        if let Some(obs) = self.obs.take() {
-            self.record(&obs);
-            if let Some(e) = error {
-                record_error(&obs, e);
-            } else if cancelled {
-                mark_cancelled(&obs, CANCELLED_STREAM);
-            }
-            obs.end();
+            obs: StreamObservation::new(obs),
         }
     }
 }
@@ -63,14 +41,14 @@ impl futures_core::Stream for TracedStream {
         let item = this.inner.as_mut().poll_next(cx);
         match &item {
             Poll::Ready(Some(Ok(chunk))) => {
-                if this.obs.is_some() {
+                if this.obs.is_open() {
                     if let Some(c) = convert::<_, ChatChunk>(chunk) {
                         this.acc.add(&c);
                     }
                 }
             }
-            Poll::Ready(Some(Err(e))) => this.finish(Some(e), false),
-            Poll::Ready(None) => this.finish(None, false),
+            Poll::Ready(Some(Err(e))) => this.obs.end(&this.acc, End::Failed(e)),
+            Poll::Ready(None) => this.obs.end(&this.acc, End::Complete),
             Poll::Pending => {}
         }
         item
@@ -79,6 +57,6 @@ impl futures_core::Stream for TracedStream {
 
 impl Drop for TracedStream {
     fn drop(&mut self) {
-        self.finish(None, true);
+        self.obs.end(&self.acc, End::Dropped);
     }
 }
