@@ -2,6 +2,10 @@
 //! metadata, model, usage and cost, status message, trace attributes, …) together under
 //! `max_observation_bytes` by cutting the largest ones, each with a truncation marker where it
 //! was cut. The observation itself is always sent.
+//!
+//! Nearly every observation is far under the limit: [`fits`] tells that from the texts where
+//! they are (a [`Source`]), and only an observation that does not fit is copied into [`Parts`]
+//! and cut.
 
 use std::borrow::Cow;
 
@@ -30,6 +34,52 @@ pub(crate) enum F {
 }
 const TEXT_FIELDS: usize = F::Release as usize + 1;
 
+impl F {
+    /// Every field, in index order.
+    pub(crate) const ALL: [F; TEXT_FIELDS] = [
+        F::Name,
+        F::TraceName,
+        F::UserId,
+        F::SessionId,
+        F::TraceInput,
+        F::TraceOutput,
+        F::Input,
+        F::Output,
+        F::Model,
+        F::Usage,
+        F::Cost,
+        F::ModelParameters,
+        F::StatusMessage,
+        F::Version,
+        F::PromptName,
+        F::Environment,
+        F::Release,
+    ];
+}
+
+/// An observation's guarded texts, as they will be sent: what the guard measures and the span
+/// writer reads.
+pub(crate) trait Source {
+    /// A tag as held.
+    type Tag: AsRef<str>;
+    /// A single-text field, if set.
+    fn text(&self, f: F) -> Option<&str>;
+    /// Observation metadata: (key, JSON text).
+    fn metadata(&self) -> &[(String, String)];
+    /// Trace metadata: (key, JSON text).
+    fn trace_metadata(&self) -> &[(String, String)];
+    /// Trace tags.
+    fn tags(&self) -> &[Self::Tag];
+    /// At least the bytes the set single texts take together, for [`fits`]: a source can
+    /// count more (every text a field could be sent from, set or not) if that is quicker.
+    fn text_bytes(&self) -> usize {
+        F::ALL
+            .iter()
+            .map(|&f| self.text(f).map_or(0, str::len))
+            .sum()
+    }
+}
+
 /// Room for what the guard does not count: ids, times, kind, flags, status, the type, level,
 /// completion start and prompt version attributes, and the framing of the span.
 const FIXED: usize = 320;
@@ -44,15 +94,14 @@ const MARKER_ROOM: usize = 64;
 /// Longest prefix kept of a cut field when the limit is large enough.
 const MIN_PREFIX: usize = 1024;
 
-/// Every guarded text of one observation, as it will be sent.
-#[derive(Default)]
+/// Every guarded text of one observation that does not fit, as it will be sent once cut.
 pub(crate) struct Parts<'a> {
     text: [Option<Cow<'a, str>>; TEXT_FIELDS],
     /// Observation metadata: (key, JSON text).
-    pub metadata: Vec<(String, String)>,
+    metadata: Vec<(String, String)>,
     /// Trace metadata: (key, JSON text).
-    pub trace_metadata: Vec<(String, String)>,
-    pub tags: Vec<Cow<'a, str>>,
+    trace_metadata: Vec<(String, String)>,
+    tags: Vec<Cow<'a, str>>,
 }
 
 /// What the guard can cut: one text, or a whole collection.
@@ -64,31 +113,72 @@ enum Slot {
     Tags,
 }
 
+/// What a source's span will take, about (never less): the texts with their keys and framing,
+/// and [`FIXED`] for the rest.
+pub(crate) fn total(s: &impl Source) -> usize {
+    let text: usize = F::ALL
+        .iter()
+        .map(|&f| s.text(f).map_or(0, |t| t.len() + PER_ATTR))
+        .sum();
+    let (m, tm, tags) = (
+        entries(s.metadata()),
+        entries(s.trace_metadata()),
+        tags(s.tags()),
+    );
+    FIXED + text + m.0 + m.1 + tm.0 + tm.1 + tags.0 + tags.1
+}
+
+/// Whether a source's texts fit in `limit` as they are, so that the guard would cut nothing:
+/// quicker than [`total`], and never more (every field counted with its attribute's overhead,
+/// set or not). `false` can still fit: a span within some 800 bytes of the limit is left to
+/// the guard to tell.
+#[inline]
+pub(crate) fn fits(s: &impl Source, limit: usize) -> bool {
+    let (m, tm, tags) = (
+        entries(s.metadata()),
+        entries(s.trace_metadata()),
+        tags(s.tags()),
+    );
+    let bound =
+        FIXED + TEXT_FIELDS * PER_ATTR + s.text_bytes() + m.0 + m.1 + tm.0 + tm.1 + tags.0 + tags.1;
+    bound <= limit
+}
+
+/// Metadata entries' values and their keys with framing.
+fn entries(m: &[(String, String)]) -> (usize, usize) {
+    m.iter().fold((0, 0), |(v, o), (k, x)| {
+        (v + x.len(), o + k.len() + PER_ENTRY)
+    })
+}
+
+/// Tags with their framing, and the attribute's.
+fn tags<T: AsRef<str>>(tags: &[T]) -> (usize, usize) {
+    (
+        tags.iter().map(|t| t.as_ref().len() + PER_TAG).sum(),
+        if tags.is_empty() { 0 } else { PER_ATTR },
+    )
+}
+
 impl<'a> Parts<'a> {
-    pub(crate) fn set(&mut self, f: F, v: Option<Cow<'a, str>>) {
-        self.text[f as usize] = v;
-    }
-    pub(crate) fn get(&self, f: F) -> Option<&str> {
-        self.text[f as usize].as_deref()
+    /// A copy of `s`'s texts (borrowed) and collections, for cutting.
+    pub(crate) fn new<S: Source>(s: &'a S) -> Parts<'a> {
+        Parts {
+            text: F::ALL.map(|f| s.text(f).map(Cow::Borrowed)),
+            metadata: s.metadata().to_vec(),
+            trace_metadata: s.trace_metadata().to_vec(),
+            tags: s.tags().iter().map(|t| Cow::Borrowed(t.as_ref())).collect(),
+        }
     }
 
     /// The bytes a slot's values take (what a cut can shorten), and its overhead.
     fn size(&self, s: Slot) -> (usize, usize) {
-        let entries = |m: &[(String, String)]| {
-            m.iter().fold((0, 0), |(v, o), (k, x)| {
-                (v + x.len(), o + k.len() + PER_ENTRY)
-            })
-        };
         match s {
             Slot::Text(i) => self.text[i]
                 .as_ref()
                 .map_or((0, 0), |t| (t.len(), PER_ATTR)),
             Slot::Metadata => entries(&self.metadata),
             Slot::TraceMetadata => entries(&self.trace_metadata),
-            Slot::Tags => (
-                self.tags.iter().map(|t| t.len() + PER_TAG).sum(),
-                if self.tags.is_empty() { 0 } else { PER_ATTR },
-            ),
+            Slot::Tags => tags(&self.tags),
         }
     }
 
@@ -98,23 +188,12 @@ impl<'a> Parts<'a> {
             .chain([Slot::Metadata, Slot::TraceMetadata, Slot::Tags])
     }
 
-    /// What the span will take, about (never less).
-    pub(crate) fn total(&self) -> usize {
-        FIXED
-            + Self::slots()
-                .map(|s| {
-                    let (v, o) = self.size(s);
-                    v + o
-                })
-                .sum::<usize>()
-    }
-
     /// Cuts the largest parts until the observation fits in `limit` bytes.
     pub(crate) fn guard(&mut self, limit: usize) {
         // Every slot cut to the floor, with its marker, still fits (for any sane limit).
         let floor = MIN_PREFIX.min(limit.saturating_sub(FIXED) / 64);
         for _ in 0..3 * (TEXT_FIELDS + 3) {
-            let total = self.total();
+            let total = total(self);
             if total <= limit {
                 return;
             }
@@ -151,6 +230,22 @@ impl<'a> Parts<'a> {
                 self.tags = vec![Cow::Owned(shorten(&text, keep, limit))];
             }
         }
+    }
+}
+
+impl<'a> Source for Parts<'a> {
+    type Tag = Cow<'a, str>;
+    fn text(&self, f: F) -> Option<&str> {
+        self.text[f as usize].as_deref()
+    }
+    fn metadata(&self) -> &[(String, String)] {
+        &self.metadata
+    }
+    fn trace_metadata(&self) -> &[(String, String)] {
+        &self.trace_metadata
+    }
+    fn tags(&self) -> &[Cow<'a, str>] {
+        &self.tags
     }
 }
 
