@@ -410,7 +410,7 @@ impl Observation {
 
     /// [`track_if_root`](Self::track_if_root) for a sync observed call, which ends on the
     /// thread that started it: in that thread's list (no lock shared with other threads).
-    #[inline]
+    #[inline(always)]
     pub(crate) fn track_if_thread_root(&self) {
         if let State::Recording(o) = &self.r.state {
             if o.parent.map_or(true, |p| p.remote) {
