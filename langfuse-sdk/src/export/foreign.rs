@@ -30,17 +30,8 @@ use crate::config::options::Config;
 use crate::diag;
 use crate::export::encode::{Encoder, Spans};
 use crate::export::protobuf::SCOPE_SPANS_SPANS;
-use crate::export::shared::Shared;
+use crate::export::shared::{ForeignSpan, Shared};
 use crate::export::sink::Sink;
-
-/// An ended span of another instrumentation, converted to OTLP only on the exporter thread
-/// (implemented above this module, by the OpenTelemetry integration).
-pub(crate) trait ForeignSpan: Send {
-    /// Estimated memory, counted against the queue's bounds.
-    fn mem(&self) -> usize;
-    /// The span and the instrumentation scope that produced it, as OTLP messages.
-    fn into_otlp(self: Box<Self>) -> (InstrumentationScope, Span);
-}
 
 /// String values at most this long are not cut (a marker would not make them shorter).
 const MIN_CUT: usize = 128;

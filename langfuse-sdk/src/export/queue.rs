@@ -452,7 +452,7 @@ impl Exporter {
     /// observations: never blocks; beyond the queue's bounds, or after shutdown, they are
     /// dropped and counted.
     #[cfg_attr(not(feature = "opentelemetry"), allow(dead_code))]
-    pub(crate) fn send_foreign(&self, spans: Vec<Box<dyn crate::export::foreign::ForeignSpan>>) {
+    pub(crate) fn send_foreign(&self, spans: Vec<Box<dyn crate::export::shared::ForeignSpan>>) {
         if self.shared.shutdown_started.load(Ordering::Acquire) {
             self.dropped_closed(spans.len());
             return;

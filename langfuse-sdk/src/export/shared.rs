@@ -6,7 +6,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::export::foreign::ForeignSpan;
+use opentelemetry_proto::tonic::common::v1::InstrumentationScope;
+use opentelemetry_proto::tonic::trace::v1::Span;
+
 use crate::export::record::Batch;
 use crate::score::Score;
 
@@ -16,6 +18,16 @@ pub(crate) const BATCH_BYTES: usize = 64 * 1024;
 pub(crate) const POOLED_BATCHES: usize = 64;
 /// Messages taken from the channel at once by the exporter thread.
 pub(crate) const INBOX: usize = 64;
+
+/// An ended span of another instrumentation, converted to OTLP only on the exporter thread
+/// (implemented above this module, by the OpenTelemetry integration; `export::foreign` sends
+/// them).
+pub(crate) trait ForeignSpan: Send {
+    /// Estimated memory, counted against the queue's bounds.
+    fn mem(&self) -> usize;
+    /// The span and the instrumentation scope that produced it, as OTLP messages.
+    fn into_otlp(self: Box<Self>) -> (InstrumentationScope, Span);
+}
 
 /// A queued item.
 pub(crate) enum Msg {

@@ -22,7 +22,7 @@ use crate::client::Langfuse;
 use crate::context::Context;
 use crate::core::Core;
 use crate::export::encode::SCOPE_NAME;
-use crate::export::foreign::ForeignSpan;
+use crate::export::shared::ForeignSpan;
 use crate::ids::TraceId;
 use crate::otel::baggage::otel_baggage_attributes;
 use crate::otel::filter::is_default_export_span;
