@@ -239,3 +239,28 @@ fn the_size_guard_holds_on_the_ingestion_transport_as_on_otlp() {
         "requests (path, bytes, status): {sizes:?}"
     );
 }
+
+/// `OTEL_EXPORTER_OTLP_COMPRESSION=zstd` (a value this SDK cannot honour) fails `build()` naming
+/// the variable (collector_env.rs). `OTEL_EXPORTER_OTLP_PROTOCOL=grpc` — the same kind of
+/// mistake, and the OTel default of many collectors' docs (port 4317) — is ignored without a
+/// word: the SDK then posts HTTP/1.1 protobuf to a gRPC port and every span fails.
+#[test]
+fn an_otlp_protocol_this_sdk_does_not_speak_fails_build_naming_the_variable() {
+    for (name, value) in [
+        ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+        ("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL", "grpc"),
+    ] {
+        let (b, warnings) = from_vars(&[
+            (
+                "OTEL_EXPORTER_OTLP_ENDPOINT",
+                "http://otel-collector:4317".into(),
+            ),
+            (name, value.into()),
+        ]);
+        let said = warnings.iter().any(|w| w.contains(name));
+        match b.build() {
+            Err(e) => assert_eq!(e.setting(), Some(name), "{e}"),
+            Ok(_) => assert!(said, "{name}={value}: accepted without a word"),
+        }
+    }
+}
