@@ -418,6 +418,16 @@ impl LangfuseBuilder {
                     .map_err(|e| Error::config("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", e))?,
             );
         }
+        if self.cfg.traces_endpoint.is_some()
+            && self.cfg.transport == crate::config::Transport::Ingestion
+        {
+            return Err(Error::config(
+                "LANGFUSE_TRANSPORT",
+                "LANGFUSE_TRANSPORT=ingestion sends to LANGFUSE_BASE_URL's ingestion API, which \
+                 an OTLP endpoint (OTEL_EXPORTER_OTLP_[TRACES_]ENDPOINT) cannot receive: unset \
+                 one of the two",
+            ));
+        }
         self.cfg.traces_path = validate_path(&self.cfg.traces_path)
             .map_err(|e| Error::config("LANGFUSE_OTEL_TRACES_EXPORT_PATH", e))?;
         for (k, v) in &self.cfg.headers {

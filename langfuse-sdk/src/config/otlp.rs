@@ -3,10 +3,11 @@
 //!
 //! | variable | default | meaning |
 //! |---|---|---|
-//! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | none | full traces URL, used as is |
-//! | `OTEL_EXPORTER_OTLP_ENDPOINT` | none | base URL; `/v1/traces` is appended |
+//! | `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT` | none | full traces URL, used as is (no fragment) |
+//! | `OTEL_EXPORTER_OTLP_ENDPOINT` | none | base URL (no query); `/v1/traces` is appended |
 //! | `OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_EXPORTER_OTLP_TRACES_HEADERS` | none | `k=v,k2=v2`, values URL-decoded; the traces list wins per name |
 //! | `OTEL_EXPORTER_OTLP_COMPRESSION`, `OTEL_EXPORTER_OTLP_TRACES_COMPRESSION` | `gzip` | `gzip` or `none` |
+//! | `OTEL_EXPORTER_OTLP_PROTOCOL`, `OTEL_EXPORTER_OTLP_TRACES_PROTOCOL` | `http/protobuf` | the only one this SDK speaks; any other fails `build()` |
 //! | `OTEL_RESOURCE_ATTRIBUTES` | none | `k=v,…` added to the resource (`service.name` only when `OTEL_SERVICE_NAME` is unset) |
 //! | `LANGFUSE_OTEL_TRACES_EXPORT_PATH` | `/api/public/otel/v1/traces` | path appended to the base URL when no endpoint is set |
 //!
@@ -38,7 +39,7 @@ pub(crate) fn read(
         }
     } else if let Some(v) = get("OTEL_EXPORTER_OTLP_ENDPOINT") {
         let full = format!("{}/v1/traces", v.trim_end_matches('/'));
-        match validate_endpoint(&v).and_then(|_| validate_endpoint(&full)) {
+        match validate_base_endpoint(&v).and_then(|_| validate_endpoint(&full)) {
             Ok(u) => cfg.traces_endpoint = Some(u),
             Err(e) => fatal.push(Fatal {
                 setting: "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -72,6 +73,25 @@ pub(crate) fn read(
                 },
                 message: format!("{name} is not a usable header list: {e}"),
             }),
+        }
+    }
+    // The signal's own variable wins, as for every OTLP setting.
+    let protocol = [
+        "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL",
+        "OTEL_EXPORTER_OTLP_PROTOCOL",
+    ]
+    .into_iter()
+    .find_map(|name| get(name).map(|v| (name, v)));
+    if let Some((name, v)) = protocol {
+        if !v.eq_ignore_ascii_case("http/protobuf") {
+            fatal.push(Fatal {
+                setting: name,
+                message: format!(
+                    "{name}={v:?} is not a protocol this SDK speaks: it sends OTLP over HTTP as \
+                     protobuf; set http/protobuf and point the endpoint at the collector's \
+                     OTLP/HTTP port (4318 by default, not gRPC's 4317)"
+                ),
+            });
         }
     }
     for name in [
@@ -201,7 +221,25 @@ pub(crate) fn validate_endpoint(raw: &str) -> Result<String, String> {
     if !u.username().is_empty() || u.password().is_some() {
         return Err("put credentials in OTEL_EXPORTER_OTLP_HEADERS, not in the URL".into());
     }
+    if u.fragment().is_some() {
+        return Err(format!(
+            "{raw:?} has a fragment ('#…'), which is never sent: remove it"
+        ));
+    }
     Ok(raw.to_string())
+}
+
+/// Checks a base URL that `/v1/traces` is appended to: a full URL's checks, and no query
+/// (the path would land inside it).
+pub(crate) fn validate_base_endpoint(raw: &str) -> Result<String, String> {
+    let checked = validate_endpoint(raw)?;
+    if checked.contains('?') {
+        return Err(format!(
+            "{raw:?} has a query ('?…'): /v1/traces is appended to this base URL; give the \
+             full URL in OTEL_EXPORTER_OTLP_TRACES_ENDPOINT instead"
+        ));
+    }
+    Ok(checked)
 }
 
 /// Checks a path appended to the base URL: starts with `/`, no query, fragment or whitespace.
@@ -245,6 +283,10 @@ mod tests {
         assert!(validate_endpoint("c:4318").is_err());
         assert!(validate_endpoint("ftp://c/x").is_err());
         assert!(validate_endpoint("http://u:p@c/x").is_err());
+        assert!(validate_endpoint("http://c/x#f").is_err());
+        assert!(validate_endpoint("http://c/v1/traces?tenant=a").is_ok());
+        assert!(validate_base_endpoint("http://c/otel?tenant=a").is_err());
+        assert!(validate_base_endpoint("http://c/otel").is_ok());
         assert_eq!(validate_path("/otel/t").unwrap(), "/otel/t");
         assert!(validate_path("otel").is_err());
         assert!(validate_path("/a?b").is_err());

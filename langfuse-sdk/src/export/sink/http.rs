@@ -24,7 +24,10 @@ use crate::export::sink::split::halves;
 
 /// Delivers OTLP and score requests and counts their items.
 pub(crate) struct HttpSink {
+    /// For the traces URL.
     poster: Poster,
+    /// For the Langfuse server's ingestion API (scores, the ingestion transport).
+    ingestion_poster: Poster,
     traces_url: Arc<str>,
     ingestion_url: Arc<str>,
     /// Set after a failed delivery until one succeeds: an outage warns once, not per batch.
@@ -73,7 +76,11 @@ struct InFlight {
 
 impl HttpSink {
     pub(crate) fn new(cfg: &Config) -> Result<HttpSink, String> {
-        let headers = request_headers(cfg)?;
+        // Extra headers belong to the traces endpoint: through a collector (or another OTLP
+        // receiver), requests to the Langfuse server itself (scores, the ingestion API) carry
+        // only Langfuse's headers, never the collector's credentials.
+        let headers = request_headers(cfg, true)?;
+        let ingestion_headers = request_headers(cfg, cfg.traces_endpoint.is_none())?;
         let client = match &cfg.http_client {
             Some(c) => c.clone(),
             None => reqwest::Client::builder()
@@ -95,13 +102,18 @@ impl HttpSink {
                  traces travel unencrypted"
             ));
         }
+        let poster = Poster {
+            client,
+            headers,
+            timeout: cfg.timeout,
+            max_retries: cfg.max_retries,
+        };
         Ok(HttpSink {
-            poster: Poster {
-                client,
-                headers,
-                timeout: cfg.timeout,
-                max_retries: cfg.max_retries,
+            ingestion_poster: Poster {
+                headers: ingestion_headers,
+                ..poster.clone()
             },
+            poster,
             traces_url: traces_url.into(),
             ingestion_url: format!("{}/api/public/ingestion", cfg.base_url).into(),
             failing: false,
@@ -149,7 +161,7 @@ impl HttpSink {
             Ok(r) => r,
             Err(m) => return self.failed(n, &m, Some("ingestion conversion"), shared),
         };
-        let (poster, task_shared) = (self.poster.clone(), shared.clone());
+        let (poster, task_shared) = (self.poster_for(self.route).clone(), shared.clone());
         let task = tokio::spawn(async move {
             poster
                 .post(&url, body, content_type, gzip, &task_shared)
@@ -239,7 +251,7 @@ impl HttpSink {
             route = self.route;
             (result, events) = match self.request(encoder, &part) {
                 Ok(r) => (
-                    self.poster
+                    self.poster_for(route)
                         .post(&r.url, r.body, r.content_type, r.gzip, shared)
                         .await,
                     r.events,
@@ -267,6 +279,14 @@ impl HttpSink {
 
     /// The request for `spans` on the current route (an error when the spans cannot be turned
     /// into ingestion events).
+    /// The poster of a route: each destination gets only its own headers.
+    fn poster_for(&self, route: Route) -> &Poster {
+        match route {
+            Route::Otlp => &self.poster,
+            Route::Ingestion => &self.ingestion_poster,
+        }
+    }
+
     fn request(&mut self, encoder: &Encoder, spans: &Spans) -> Result<Request, String> {
         if self.route == Route::Ingestion {
             let mut b =
@@ -385,7 +405,7 @@ impl HttpSink {
                 .into_bytes();
             let url = self.ingestion_url.clone();
             match self
-                .poster
+                .ingestion_poster
                 .post(&url, body, "application/json", false, shared)
                 .await
             {
@@ -476,10 +496,10 @@ impl HttpSink {
     }
 }
 
-/// The headers of every request: Langfuse's (Authorization only when both keys are set: a
-/// collector in between may add the credentials), then the configured extra headers, which
-/// replace Langfuse's of the same name.
-fn request_headers(cfg: &Config) -> Result<HeaderMap, String> {
+/// The headers of a request: Langfuse's (Authorization only when both keys are set: a
+/// collector in between may add the credentials), then, with `extra`, the configured extra
+/// headers, which replace Langfuse's of the same name.
+fn request_headers(cfg: &Config, extra: bool) -> Result<HeaderMap, String> {
     use base64::Engine as _;
     let mut headers = HeaderMap::new();
     if let (Some(pk), Some(sk)) = (&cfg.public_key, &cfg.secret_key) {
@@ -505,7 +525,7 @@ fn request_headers(cfg: &Config) -> Result<HeaderMap, String> {
         "x-langfuse-ingestion-version",
         HeaderValue::from_static("4"),
     );
-    for (k, v) in &cfg.headers {
+    for (k, v) in cfg.headers.iter().filter(|_| extra) {
         let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
             .map_err(|_| format!("{k:?} is not a valid header name"))?;
         let mut value = HeaderValue::from_str(v)
