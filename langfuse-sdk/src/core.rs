@@ -45,9 +45,16 @@ impl Drop for Owner {
         if core.recording {
             RECORDING.fetch_sub(ONE_CLIENT, Ordering::Relaxed);
         }
-        // Deliver what is queued, unless someone already shut down (and chose the timeout).
+        // Deliver what is queued, unless someone already shut down (and chose the timeout,
+        // and got the outcome). Nobody is left to get this one: it is said, as the `init`
+        // guard says its own.
         if let Some(e) = core.exporter.as_ref().filter(|e| !e.shutdown_requested()) {
-            let _ = e.shutdown(core.cfg.timeout);
+            if let Err(err) = e.shutdown(core.cfg.timeout) {
+                // An inherited client in a forked child has said so already, once.
+                if !err.is_shutdown() && !err.is_forked() {
+                    diag::warn(&format!("the last Langfuse client was dropped: {err}"));
+                }
+            }
         }
     }
 }

@@ -21,6 +21,15 @@ pub fn logs_now() -> String {
     logs().lock().unwrap_or_else(|e| e.into_inner()).clone()
 }
 
+/// Runs `f` with a collector of its own as this thread's subscriber: what the SDK says on this
+/// thread while `f` runs (and nothing another test says), with `f`'s result.
+pub fn on_this_thread<R>(f: impl FnOnce() -> R) -> (R, String) {
+    let logs: &'static Mutex<String> = Box::leak(Box::default());
+    let r = tracing::subscriber::with_default(Collect(logs), f);
+    let said = logs.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    (r, said)
+}
+
 struct Collect(&'static Mutex<String>);
 struct Visit<'a>(&'a mut String);
 

@@ -170,6 +170,25 @@ fn flush_and_shutdown_return_within_their_timeouts_against_a_stalled_server() {
     let _ = lf.shutdown(Duration::from_millis(100));
 }
 
+/// Nobody gets the outcome of the shutdown that dropping the last client runs: it is said, so
+/// that what it abandoned is not lost without a word.
+#[test]
+fn dropping_the_last_client_says_what_its_shutdown_could_not_deliver() {
+    let server = CaptureServer::start();
+    server.push_faults((0..50).map(|_| Fault::Stall));
+    let lf = client(&server, 10, Duration::from_millis(300));
+    make(&lf, 5);
+    let ((), said) = langfuse_tests::logs::on_this_thread(move || drop(lf));
+    assert!(
+        said.contains("the last Langfuse client was dropped"),
+        "{said}"
+    );
+    assert!(
+        said.contains("abandoned") || said.contains("failed"),
+        "the warning says what became of the observations: {said}"
+    );
+}
+
 #[test]
 fn concurrent_flushes_from_many_threads_all_return_truthfully() {
     let server = CaptureServer::start();
