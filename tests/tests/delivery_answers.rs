@@ -252,6 +252,26 @@ fn a_score_batch_answered_with_an_html_page_is_failed() {
     assert!(logs_now().contains("Score login wall"));
 }
 
+/// A gateway's own JSON (a quota or auth error at 200) is not the ingestion API's answer,
+/// which always lists `successes` and `errors`: nothing was ingested.
+#[test]
+fn a_score_batch_answered_with_other_json_is_failed() {
+    let server = ScriptServer::start(|_: &Captured| {
+        Reply::new(
+            200,
+            "application/json",
+            r#"{"error":"score quota exceeded"}"#,
+        )
+    });
+    let lf = client(server.url(), 10);
+    lf.score(Score::numeric("quality", 0.5).session_id("sess-delivery"));
+    let err = lf.flush(T).unwrap_err();
+    assert!(err.is_export_failed(), "{err}");
+    assert_eq!((lf.stats().exported, lf.stats().failed), (0, 1));
+    assert_eq!(server.requests().len(), 1);
+    assert!(logs_now().contains("score quota exceeded"));
+}
+
 #[test]
 fn a_score_batch_redirected_by_302_is_failed() {
     let server = ScriptServer::start(|r: &Captured| {

@@ -124,14 +124,15 @@ pub(crate) fn traces(a: &Answer) -> Traces {
 /// Judges a 2xx answer to a score batch: the ingestion API answers a JSON object (207 with
 /// `successes` and `errors`).
 pub(crate) fn scores(a: &Answer) -> Scores {
-    match json_object(a) {
-        Some(o) => Scores::Delivered {
-            errors: o
-                .get("errors")
-                .and_then(|e| e.as_array())
-                .cloned()
-                .unwrap_or_default(),
-        },
+    // The API's answer (`IngestionResponse`) always has both lists: any other JSON object (a
+    // gateway's `{"error": "quota"}`) says nothing was ingested.
+    let lists = json_object(a).and_then(|o| {
+        let errors = o.get("errors")?.as_array()?.clone();
+        o.get("successes")?.as_array()?;
+        Some(errors)
+    });
+    match lists {
+        Some(errors) => Scores::Delivered { errors },
         None => Scores::NotIngestion(format!(
             "not an answer of Langfuse's ingestion API: {}",
             describe(a)
@@ -280,6 +281,19 @@ mod tests {
             scores(&answer(Some("text/html"), b"<html></html>")),
             Scores::NotIngestion(_)
         ));
+        // JSON, but not the ingestion API's answer: nothing was ingested.
+        for other in [
+            &br#"{"error":"quota exceeded"}"#[..],
+            br#"{}"#,
+            br#"{"successes":[]}"#,
+            br#"{"successes":{},"errors":[]}"#,
+        ] {
+            assert!(
+                matches!(scores(&answer(json, other)), Scores::NotIngestion(_)),
+                "{}",
+                String::from_utf8_lossy(other)
+            );
+        }
     }
 
     #[test]
