@@ -13,6 +13,12 @@ use crate::accumulate::Accumulator;
 use crate::body::EventBody;
 use crate::error::Error;
 use crate::record::{mark_cancelled, record_error, record_response, CANCELLED_STREAM};
+
+/// The status message of a stream whose body ended before its end marker and whose answer
+/// does not say it is whole (a proxy or connection that went away mid-answer).
+pub(crate) const INCOMPLETE_STREAM: &str =
+    "incomplete: the stream ended without its end marker ([DONE]) or a finish reason; the \
+     output may be cut off";
 use crate::sse;
 
 /// What a stream received so far, as its generation records it.
@@ -21,6 +27,9 @@ pub(crate) trait Received {
     fn first_token(&self) -> Option<SystemTime>;
     /// Writes the answer received so far into the generation (only while it records).
     fn record(&self, obs: &Observation);
+    /// The answer says it is whole (a finish reason, `response.completed`), whether or not
+    /// the stream's end marker came.
+    fn is_complete(&self) -> bool;
 }
 
 impl Received for Accumulator {
@@ -30,12 +39,18 @@ impl Received for Accumulator {
     fn record(&self, obs: &Observation) {
         record_response(obs, &self.response());
     }
+    fn is_complete(&self) -> bool {
+        !self.choices.is_empty() && self.choices.values().all(|(_, finish)| finish.is_some())
+    }
 }
 
 /// How a stream ended.
 pub(crate) enum End<'a> {
-    /// It ended.
+    /// It ended with its end marker (`data: [DONE]`).
     Complete,
+    /// The body ended without the marker: complete only if the answer says so, else level
+    /// WARNING and a status message saying the output may be cut off.
+    Closed,
     /// It was dropped before its end: level WARNING and a "cancelled" status message.
     Dropped,
     /// It failed: level ERROR and the error's text.
@@ -69,6 +84,8 @@ impl StreamObservation {
         }
         match how {
             End::Complete => {}
+            End::Closed if received.is_complete() => {}
+            End::Closed => mark_cancelled(&obs, INCOMPLETE_STREAM),
             End::Dropped => mark_cancelled(&obs, CANCELLED_STREAM),
             End::Failed(e) => record_error(&obs, e),
         }
@@ -98,6 +115,8 @@ pub(crate) struct ObservedStream<D: Decode> {
     pending: VecDeque<Result<D::Item, Error>>,
     obs: StreamObservation,
     done: bool,
+    /// How the body ended, once it did.
+    closed_without_marker: bool,
     /// What was decoded so far.
     pub(crate) decoder: D,
 }
@@ -109,6 +128,7 @@ impl<D: Decode> ObservedStream<D> {
             pending: VecDeque::new(),
             obs: StreamObservation::new(obs),
             done: false,
+            closed_without_marker: false,
             decoder,
         }
     }
@@ -140,13 +160,22 @@ impl<D: Decode> ObservedStream<D> {
                 return Poll::Ready(Some(item));
             }
             if self.done {
-                self.obs.end(&self.decoder, End::Complete);
+                let how = if self.closed_without_marker {
+                    End::Closed
+                } else {
+                    End::Complete
+                };
+                self.obs.end(&self.decoder, how);
                 return Poll::Ready(None);
             }
             match self.body.poll_events(cx) {
                 Poll::Pending => return Poll::Pending,
                 Poll::Ready(Ok(Some(events))) => self.take_events(events),
-                Poll::Ready(Ok(None)) => self.done = true, // `[DONE]` missing is tolerated
+                // `[DONE]` missing: the items are delivered, the generation says it may be cut.
+                Poll::Ready(Ok(None)) => {
+                    self.done = true;
+                    self.closed_without_marker = true;
+                }
                 Poll::Ready(Err(e)) => self.fail(e),
             }
         }
@@ -183,6 +212,8 @@ impl<D: Decode> ObservedStream<D> {
     pub(crate) fn dropped(&mut self) {
         let how = if !self.done || !self.pending.is_empty() {
             End::Dropped
+        } else if self.closed_without_marker {
+            End::Closed
         } else {
             End::Complete
         };

@@ -176,6 +176,9 @@ impl Received for Events {
     fn record(&self, obs: &Observation) {
         record_answer(obs, &self.response());
     }
+    fn is_complete(&self) -> bool {
+        self.completed.is_some()
+    }
 }
 
 /// An event per `data:` line; an error event (LiteLLM's or the API's) or one that is not an

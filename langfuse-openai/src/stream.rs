@@ -17,8 +17,11 @@ use crate::types::{ChatChunk, ChatResponse};
 /// [`futures_core::Stream`] (`StreamExt::next`, `map`, `forward`, …).
 ///
 /// The generation ends when the stream ends. Dropped early, it ends with the partial output, level
-/// WARNING and a status message that starts with "cancelled". A stream that sends nothing for
-/// longer than the client's timeout ends with an [`is_timeout`](Error::is_timeout) error.
+/// WARNING and a status message that starts with "cancelled". A body that ends without
+/// `[DONE]` and without a finish reason (a proxy or connection gone mid-answer) still yields
+/// its chunks, and the generation gets level WARNING and a status message that starts with
+/// "incomplete". A stream that sends nothing for longer than the client's timeout ends with an
+/// [`is_timeout`](Error::is_timeout) error.
 ///
 /// ```no_run
 /// # async fn run(llm: langfuse_openai::Client) -> Result<(), langfuse_openai::Error> {

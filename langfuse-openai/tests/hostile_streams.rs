@@ -81,6 +81,9 @@ fn req() -> ChatRequest {
     ChatRequest::new("m", vec![Message::user("hi")])
 }
 
+const LAST: &[u8] = b"data: {\"id\":\"x\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+
+/// Without `[DONE]`, but the answer says it is whole (a finish reason): a clean end.
 #[tokio::test]
 async fn split_lines_comments_and_a_missing_done_end_cleanly() {
     let url = serve(
@@ -88,6 +91,7 @@ async fn split_lines_comments_and_a_missing_done_end_cleanly() {
             b": keep-alive\n\ndata: {\"id\":\"x\",\"model\":\"m\",\"choi",
             b"ces\":[{\"index\":0,\"delta\":{\"content\":\"Hi\"}}]}\r\n\r\n: ping\n\n",
             CHUNK,
+            LAST,
         ],
         false,
     )
@@ -104,6 +108,32 @@ async fn split_lines_comments_and_a_missing_done_end_cleanly() {
     lf.flush(Duration::from_secs(5)).unwrap();
     let g = &exp.spans()[0];
     assert_eq!(g.attr_str("langfuse.observation.level"), None);
+    assert_eq!(
+        g.attr_json("langfuse.observation.output").unwrap()["content"],
+        "HiHi"
+    );
+}
+
+/// The body ends mid-answer (no `[DONE]`, no finish reason: a proxy or connection that went
+/// away): the chunks are delivered, and the generation does not claim a whole answer.
+#[tokio::test]
+async fn a_body_cut_off_mid_answer_is_recorded_as_incomplete() {
+    let url = serve(vec![CHUNK, CHUNK], false).await;
+    let (exp, lf) = recorder();
+    let r = client(&url, &lf)
+        .chat_stream(req())
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(r.text(), Some("HiHi"));
+    lf.flush(Duration::from_secs(5)).unwrap();
+    let g = &exp.spans()[0];
+    assert_eq!(g.attr_str("langfuse.observation.level"), Some("WARNING"));
+    assert!(g
+        .attr_str("langfuse.observation.status_message")
+        .is_some_and(|m| m.starts_with("incomplete")));
     assert_eq!(
         g.attr_json("langfuse.observation.output").unwrap()["content"],
         "HiHi"

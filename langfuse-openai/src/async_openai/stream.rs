@@ -48,7 +48,8 @@ impl futures_core::Stream for TracedStream {
                 }
             }
             Poll::Ready(Some(Err(e))) => this.obs.end(&this.acc, End::Failed(e)),
-            Poll::Ready(None) => this.obs.end(&this.acc, End::Complete),
+            // async-openai hides whether `[DONE]` came: the answer's finish reasons tell.
+            Poll::Ready(None) => this.obs.end(&this.acc, End::Closed),
             Poll::Pending => {}
         }
         item
