@@ -57,6 +57,7 @@ pub(crate) enum Kind {
 pub struct ApiError {
     kind: Kind,
     status: Option<u16>,
+    setting: Option<&'static str>,
     message: String,
     source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
@@ -66,6 +67,7 @@ impl ApiError {
         ApiError {
             kind,
             status: None,
+            setting: None,
             message: message.into(),
             source: None,
         }
@@ -83,6 +85,17 @@ impl ApiError {
 
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Self::new(Kind::Config, message)
+    }
+
+    /// A configuration value is unusable; the message names `setting`, as the tracing client's
+    /// [`crate::Error::setting`] does.
+    pub(crate) fn config_of(setting: &'static str, message: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(
+            Kind::Config,
+            format!("invalid Langfuse API configuration ({setting}): {message}"),
+        );
+        e.setting = Some(setting);
+        e
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
@@ -151,6 +164,11 @@ impl ApiError {
     pub fn is_threshold(&self) -> bool {
         self.kind == Kind::Threshold
     }
+    /// The setting (`LANGFUSE_BASE_URL`, `LANGFUSE_PUBLIC_KEY`, …) a configuration error is
+    /// about, as [`crate::Error::setting`].
+    pub fn setting(&self) -> Option<&'static str> {
+        self.setting
+    }
     /// The HTTP status, when the server answered.
     pub fn status(&self) -> Option<u16> {
         self.status
@@ -179,6 +197,7 @@ impl fmt::Debug for ApiError {
         f.debug_struct("ApiError")
             .field("kind", &self.kind)
             .field("status", &self.status)
+            .field("setting", &self.setting)
             .field("message", &self.message)
             .field("source", &self.source.as_ref().map(|s| s.to_string()))
             .finish()
