@@ -36,6 +36,8 @@ pub(crate) enum Kind {
     Runtime,
     /// An experiment result missed a required threshold.
     Threshold,
+    /// The client was inherited through `fork()`: its worker thread is in the parent only.
+    Forked,
 }
 
 /// An error of the Langfuse public-API client ([`crate::api::ApiClient`]).
@@ -96,6 +98,16 @@ impl ApiError {
         );
         e.setting = Some(setting);
         e
+    }
+
+    /// The calling process is a `fork()` child of the one that started the client's worker.
+    pub(crate) fn forked() -> Self {
+        Self::new(
+            Kind::Forked,
+            "the Langfuse API client was inherited through fork(): its worker thread runs in the \
+             parent process only, so no call can run here; create a new ApiClient in the child \
+             (ApiClient::new or ApiClient::from_env)",
+        )
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
@@ -163,6 +175,13 @@ impl ApiError {
     /// ([`crate::api::ExperimentResult::require_mean_at_least`]).
     pub fn is_threshold(&self) -> bool {
         self.kind == Kind::Threshold
+    }
+    /// This process was made by `fork()` after the client started its worker thread, which runs
+    /// in the parent only: every call fails at once with this error. Create a new
+    /// [`crate::api::ApiClient`] in the child (as with the tracing client's
+    /// [`crate::Error::is_forked`]).
+    pub fn is_forked(&self) -> bool {
+        self.kind == Kind::Forked
     }
     /// The setting (`LANGFUSE_BASE_URL`, `LANGFUSE_PUBLIC_KEY`, …) a configuration error is
     /// about, as [`crate::Error::setting`].
