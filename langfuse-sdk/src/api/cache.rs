@@ -166,7 +166,7 @@ async fn fetch<H: CacheHost>(
     req.timeout = opts.timeout;
     req.max_retries = opts.max_retries;
     let reply = inner.http()?.send(&req).await?;
-    if reply.status == 304 {
+    if reply.status() == 304 {
         return Ok(Fetched::NotModified);
     }
     let wire: PromptWire = reply.decode(&req.what)?;

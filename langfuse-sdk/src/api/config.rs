@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::error::ApiError;
+use crate::config::validate::{validate_base_url, validate_key};
 
 /// The Langfuse Cloud (EU) host, used when neither `LANGFUSE_BASE_URL` nor `LANGFUSE_HOST` is set.
 pub const DEFAULT_API_BASE_URL: &str = "https://cloud.langfuse.com";
@@ -217,40 +218,49 @@ impl ApiConfigBuilder {
         self
     }
 
-    /// Validates: both keys present, an `http(s)://` base URL, a non-zero timeout.
+    /// Validates as the tracing client's `build()` does (the same checks): both keys present,
+    /// printable ASCII without whitespace; an `http(s)://` base URL with a host and no query,
+    /// fragment or credentials; a non-zero timeout. The error names the setting
+    /// ([`ApiError::setting`]).
     pub fn build(self) -> Result<ApiConfig, ApiError> {
         if let Some(e) = self.ttl_env_error {
-            return Err(ApiError::config(e));
+            return Err(ApiError::config_of(
+                "LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS",
+                e,
+            ));
         }
-        let public_key = self
-            .public_key
-            .filter(|k| !k.trim().is_empty())
-            .ok_or_else(|| {
-                ApiError::config("no public key: set LANGFUSE_PUBLIC_KEY or call public_key()")
-            })?;
-        let secret_key = self
-            .secret_key
-            .filter(|k| !k.0.trim().is_empty())
-            .ok_or_else(|| {
-                ApiError::config("no secret key: set LANGFUSE_SECRET_KEY or call secret_key()")
-            })?;
-        let base = self
-            .base_url
-            .unwrap_or_else(|| DEFAULT_API_BASE_URL.to_string());
-        let base = base.trim().trim_end_matches('/').to_string();
-        let ok_scheme = base.starts_with("http://") || base.starts_with("https://");
-        if !ok_scheme || reqwest::Url::parse(&base).is_err() {
-            return Err(ApiError::config(format!(
-                "base URL {base:?} is not an http(s) URL: set LANGFUSE_BASE_URL, e.g. https://cloud.langfuse.com"
-            )));
+        let public_key = self.public_key.ok_or_else(|| {
+            ApiError::config_of(
+                "LANGFUSE_PUBLIC_KEY",
+                "no public key: set LANGFUSE_PUBLIC_KEY or call public_key()",
+            )
+        })?;
+        let secret_key = self.secret_key.ok_or_else(|| {
+            ApiError::config_of(
+                "LANGFUSE_SECRET_KEY",
+                "no secret key: set LANGFUSE_SECRET_KEY or call secret_key()",
+            )
+        })?;
+        for (setting, key) in [
+            ("LANGFUSE_PUBLIC_KEY", public_key.as_str()),
+            ("LANGFUSE_SECRET_KEY", secret_key.0.as_str()),
+        ] {
+            // The message never shows the value: it may be the secret.
+            validate_key(key)
+                .map_err(|e| ApiError::config_of(setting, format!("not a usable key: {e}")))?;
         }
+        let base = validate_base_url(self.base_url.as_deref().unwrap_or(DEFAULT_API_BASE_URL))
+            .map_err(|e| ApiError::config_of("LANGFUSE_BASE_URL", e))?;
         if self.timeout.is_zero() {
-            return Err(ApiError::config("timeout must be more than zero"));
+            return Err(ApiError::config_of(
+                "LANGFUSE_TIMEOUT",
+                "timeout must be more than zero",
+            ));
         }
         Ok(ApiConfig {
             base_url: base,
-            public_key: public_key.trim().to_string(),
-            secret_key: Secret(secret_key.0.trim().to_string()),
+            public_key,
+            secret_key,
             timeout: self.timeout,
             max_retries: self.max_retries,
             retry_backoff: self.retry_backoff,

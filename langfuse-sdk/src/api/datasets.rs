@@ -381,16 +381,14 @@ impl ApiClient {
         Ok(items)
     }
 
-    /// Deletes an item.
+    /// Deletes an item. Succeeds only on the API's confirmation: a 2xx that is not (a login
+    /// page in front of Langfuse) is an error ([`ApiError::is_decode`]), nothing was deleted.
     pub async fn delete_dataset_item(&self, id: &str) -> Result<(), ApiError> {
         let path = format!("/api/public/dataset-items/{}", segment(id));
-        self.send(Req::new(
-            Method::DELETE,
-            path,
-            format!("delete dataset item {id}"),
-        ))
-        .await
-        .map(drop)
+        let what = format!("delete dataset item {id}");
+        self.send(Req::new(Method::DELETE, path, what.clone()))
+            .await?
+            .confirm(&what)
     }
 
     /// Links a trace (and observation) to an item in a run; creates the run on first use.
@@ -436,20 +434,18 @@ impl ApiClient {
         .await
     }
 
-    /// Deletes a run.
+    /// Deletes a run. Succeeds only on the API's confirmation, as
+    /// [`delete_dataset_item`](Self::delete_dataset_item).
     pub async fn delete_dataset_run(&self, dataset: &str, run: &str) -> Result<(), ApiError> {
         let path = format!(
             "/api/public/datasets/{}/runs/{}",
             segment(dataset),
             segment(run)
         );
-        self.send(Req::new(
-            Method::DELETE,
-            path,
-            format!("delete run '{run}'"),
-        ))
-        .await
-        .map(drop)
+        let what = format!("delete run '{run}'");
+        self.send(Req::new(Method::DELETE, path, what.clone()))
+            .await?
+            .confirm(&what)
     }
 
     /// Lists the items of a run (page-based).

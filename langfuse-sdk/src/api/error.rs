@@ -36,6 +36,8 @@ pub(crate) enum Kind {
     Runtime,
     /// An experiment result missed a required threshold.
     Threshold,
+    /// The client was inherited through `fork()`: its worker thread is in the parent only.
+    Forked,
 }
 
 /// An error of the Langfuse public-API client ([`crate::api::ApiClient`]).
@@ -57,6 +59,7 @@ pub(crate) enum Kind {
 pub struct ApiError {
     kind: Kind,
     status: Option<u16>,
+    setting: Option<&'static str>,
     message: String,
     source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
@@ -66,6 +69,7 @@ impl ApiError {
         ApiError {
             kind,
             status: None,
+            setting: None,
             message: message.into(),
             source: None,
         }
@@ -83,6 +87,27 @@ impl ApiError {
 
     pub(crate) fn config(message: impl Into<String>) -> Self {
         Self::new(Kind::Config, message)
+    }
+
+    /// A configuration value is unusable; the message names `setting`, as the tracing client's
+    /// [`crate::Error::setting`] does.
+    pub(crate) fn config_of(setting: &'static str, message: impl std::fmt::Display) -> Self {
+        let mut e = Self::new(
+            Kind::Config,
+            format!("invalid Langfuse API configuration ({setting}): {message}"),
+        );
+        e.setting = Some(setting);
+        e
+    }
+
+    /// The calling process is a `fork()` child of the one that started the client's worker.
+    pub(crate) fn forked() -> Self {
+        Self::new(
+            Kind::Forked,
+            "the Langfuse API client was inherited through fork(): its worker thread runs in the \
+             parent process only, so no call can run here; create a new ApiClient in the child \
+             (ApiClient::new or ApiClient::from_env)",
+        )
     }
 
     pub(crate) fn invalid(message: impl Into<String>) -> Self {
@@ -151,6 +176,18 @@ impl ApiError {
     pub fn is_threshold(&self) -> bool {
         self.kind == Kind::Threshold
     }
+    /// This process was made by `fork()` after the client started its worker thread, which runs
+    /// in the parent only: every call fails at once with this error. Create a new
+    /// [`crate::api::ApiClient`] in the child (as with the tracing client's
+    /// [`crate::Error::is_forked`]).
+    pub fn is_forked(&self) -> bool {
+        self.kind == Kind::Forked
+    }
+    /// The setting (`LANGFUSE_BASE_URL`, `LANGFUSE_PUBLIC_KEY`, …) a configuration error is
+    /// about, as [`crate::Error::setting`].
+    pub fn setting(&self) -> Option<&'static str> {
+        self.setting
+    }
     /// The HTTP status, when the server answered.
     pub fn status(&self) -> Option<u16> {
         self.status
@@ -179,6 +216,7 @@ impl fmt::Debug for ApiError {
         f.debug_struct("ApiError")
             .field("kind", &self.kind)
             .field("status", &self.status)
+            .field("setting", &self.setting)
             .field("message", &self.message)
             .field("source", &self.source.as_ref().map(|s| s.to_string()))
             .finish()

@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use super::config::ApiConfig;
 use super::error::{ApiError, Kind};
+use crate::export::sink::response::{self, Answer};
 
 /// One request to send.
 pub(crate) struct Req {
@@ -63,17 +64,51 @@ impl Req {
     }
 }
 
-/// A successful answer (2xx or 304).
+/// A successful answer: 2xx, or 304 to a request with `If-None-Match`.
 pub(crate) struct Reply {
-    pub status: u16,
     pub etag: Option<String>,
-    pub body: Vec<u8>,
+    /// Status, content type and body, as the exporter judges its answers.
+    pub answer: Answer,
 }
 
 impl Reply {
-    pub fn decode<T: DeserializeOwned>(&self, what: &str) -> Result<T, ApiError> {
-        serde_json::from_slice(&self.body).map_err(|e| ApiError::decode(what, e))
+    pub fn status(&self) -> u16 {
+        self.answer.status
     }
+
+    pub fn decode<T: DeserializeOwned>(&self, what: &str) -> Result<T, ApiError> {
+        serde_json::from_slice(&self.answer.body)
+            .map_err(|e| not_the_api(what, &self.answer, Some(&e)))
+    }
+
+    /// For a call whose answer carries nothing to return (a delete): Langfuse confirms with a
+    /// JSON object (`{"message": "Dataset run successfully deleted"}`), and a 204 has no body.
+    /// Anything else that says 2xx (a login page, a proxy's page) is not the API's answer, so
+    /// nothing can be said to have happened.
+    pub fn confirm(&self, what: &str) -> Result<(), ApiError> {
+        let a = &self.answer;
+        if a.status == 204 && a.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        match response::json_object(a) {
+            Some(_) => Ok(()),
+            None => Err(not_the_api(what, a, None)),
+        }
+    }
+}
+
+/// A 2xx answer that is not the Langfuse API's, saying what came back.
+fn not_the_api(what: &str, a: &Answer, e: Option<&serde_json::Error>) -> ApiError {
+    let why = e.map_or_else(String::new, |e| format!(" ({e})"));
+    ApiError::new(
+        Kind::Decode,
+        format!(
+            "{what}: could not decode the server's answer{why}, it is not the Langfuse API's: {}; \
+             is LANGFUSE_BASE_URL the Langfuse server (not a login page or proxy in front of it)?",
+            response::describe(a)
+        ),
+    )
+    .with_status(a.status)
 }
 
 /// Percent-encodes one path segment: everything but RFC 3986 unreserved characters, so a
@@ -120,7 +155,7 @@ impl Http {
             .default_headers(headers)
             // As the exporter: a POST redirected by 301/302/303 would be replayed as a bodiless
             // GET (a login page's 200 would look like success); such an answer is an error.
-            .redirect(crate::export::sink::response::redirect_policy())
+            .redirect(response::redirect_policy())
             .connect_timeout(cfg.timeout)
             .user_agent(concat!("langfuse-rs/", env!("CARGO_PKG_VERSION")))
             .build()
@@ -174,25 +209,43 @@ impl Http {
             .await
             .map_err(|e| transport(&req.what, &self.base, e))?;
         let status = resp.status().as_u16();
-        let etag = resp
-            .headers()
-            .get(reqwest::header::ETAG)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_string);
-        let html = resp
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"));
+        let header = |name| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let etag = header(reqwest::header::ETAG);
+        let content_type = header(CONTENT_TYPE);
+        let location = header(reqwest::header::LOCATION);
         let body = resp
             .bytes()
             .await
             .map_err(|e| transport(&req.what, &self.base, e))?
             .to_vec();
-        if (200..300).contains(&status) || status == 304 {
-            return Ok(Reply { status, etag, body });
+        let answer = Answer {
+            status,
+            content_type,
+            body,
+        };
+        // 304 only answers a conditional request; to another it is no answer of the API.
+        if (200..300).contains(&status) || (status == 304 && req.if_none_match.is_some()) {
+            return Ok(Reply { etag, answer });
         }
-        Err(status_error(&req.what, &self.base, status, html, &body))
+        if (300..400).contains(&status) && status != 304 {
+            // A redirect the policy did not follow (a login wall, another host): say where to.
+            return Err(ApiError::new(
+                Kind::Status,
+                format!(
+                    "{}: the answer from {}: {}",
+                    req.what,
+                    self.base,
+                    response::redirect_problem(status, location.as_deref())
+                ),
+            )
+            .with_status(status));
+        }
+        Err(status_error(&req.what, &self.base, &answer))
     }
 }
 
@@ -232,7 +285,12 @@ fn server_message(body: &[u8]) -> String {
     t
 }
 
-fn status_error(what: &str, base: &str, status: u16, html: bool, body: &[u8]) -> ApiError {
+fn status_error(what: &str, base: &str, a: &Answer) -> ApiError {
+    let (status, body) = (a.status, &a.body);
+    let html = a
+        .content_type
+        .as_deref()
+        .is_some_and(|v| v.to_ascii_lowercase().contains("text/html"));
     let server = if html {
         "an HTML page, not the API".to_string()
     } else {

@@ -6,6 +6,11 @@
 //! executor and the blocking API safe inside any runtime (it waits on a std channel, never on
 //! the caller's runtime). The thread starts at the first request and ends when the last clone of
 //! the client (and every background refresh) is gone.
+//!
+//! `fork`: a child process has none of its parent's threads, so a worker inherited through
+//! `fork()` would take jobs that nothing ever runs. As the exporter does, the worker keeps the
+//! process id it started in and compares it before handing over a job: in a child every call
+//! fails at once ([`ApiError::is_forked`]) and a background refresh is not started.
 
 use std::future::Future;
 use std::pin::Pin;
@@ -19,6 +24,8 @@ type Job = Pin<Box<dyn Future<Output = ()> + Send>>;
 
 pub(crate) struct Worker {
     tx: UnboundedSender<Job>,
+    /// The process the worker thread runs in.
+    pid: u32,
 }
 
 fn runtime_error(what: &str) -> ApiError {
@@ -45,12 +52,33 @@ impl Worker {
                 });
             })
             .map_err(|e| runtime_error("could not start").with_source(e))?;
-        Ok(Worker { tx })
+        Ok(Worker {
+            tx,
+            pid: std::process::id(),
+        })
     }
 
-    /// Runs `fut` on the worker without waiting for it (background refreshes).
+    /// Fails in a child made by `fork()` after the worker started: its thread is not there.
+    /// A syscall per call, nothing next to the HTTP request the call makes.
+    fn here(&self) -> Result<(), ApiError> {
+        if std::process::id() == self.pid {
+            Ok(())
+        } else {
+            Err(ApiError::forked())
+        }
+    }
+
+    /// Runs `fut` on the worker without waiting for it (background refreshes); false when it
+    /// cannot run (the worker stopped, or this process is a fork child).
     pub fn spawn(&self, fut: impl Future<Output = ()> + Send + 'static) -> bool {
-        self.tx.send(Box::pin(fut)).is_ok()
+        self.hand_over(fut).is_ok()
+    }
+
+    fn hand_over(&self, job: impl Future<Output = ()> + Send + 'static) -> Result<(), ApiError> {
+        self.here()?;
+        self.tx
+            .send(Box::pin(job))
+            .map_err(|_| runtime_error("has stopped"))
     }
 
     /// Runs `fut` on the worker and awaits its result from any executor.
@@ -62,9 +90,7 @@ impl Worker {
         let job = async move {
             let _ = tx.send(fut.await);
         };
-        if !self.spawn(job) {
-            return Err(runtime_error("has stopped"));
-        }
+        self.hand_over(job)?;
         rx.await.map_err(|_| runtime_error("dropped the call"))?
     }
 
@@ -79,9 +105,7 @@ impl Worker {
         let job = async move {
             let _ = tx.send(fut.await);
         };
-        if !self.spawn(job) {
-            return Err(runtime_error("has stopped"));
-        }
+        self.hand_over(job)?;
         match rx.recv_timeout(bound) {
             Ok(r) => r,
             Err(std::sync::mpsc::RecvTimeoutError::Timeout) => Err(ApiError::new(

@@ -159,7 +159,7 @@ fn is_kind(a: &Answer, kind: &str) -> bool {
 }
 
 /// The body as a JSON object, unless the content type says it is something else.
-fn json_object(a: &Answer) -> Option<serde_json::Map<String, serde_json::Value>> {
+pub(crate) fn json_object(a: &Answer) -> Option<serde_json::Map<String, serde_json::Value>> {
     let declared_other = a
         .content_type
         .as_deref()
