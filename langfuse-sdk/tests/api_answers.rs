@@ -185,3 +185,50 @@ async fn a_redirect_answer_names_its_location() {
     // The redirect was not followed.
     assert_eq!(server.requests().len(), 1);
 }
+
+/// An auth proxy in front of a self-hosted Langfuse wants its header on every request: set on
+/// the tracing client (`header`), it reaches `Langfuse::api()`'s calls too, and an API client
+/// built alone takes it from its own builder. Its value never shows in `Debug`.
+#[tokio::test]
+async fn extra_headers_reach_the_api_behind_an_auth_proxy() {
+    let server = Server::start(|r| {
+        if r.header("x-proxy-auth") == Some("let-me-in") {
+            recorded("prompts-10-get-default.json")
+        } else {
+            Reply::json(403, &serde_json::json!({"message": "proxy: no token"}))
+        }
+    });
+    let lf = langfuse_sdk::Langfuse::builder()
+        .public_key(PUBLIC)
+        .secret_key(SECRET)
+        .base_url(server.base.clone())
+        .header("x-proxy-auth", "let-me-in")
+        .tracing_enabled(false)
+        .build()
+        .unwrap();
+    let p = lf
+        .api()
+        .unwrap()
+        .get_prompt("ref-text-prompt")
+        .await
+        .unwrap();
+    assert_eq!(p.name(), "ref-text-prompt");
+
+    let cfg = server
+        .config()
+        .header("x-proxy-auth", "let-me-in")
+        .build()
+        .unwrap();
+    assert!(!format!("{cfg:?}").contains("let-me-in"), "{cfg:?}");
+    let alone = langfuse_sdk::api::ApiClient::new(cfg);
+    assert!(alone.get_prompt("ref-text-prompt").await.is_ok());
+    // Without it, the proxy refuses: the header is what made the difference.
+    assert!(server.client().get_prompt("ref-text-prompt").await.is_err());
+    assert!(server
+        .requests()
+        .iter()
+        .filter(|r| r.header("x-proxy-auth").is_some())
+        .all(|r| r
+            .header("authorization")
+            .is_some_and(|a| a.starts_with("Basic "))));
+}

@@ -54,6 +54,18 @@ impl fmt::Debug for Secret {
     }
 }
 
+/// Extra headers: their names in `Debug`, never their values (they often carry credentials).
+#[derive(Clone, Default)]
+pub(crate) struct ExtraHeaders(pub(crate) Vec<(String, String)>);
+
+impl fmt::Debug for ExtraHeaders {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|(k, _)| k))
+            .finish()
+    }
+}
+
 /// A validated configuration of [`crate::api::ApiClient`]. Build it with [`ApiConfig::builder`]
 /// or [`ApiConfig::from_env`].
 ///
@@ -80,6 +92,8 @@ pub struct ApiConfig {
     pub(crate) retry_backoff: Duration,
     pub(crate) prompt_cache_ttl: Duration,
     pub(crate) clock: Clock,
+    pub(crate) headers: ExtraHeaders,
+    pub(crate) http_client: Option<reqwest::Client>,
 }
 
 impl ApiConfig {
@@ -130,6 +144,8 @@ pub struct ApiConfigBuilder {
     prompt_cache_ttl: Duration,
     ttl_env_error: Option<String>,
     clock: Clock,
+    headers: ExtraHeaders,
+    http_client: Option<reqwest::Client>,
 }
 
 impl Default for ApiConfigBuilder {
@@ -144,6 +160,8 @@ impl Default for ApiConfigBuilder {
             prompt_cache_ttl: DEFAULT_PROMPT_CACHE_TTL,
             ttl_env_error: None,
             clock: Clock::default(),
+            headers: ExtraHeaders::default(),
+            http_client: None,
         }
     }
 }
@@ -212,6 +230,22 @@ impl ApiConfigBuilder {
         self.ttl_env_error = None;
         self
     }
+    /// An extra header on every request (an auth proxy in front of a self-hosted Langfuse);
+    /// replaces the SDK's header of the same name. Checked by [`build`](Self::build); its
+    /// value never appears in `Debug` or errors.
+    pub fn header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        crate::config::otlp::set_header(&mut self.headers.0, name.into(), value.into());
+        self
+    }
+
+    /// The application's own HTTP client (corporate proxy, mTLS, private root certificates)
+    /// instead of one built here. Its redirect policy is its own: a 301/302/303 it follows to
+    /// a page that is not the API's answer is still an error.
+    pub fn http_client(mut self, client: reqwest::Client) -> Self {
+        self.http_client = Some(client);
+        self
+    }
+
     /// The clock of the prompt cache (tests: expire entries without waiting).
     pub fn clock(mut self, clock: Clock) -> Self {
         self.clock = clock;
@@ -257,6 +291,10 @@ impl ApiConfigBuilder {
                 "timeout must be more than zero",
             ));
         }
+        for (k, v) in &self.headers.0 {
+            crate::config::otlp::validate_header(k, v)
+                .map_err(|e| ApiError::config_of("header", e))?;
+        }
         Ok(ApiConfig {
             base_url: base,
             public_key,
@@ -266,6 +304,8 @@ impl ApiConfigBuilder {
             retry_backoff: self.retry_backoff,
             prompt_cache_ttl: self.prompt_cache_ttl,
             clock: self.clock,
+            headers: self.headers,
+            http_client: self.http_client,
         })
     }
 }

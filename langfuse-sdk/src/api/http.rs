@@ -128,6 +128,8 @@ pub(crate) fn segment(s: &str) -> String {
 /// The HTTP side of a client.
 pub(crate) struct Http {
     client: reqwest::Client,
+    /// Sent with every request (the client may be the application's own).
+    headers: HeaderMap,
     base: String,
     timeout: Duration,
     max_retries: u32,
@@ -151,16 +153,31 @@ impl Http {
         if let Ok(pk) = HeaderValue::from_str(&cfg.public_key) {
             headers.insert("x-langfuse-public-key", pk);
         }
-        let client = reqwest::Client::builder()
-            .default_headers(headers)
-            // As the exporter: a POST redirected by 301/302/303 would be replayed as a bodiless
-            // GET (a login page's 200 would look like success); such an answer is an error.
-            .redirect(response::redirect_policy())
-            .connect_timeout(cfg.timeout)
-            .user_agent(concat!("langfuse-rs/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| ApiError::config("could not build the HTTP client").with_source(e))?;
+        for (k, v) in &cfg.headers.0 {
+            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
+                .map_err(|_| ApiError::config(format!("{k:?} is not a valid header name")))?;
+            let mut value = HeaderValue::from_str(v).map_err(|_| {
+                ApiError::config(format!(
+                    "the value of header {k:?} is not valid in a header"
+                ))
+            })?;
+            value.set_sensitive(true);
+            headers.insert(name, value);
+        }
+        let client = match &cfg.http_client {
+            Some(c) => c.clone(),
+            None => reqwest::Client::builder()
+                // As the exporter: a POST redirected by 301/302/303 would be replayed as a
+                // bodiless GET (a login page's 200 would look like success); such an answer
+                // is an error.
+                .redirect(response::redirect_policy())
+                .connect_timeout(cfg.timeout)
+                .user_agent(concat!("langfuse-rs/", env!("CARGO_PKG_VERSION")))
+                .build()
+                .map_err(|e| ApiError::config("could not build the HTTP client").with_source(e))?,
+        };
         Ok(Http {
+            headers,
             client,
             base: cfg.base_url.clone(),
             timeout: cfg.timeout,
@@ -192,6 +209,7 @@ impl Http {
         let mut rb = self
             .client
             .request(req.method.clone(), &url)
+            .headers(self.headers.clone())
             .timeout(req.timeout.unwrap_or(self.timeout));
         if !req.query.is_empty() {
             rb = rb.query(&req.query);

@@ -5,8 +5,9 @@ use super::config::ApiConfig;
 use super::error::ApiError;
 
 impl crate::Langfuse {
-    /// The public API client of this client's project: the same base URL, keys and timeout,
-    /// and the prompt cache TTL of `LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS`. Every call on one
+    /// The public API client of this client's project: the same base URL, keys, timeout, HTTP
+    /// client and extra headers (those of a collector's endpoint excepted), and the prompt
+    /// cache TTL of `LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS`. Every call on one
     /// client returns the same [`ApiClient`] (one prompt cache); it is built on first use and
     /// starts nothing until its first request.
     ///
@@ -35,9 +36,25 @@ impl crate::Langfuse {
         if let Some(k) = &cfg.secret_key {
             b = b.secret_key(k.0.clone());
         }
+        // The tracing client's extra headers and HTTP client reach the same server (an auth
+        // proxy in front of it), unless they belong to a collector's endpoint.
+        if cfg.traces_endpoint.is_none() {
+            for (k, v) in &cfg.headers {
+                b = b.header(k.clone(), v.clone());
+            }
+        }
+        if let Some(c) = &cfg.http_client {
+            b = b.http_client(c.clone());
+        }
         if let Ok(ttl) = std::env::var("LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS") {
-            if let Ok(secs) = ttl.trim().parse::<u64>() {
-                b = b.prompt_cache_ttl(std::time::Duration::from_secs(secs));
+            match ttl.trim().parse::<u64>() {
+                Ok(secs) => b = b.prompt_cache_ttl(std::time::Duration::from_secs(secs)),
+                // As the tracing client reads the environment: the default, said once (this
+                // runs once per client).
+                Err(_) => crate::diag::warn(&format!(
+                    "LANGFUSE_PROMPT_CACHE_DEFAULT_TTL_SECONDS={ttl:?} is not a whole number of \
+                     seconds; using the default (60)"
+                )),
             }
         }
         let client = ApiClient::new(b.build()?);
