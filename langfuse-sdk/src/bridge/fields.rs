@@ -151,11 +151,14 @@ impl Val {
 
 /// The text of a string's `Debug` (`#[instrument]` records arguments with `?`): `"a \"b\""`
 /// becomes `a "b"`; anything else stays as it is.
-fn unquote(debug: String) -> String {
+fn unquote(mut debug: String) -> String {
     if debug.len() >= 2 && debug.starts_with('"') && debug.ends_with('"') {
         let inner = &debug[1..debug.len() - 1];
         if !inner.contains(['\\', '"']) {
-            return inner.to_string();
+            // In place: the buffer is kept (no second allocation).
+            debug.pop();
+            debug.remove(0);
+            return debug;
         }
         if let Ok(s) = serde_json::from_str::<String>(&debug) {
             return s;
