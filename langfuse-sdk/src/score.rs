@@ -67,6 +67,26 @@ pub struct Score {
 }
 
 impl Score {
+    /// Estimated memory, counted against the queue's bounds: the struct and what its strings
+    /// and metadata hold (their lengths, read without walking them).
+    pub(crate) fn mem(&self) -> usize {
+        fn len(s: &Option<String>) -> usize {
+            s.as_ref().map_or(0, String::len)
+        }
+        let value = match &self.value {
+            ScoreValue::Categorical(s) | ScoreValue::Text(s) => s.len(),
+            _ => 0,
+        };
+        std::mem::size_of::<Score>()
+            + self.name.len()
+            + value
+            + len(&self.id)
+            + len(&self.session_id)
+            + len(&self.comment)
+            + self.metadata.as_ref().map_or(0, Captured::len)
+            + len(&self.config_id)
+    }
+
     /// A score with any value.
     pub fn new(name: impl Into<String>, value: ScoreValue) -> Self {
         Score {

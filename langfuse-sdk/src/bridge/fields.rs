@@ -8,8 +8,12 @@ use serde::{Serialize, Serializer};
 use serde_json::{Map, Value};
 use tracing::field::{Field, Visit};
 
+use crate::capture::{capture_debug, Captured};
+use crate::context::scope::{with_current, Parent};
+use crate::core::with_global_core;
 use crate::{
-    Level, ObservationBuilder, ObservationRef, ObservationType, TraceAttributes, UsageDetails,
+    Langfuse, Level, ObservationBuilder, ObservationRef, ObservationType, TraceAttributes,
+    UsageDetails,
 };
 
 /// One field's meaning.
@@ -81,6 +85,9 @@ pub(crate) fn marks_observation(name: &str) -> bool {
 pub(crate) enum Val {
     Text(String),
     Json(Value),
+    /// `Debug` or error text that capture cut at the limit (it ends with the truncation
+    /// marker): sent as plain text as it is, not parsed nor cut again.
+    Cut(String),
 }
 
 /// Text that may hold a JSON object or array.
@@ -96,7 +103,7 @@ impl Serialize for Val {
                 Ok(v) => v.serialize(ser),
                 Err(_) => ser.serialize_str(s),
             },
-            Val::Text(s) => ser.serialize_str(s),
+            Val::Text(s) | Val::Cut(s) => ser.serialize_str(s),
             Val::Json(v) => v.serialize(ser),
         }
     }
@@ -107,6 +114,7 @@ impl Val {
     pub(crate) fn into_json(self) -> Value {
         match self {
             Val::Json(v) => v,
+            Val::Cut(s) => Value::String(s),
             Val::Text(s) => match s.trim_start().as_bytes().first() {
                 Some(b'{' | b'[') => serde_json::from_str(&s).unwrap_or(Value::String(s)),
                 _ => Value::String(s),
@@ -116,7 +124,7 @@ impl Val {
 
     fn text(&self) -> String {
         match self {
-            Val::Text(s) => s.clone(),
+            Val::Text(s) | Val::Cut(s) => s.clone(),
             Val::Json(Value::String(s)) => s.clone(),
             Val::Json(v) => v.to_string(),
         }
@@ -128,17 +136,29 @@ impl Val {
                 .as_u64()
                 .or_else(|| v.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)),
             Val::Text(s) => s.trim().parse().ok(),
+            Val::Cut(_) => None,
+        }
+    }
+
+    /// A value already captured (cut), for the observation as it is.
+    fn cut(&self) -> Option<Captured> {
+        match self {
+            Val::Cut(s) => Some(Captured::Text(s.clone())),
+            _ => None,
         }
     }
 }
 
 /// The text of a string's `Debug` (`#[instrument]` records arguments with `?`): `"a \"b\""`
 /// becomes `a "b"`; anything else stays as it is.
-fn unquote(debug: String) -> String {
+fn unquote(mut debug: String) -> String {
     if debug.len() >= 2 && debug.starts_with('"') && debug.ends_with('"') {
         let inner = &debug[1..debug.len() - 1];
         if !inner.contains(['\\', '"']) {
-            return inner.to_string();
+            // In place: the buffer is kept (no second allocation).
+            debug.pop();
+            debug.remove(0);
+            return debug;
         }
         if let Ok(s) = serde_json::from_str::<String>(&debug) {
             return s;
@@ -149,7 +169,13 @@ fn unquote(debug: String) -> String {
 
 /// The fields of one span, event or `record` call, sorted by meaning.
 #[derive(Debug, Default)]
-pub(crate) struct Fields {
+pub(crate) struct Fields<'c> {
+    /// The layer's client (`None`: the current observation's, else the global one), whose
+    /// capture limit bounds `Debug` and error text.
+    client: Option<&'c Langfuse>,
+    /// That limit, looked up at the first such field (0: not yet), so spans without one pay
+    /// nothing for it.
+    limit: usize,
     pub ty: Option<ObservationType>,
     pub name: Option<String>,
     pub input: Option<Val>,
@@ -175,7 +201,54 @@ fn parse_level(s: &str) -> Option<Level> {
     }
 }
 
-impl Fields {
+/// The capture limit of one field for observations of `client` (see [`Fields::client`]).
+fn field_limit(client: Option<&Langfuse>) -> usize {
+    match client {
+        Some(lf) => lf.inner.core.field_limit(),
+        None => with_current(|ctx| match &ctx.parent {
+            Parent::Recording(o) => Some(o.core.field_limit()),
+            _ => None,
+        })
+        .flatten()
+        .or_else(|| with_global_core(|c| c.field_limit()))
+        // Nothing records then; any bound will do.
+        .unwrap_or(1_000_000 / 10 * 9),
+    }
+}
+
+impl<'c> Fields<'c> {
+    /// The fields of a layer with this client (`None`: the global one).
+    pub fn new(client: Option<&'c Langfuse>) -> Self {
+        Fields {
+            client,
+            ..Fields::default()
+        }
+    }
+
+    fn limit(&mut self) -> usize {
+        if self.limit == 0 {
+            self.limit = field_limit(self.client);
+        }
+        self.limit
+    }
+
+    /// `Debug` text captured as `#[observe]` captures it: formatting stops at the limit (the
+    /// text then ends with the truncation marker), a panic becomes the panic marker. `debug`:
+    /// a string's `Debug` loses its quotes (not so an error's text).
+    fn put_debug(&mut self, field: &Field, value: &dyn fmt::Debug, debug: bool) {
+        let limit = self.limit();
+        let text = capture_debug(value, limit).into_string();
+        // Text kept whole is at most `limit` bytes; a cut one is the limit plus its marker.
+        let v = if text.len() > limit {
+            Val::Cut(text)
+        } else if debug {
+            Val::Text(unquote(text))
+        } else {
+            Val::Text(text)
+        };
+        self.put(field, v);
+    }
+
     /// A text value: fields that are parsed (type, level, counts) are read without copying it.
     fn put_str(&mut self, field: &Field, s: &str) {
         match role(field.name()) {
@@ -250,10 +323,16 @@ impl Fields {
     /// caller, which also propagates them).
     pub fn apply_to_builder(mut self, mut b: ObservationBuilder) -> ObservationBuilder {
         if let Some(v) = self.input.take() {
-            b = b.input(&v);
+            b = match v.cut() {
+                Some(c) => b.captured(true, c),
+                None => b.input(&v),
+            };
         }
         if let Some(v) = self.output.take() {
-            b = b.output(&v);
+            b = match v.cut() {
+                Some(c) => b.captured(false, c),
+                None => b.output(&v),
+            };
         }
         if let Some(m) = &self.model {
             b = b.model(m);
@@ -285,10 +364,20 @@ impl Fields {
             o.set_name(n);
         }
         if let Some(v) = self.input.take() {
-            o.set_input(&v);
+            match v.cut() {
+                Some(c) => o.set_input_or_output(true, c),
+                None => {
+                    o.set_input(&v);
+                }
+            }
         }
         if let Some(v) = self.output.take() {
-            o.set_output(&v);
+            match v.cut() {
+                Some(c) => o.set_input_or_output(false, c),
+                None => {
+                    o.set_output(&v);
+                }
+            }
         }
         if let Some(m) = &self.model {
             o.set_model(m);
@@ -317,12 +406,12 @@ impl Fields {
     }
 }
 
-impl Visit for Fields {
+impl Visit for Fields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
         self.put_str(field, value);
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.put(field, Val::Text(unquote(format!("{value:?}"))));
+        self.put_debug(field, value, true);
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
         self.put(field, Val::Json(value.into()));
@@ -345,7 +434,14 @@ impl Visit for Fields {
         self.put(field, Val::Json(value.into()));
     }
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        self.put(field, Val::Text(value.to_string()));
+        // Its `Display` text, bounded and guarded like `Debug` text.
+        struct Text<'a>(&'a (dyn std::error::Error + 'static));
+        impl fmt::Debug for Text<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                fmt::Display::fmt(self.0, f)
+            }
+        }
+        self.put_debug(field, &Text(value), false);
     }
 }
 

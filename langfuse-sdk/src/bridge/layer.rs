@@ -185,7 +185,7 @@ where
         let Some(span) = ctx.span(id) else {
             return;
         };
-        let mut f = Fields::default();
+        let mut f = Fields::new(self.client.as_ref());
         attrs.record(&mut f);
         let ty = f.ty.unwrap_or(ObservationType::Span);
         let name: Cow<'static, str> = match f.name.take() {
@@ -220,7 +220,7 @@ where
         let Some(obs) = span.extensions().get::<SpanObs>().map(|o| o.obs.to_ref()) else {
             return;
         };
-        let mut f = Fields::default();
+        let mut f = Fields::new(self.client.as_ref());
         values.record(&mut f);
         f.apply_to(&obs);
     }
@@ -256,7 +256,7 @@ where
             return;
         }
         let meta = event.metadata();
-        let mut f = Fields::default();
+        let mut f = Fields::new(self.client.as_ref());
         event.record(&mut f);
         if let Some(out) = f.output.take() {
             target.set_output(&out);

@@ -23,6 +23,7 @@ use crate::fields::RareData;
 use crate::ids::ParentRef;
 
 mod guard;
+pub(crate) use guard::shorten;
 mod mask;
 #[cfg(test)]
 mod tests;
@@ -226,6 +227,11 @@ impl Encoder {
 
     /// The prefix of an `ExportTraceServiceRequest` whose `ScopeSpans.spans` are `batch_len`
     /// bytes that follow it.
+    /// The size guard's limit of one observation.
+    pub(crate) fn max_observation_bytes(&self) -> usize {
+        self.max_observation_bytes
+    }
+
     pub(crate) fn request_prefix(&self, batch_len: usize) -> Vec<u8> {
         let scope_spans = delimited_len(SCOPE_SPANS_SCOPE, self.scope.len()) + batch_len;
         let resource_spans = delimited_len(RESOURCE_SPANS_RESOURCE, self.resource.len())

@@ -44,7 +44,7 @@ impl Msg {
     pub(crate) fn size(&self) -> (usize, usize) {
         match self {
             Msg::Batch(b) => (b.count as usize, b.mem()),
-            Msg::Score(_) => (1, std::mem::size_of::<Score>() + 256),
+            Msg::Score(s) => (1, std::mem::size_of::<Box<Score>>() + s.mem()),
             Msg::Foreign(s) => (s.len(), s.iter().map(|s| s.mem()).sum()),
         }
     }

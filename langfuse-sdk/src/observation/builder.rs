@@ -134,6 +134,19 @@ impl ObservationBuilder {
         self.replan(&ctx, None)
     }
 
+    /// Input (`input`) or output already captured (the `tracing` bridge's cut `Debug` text).
+    #[cfg(feature = "tracing")]
+    pub(crate) fn captured(mut self, input: bool, c: crate::capture::Captured) -> Self {
+        if let Some(d) = self.data() {
+            if input {
+                d.input = Some(c);
+            } else {
+                d.output = Some(c);
+            }
+        }
+        self
+    }
+
     builder_capture!(
         /// Input: a string goes out as plain text, anything else as JSON.
         input, |d| d.input

@@ -218,11 +218,14 @@ impl HttpSink {
                 }
                 Err(r) if r.too_large && k > 1 => match halves(&mut part, k) {
                     Some((tail, k_tail)) => {
+                        let size = match &events {
+                            Some(b) => format!("{} bytes of ingestion JSON", b.body_len),
+                            None => format!("{} bytes before gzip", part.len() + tail.len()),
+                        };
                         let msg = format!(
-                            "Langfuse refused a request of {k} span(s) ({} bytes before gzip) as \
-                             too large (HTTP 413); it is resent in smaller parts: lower \
-                             max_batch_bytes to avoid the extra requests",
-                            part.len() + tail.len()
+                            "Langfuse refused a request of {k} span(s) ({size}) as too large \
+                             (HTTP 413); it is resent in smaller parts: lower max_batch_bytes to \
+                             avoid the extra requests"
                         );
                         if !self.warn_once("HTTP 413 split", &msg) {
                             diag::debug(|| msg);
@@ -233,11 +236,14 @@ impl HttpSink {
                     None => self.failed(k, &r.message, Some("unsplittable"), shared),
                 },
                 Err(r) if r.too_large => {
+                    let size = match &events {
+                        Some(b) => format!("{} bytes of ingestion JSON", b.body_len),
+                        None => format!("{} bytes of OTLP protobuf before gzip", part.len()),
+                    };
                     let msg = format!(
-                        "Langfuse refused an observation as too large even alone ({} bytes \
-                         encoded), so it is counted failed; lower max_observation_bytes, or raise \
-                         the request size limit of the server or proxy: {}",
-                        part.len(),
+                        "Langfuse refused an observation as too large even alone ({size}), so it \
+                         is counted failed; lower max_observation_bytes, or raise the request \
+                         size limit of the server or proxy: {}",
                         r.message
                     );
                     self.failed(k, &msg, Some("too large alone"), shared);
@@ -289,8 +295,11 @@ impl HttpSink {
 
     fn request(&mut self, encoder: &Encoder, spans: &Spans) -> Result<Request, String> {
         if self.route == Route::Ingestion {
-            let mut b =
-                ingestion::batch(&encoder.request(&spans.bytes), self.public_key.as_deref())?;
+            let mut b = ingestion::batch(
+                &encoder.request(&spans.bytes),
+                self.public_key.as_deref(),
+                encoder.max_observation_bytes(),
+            )?;
             return Ok(Request {
                 url: self.ingestion_url.clone(),
                 body: std::mem::take(&mut b.body),

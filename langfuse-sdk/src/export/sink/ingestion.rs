@@ -8,6 +8,11 @@
 //! end (an event is one `event-create`); the server merges them by id. Observation types the ingestion API has no event for (`agent`, `tool`, `chain`,
 //! `retriever`, `evaluator`, `guardrail`) go as spans, `embedding` as a generation. A root
 //! span, or one carrying trace attributes, also sends a `trace-create` event.
+//!
+//! The size guard measured the OTLP encoding; the JSON of an event can be far larger (every
+//! control character is escaped to six bytes, and a root's input goes again in its
+//! `trace-create`). So each event is held to `max_observation_bytes` as well: one over it has
+//! its largest values cut, with the guard's truncation marker. Other events go out as they are.
 
 use std::collections::HashMap;
 use std::time::{Duration, SystemTime};
@@ -18,12 +23,16 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use serde_json::{json, Map, Value};
 
-use crate::export::encode::{iso, SDK_VERSION};
+use crate::capture::split_marker;
+use crate::capture::truncation_marker;
+use crate::export::encode::{iso, shorten, SDK_VERSION};
 
 /// An ingestion batch made of a request's spans.
 pub(crate) struct Batch {
     /// The JSON body.
     pub body: Vec<u8>,
+    /// Its size (the body itself is moved into the request).
+    pub body_len: usize,
     /// Each event's id, with the index of the observation it came from.
     pub events: HashMap<String, usize>,
     /// Observations in the batch.
@@ -50,8 +59,13 @@ impl Batch {
     }
 }
 
-/// The ingestion batch for an encoded OTLP `request`.
-pub(crate) fn batch(request: &[u8], public_key: Option<&str>) -> Result<Batch, String> {
+/// The ingestion batch for an encoded OTLP `request`, each event held to `max_event_bytes` of
+/// JSON.
+pub(crate) fn batch(
+    request: &[u8],
+    public_key: Option<&str>,
+    max_event_bytes: usize,
+) -> Result<Batch, String> {
     let req = ExportTraceServiceRequest::decode(request)
         .map_err(|e| format!("the encoded spans do not decode ({e})"))?;
     let spans: Vec<Span> = req
@@ -75,21 +89,141 @@ pub(crate) fn batch(request: &[u8], public_key: Option<&str>) -> Result<Batch, S
             events.push(event(id, kind, body, nanos));
         }
     }
-    let body = json!({
-        "batch": events,
-        "metadata": {
-            "batch_size": events.len(),
-            "sdk_integration": "default",
-            "sdk_name": "rust",
-            "sdk_version": SDK_VERSION,
-            "public_key": public_key.unwrap_or_default(),
-        }
+    let metadata = json!({
+        "batch_size": events.len(),
+        "sdk_integration": "default",
+        "sdk_name": "rust",
+        "sdk_version": SDK_VERSION,
+        "public_key": public_key.unwrap_or_default(),
     });
+    // What `{"batch": [..], "metadata": {..}}` serialises to, each event written (and measured)
+    // on its own.
+    let mut body = String::from(r#"{"batch":["#);
+    for (i, mut e) in events.into_iter().enumerate() {
+        if i > 0 {
+            body.push(',');
+        }
+        let mut text = e.to_string();
+        if text.len() > max_event_bytes {
+            if let Some(b) = e.get_mut("body") {
+                fit(b, text.len() - max_event_bytes, max_event_bytes);
+            }
+            text = e.to_string();
+        }
+        body.push_str(&text);
+    }
+    body.push_str(r#"],"metadata":"#);
+    body.push_str(&metadata.to_string());
+    body.push('}');
     Ok(Batch {
-        body: body.to_string().into_bytes(),
+        body_len: body.len(),
+        body: body.into_bytes(),
         events: ids,
         observations: spans.len(),
     })
+}
+
+/// Fields of an event body that are never cut (ids and times).
+const KEPT: &[&str] = &[
+    "id",
+    "traceId",
+    "parentObservationId",
+    "timestamp",
+    "startTime",
+    "endTime",
+    "completionStartTime",
+];
+
+/// Bytes `v` takes as JSON text.
+fn json_len(v: &Value) -> usize {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0 += b.len();
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut c = Count(0);
+    let _ = serde_json::to_writer(&mut c, v);
+    c.0
+}
+
+/// Bytes `c` takes inside a JSON string (as serde_json escapes it).
+fn escaped_len(c: char) -> usize {
+    match c {
+        '"' | '\\' | '\n' | '\r' | '\t' | '\u{8}' | '\u{c}' => 2,
+        c if (c as u32) < 0x20 => 6,
+        c => c.len_utf8(),
+    }
+}
+
+/// Cuts the largest values of an event `body` until its JSON is `excess` bytes shorter, each
+/// with the truncation marker of the size guard (`limit`: `max_observation_bytes`).
+fn fit(body: &mut Value, mut excess: usize, limit: usize) {
+    // Each round cuts one value by at least what is left over, or gives up.
+    for _ in 0..16 {
+        let Value::Object(m) = body else {
+            return;
+        };
+        let Some((_, v)) = m
+            .iter_mut()
+            .filter(|(k, _)| !KEPT.contains(&k.as_str()))
+            .map(|(_, v)| (json_len(v), v))
+            .max_by_key(|(n, _)| *n)
+        else {
+            return;
+        };
+        let before = json_len(v);
+        cut(v, excess, limit);
+        let after = json_len(v);
+        if after >= before {
+            return; // nothing left to cut
+        }
+        if before - after >= excess {
+            return;
+        }
+        excess -= before - after;
+    }
+}
+
+/// Makes `v`'s JSON at least `excess` bytes shorter: an object by cutting its largest member
+/// (when that is enough), a string by cutting it, anything else by turning it into its cut
+/// JSON text (as the size guard leaves a cut JSON value: text).
+fn cut(v: &mut Value, excess: usize, limit: usize) {
+    if let Value::Object(m) = &mut *v {
+        if let Some((n, largest)) = m
+            .iter_mut()
+            .map(|(_, v)| (json_len(v), v))
+            .max_by_key(|(n, _)| *n)
+        {
+            if n > excess + 64 {
+                return cut(largest, excess, limit);
+            }
+        }
+    }
+    let text = match &mut *v {
+        Value::String(s) => std::mem::take(s),
+        other => other.to_string(),
+    };
+    let (body, original) = split_marker(&text);
+    let marker = original.map_or_else(|| truncation_marker(text.len(), limit), |m| m.marker(limit));
+    // Quotes, the kept prefix (escaped) and the marker (not escaped) in what remains.
+    let room = json_len(&Value::String(text.clone()))
+        .saturating_sub(excess)
+        .saturating_sub(2 + marker.len());
+    let mut keep = 0;
+    let mut used = 0;
+    for (i, c) in body.char_indices() {
+        used += escaped_len(c);
+        if used > room {
+            break;
+        }
+        keep = i + c.len_utf8();
+    }
+    *v = Value::String(shorten(&text, keep, limit));
 }
 
 fn event(id: String, kind: &str, body: Value, nanos: u64) -> Value {
@@ -358,6 +492,7 @@ mod tests {
     fn batch_of(events: &[(&str, usize)], observations: usize) -> Batch {
         Batch {
             body: Vec::new(),
+            body_len: 0,
             events: events.iter().map(|(id, i)| (id.to_string(), *i)).collect(),
             observations,
         }
@@ -385,6 +520,52 @@ mod tests {
     }
 
     #[test]
+    fn an_event_over_the_limit_is_cut_to_it_with_the_guards_marker() {
+        let limit = 100_000;
+        let mut e = json!({"id": "e1", "type": "span-create", "timestamp": "t", "body": {
+            "id": "s1", "traceId": "t1", "name": "n",
+            "input": "\u{1}".repeat(50_000),
+            "metadata": {"k": "small", "big": "x".repeat(30_000)},
+        }});
+        let n = e.to_string().len();
+        assert!(n > 300_000, "control characters take six bytes each");
+        fit(e.get_mut("body").unwrap(), n - limit, limit);
+        assert!(e.to_string().len() <= limit, "{}", e.to_string().len());
+        let input = e["body"]["input"].as_str().unwrap();
+        assert!(input.starts_with('\u{1}'));
+        assert!(input.ends_with("…[truncated: 50000 bytes, limit 100000]"));
+        assert_eq!(
+            e["body"]["metadata"]["big"].as_str().map(str::len),
+            Some(30_000)
+        );
+        assert_eq!(
+            (&e["body"]["id"], &e["body"]["traceId"]),
+            (&json!("s1"), &json!("t1"))
+        );
+
+        // A value capture already cut keeps the size capture stated.
+        let marked = format!(
+            "{}…[truncated: at least 9000000 bytes, limit 900000]",
+            "\u{1}".repeat(40_000)
+        );
+        let mut b = json!({"id": "s", "input": marked});
+        let n = json_len(&b);
+        fit(&mut b, n - limit, limit);
+        assert!(json_len(&b) <= limit);
+        let input = b["input"].as_str().unwrap();
+        assert!(input.ends_with("…[truncated: at least 9000000 bytes, limit 100000]"));
+        assert_eq!(input.matches("…[truncated").count(), 1);
+
+        // A large object of small members becomes its cut JSON text.
+        let many: Map<String, Value> = (0..20_000).map(|i| (format!("k{i}"), json!(i))).collect();
+        let mut b = json!({"id": "s", "metadata": many});
+        let n = json_len(&b);
+        fit(&mut b, n - limit, limit);
+        assert!(json_len(&b) <= limit);
+        assert!(b["metadata"].as_str().unwrap().starts_with(r#"{"k"#));
+    }
+
+    #[test]
     fn values_and_parameters_map_back() {
         assert_eq!(text_value("plain"), json!("plain"));
         assert_eq!(text_value("42"), json!("42"), "a string stays a string");
@@ -393,6 +574,6 @@ mod tests {
             model_parameters(json!({"t": 0.2, "n": 64, "s": "x", "b": true, "l": [1]})),
             json!({"t": "0.2", "n": 64, "s": "x", "b": true, "l": "[1]"})
         );
-        assert!(batch(b"\xff\xff", None).is_err());
+        assert!(batch(b"\xff\xff", None, 1_000_000).is_err());
     }
 }

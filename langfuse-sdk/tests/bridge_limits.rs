@@ -1,5 +1,5 @@
-//! The `tracing` bridge's field capture against the limits `#[observe]` keeps (issue 21 items
-//! 12 and 13; review rev21).
+//! The `tracing` bridge's field capture against the limits `#[observe]` keeps: `Debug` fields
+//! formatted only up to the capture limit, a panicking `Debug` caught (issue 21 items 12, 13).
 mod bridge_common;
 
 use std::cell::Cell;
@@ -40,6 +40,12 @@ fn a_huge_debug_field_is_formatted_only_up_to_the_limit() {
     let s = h.span("huge-debug-input");
     let input = s.attr_str("langfuse.observation.input").unwrap_or_default();
     assert!(input.contains("…[truncated: "), "the input is cut");
+    // Cut once, at capture, with the size capture saw (the observation does not cut it again).
+    assert_eq!(input.matches("…[truncated: ").count(), 1, "cut twice");
+    assert!(
+        input.contains("…[truncated: at least "),
+        "the marker capture wrote"
+    );
     assert!(
         written.get() <= limit_pieces,
         "wrote {} pieces (64 bytes each) to capture a field the limit cuts at ~{limit_pieces}",
