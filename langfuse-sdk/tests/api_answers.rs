@@ -1,5 +1,5 @@
 //! Answers that are not the Langfuse API's, and configuration the tracing client refuses: the
-//! public API client judges them as the exporter and `Langfuse::builder()` do (review rev21).
+//! public API client judges them as the exporter and `Langfuse::builder()` do.
 
 mod api_support;
 
@@ -167,7 +167,7 @@ async fn a_redirect_answer_names_its_location() {
         status: 302,
         headers: vec![(
             "location".into(),
-            "https://sso.example.com/login?rev21".into(),
+            "https://sso.example.com/login?next=prompts".into(),
         )],
         body: Vec::new(),
     });
@@ -177,7 +177,7 @@ async fn a_redirect_answer_names_its_location() {
     let m = e.to_string();
     for part in [
         "prompt 'p'",
-        "https://sso.example.com/login?rev21",
+        "https://sso.example.com/login?next=prompts",
         "LANGFUSE_BASE_URL",
     ] {
         assert!(m.contains(part), "{part:?} missing: {m}");

@@ -1,4 +1,4 @@
-//! A forked child and the public API client its parent started (review rev21; sibling of issue
+//! A forked child and the public API client its parent started (a sibling of issue
 //! 21 item 10): the inherited client's worker thread exists only in the parent, so each call in
 //! the child fails at once with a typed error (`is_forked()`) saying to create a new client
 //! there; a new client in the child works. One test in this file: the fork happens with as few

@@ -362,3 +362,68 @@ fn otlp_mode_does_not_fall_back() {
     let s = lf.stats();
     assert_eq!((s.enqueued, s.exported, s.failed), (1, 0, 1));
 }
+
+/// README "Servers without the OTel endpoint": the ingestion transport has "the same batching,
+/// size guard, retries and counters as OTLP"; README "Values": an observation over the limit is
+/// cut "and still sent". The guard measures the OTLP encoding only: turned into ingestion JSON
+/// (every control character escaped to six bytes, and a root's input sent again in its
+/// `trace-create`) an observation the guard let through is over the server's ~4.5 MB body limit
+/// (CONTRACT.md) and is lost, counted failed, where OTLP delivers it.
+#[test]
+fn the_size_guard_holds_on_the_ingestion_transport_as_on_otlp() {
+    const LIMIT: usize = 4_500_000;
+    let server = ScriptServer::start(|r: &Captured| {
+        if r.body.len() > LIMIT {
+            return Reply::new(
+                413,
+                "text/html",
+                "<html>413 Request Entity Too Large</html>",
+            );
+        }
+        if r.path == "/api/public/ingestion" {
+            let ok: Vec<_> = r.json()["batch"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|e| serde_json::json!({"id": e["id"], "status": 201}))
+                .collect();
+            let body = serde_json::json!({"successes": ok, "errors": []}).to_string();
+            return Reply::new(207, "application/json", body);
+        }
+        Reply::new(200, "application/x-protobuf", Vec::new())
+    });
+    // 500 KB of text (a binary blob read as text, terminal output with escapes): half the limit.
+    let input = "\u{1}".repeat(500_000);
+    let mut outcome = Vec::new();
+    for transport in [
+        langfuse_sdk::Transport::Otlp,
+        langfuse_sdk::Transport::Ingestion,
+    ] {
+        let lf = Langfuse::builder()
+            .public_key("pk-lf-size")
+            .secret_key("sk-lf-size")
+            .base_url(server.url())
+            .max_retries(0)
+            .transport(transport)
+            .build()
+            .unwrap();
+        lf.span("blob-root").input(&input).start().end();
+        let _ = lf.flush(T);
+        let st = lf.stats();
+        outcome.push((transport, st.exported, st.failed));
+    }
+    let sizes: Vec<_> = server
+        .requests()
+        .iter()
+        .map(|r| (r.path.clone(), r.body.len(), r.status))
+        .collect();
+    assert_eq!(
+        outcome,
+        [
+            (langfuse_sdk::Transport::Otlp, 1, 0),
+            (langfuse_sdk::Transport::Ingestion, 1, 0)
+        ],
+        "requests (path, bytes, status): {sizes:?}"
+    );
+}

@@ -3,7 +3,7 @@
 use std::collections::HashSet;
 use std::time::Duration;
 
-use langfuse_sdk::Langfuse;
+use langfuse_sdk::{Langfuse, Score};
 use langfuse_tests::CaptureServer;
 
 const T: Duration = Duration::from_secs(20);
@@ -308,4 +308,43 @@ fn requests_go_one_at_a_time_over_one_connection() {
         .collect();
     let expected: Vec<String> = (0..100).map(|i| format!("s{i}")).collect();
     assert_eq!(order, expected);
+}
+
+/// README "Delivery": the queue is bounded by LANGFUSE_MAX_QUEUE_BYTES of estimated memory;
+/// beyond it new items are dropped and counted. A score's estimate ignores its comment and
+/// metadata, so large scores pile up in memory past the bound while the server is slow.
+#[test]
+fn queue_memory_bound_counts_the_size_of_scores() {
+    let server = CaptureServer::start();
+    server.hold();
+    let lf = Langfuse::builder()
+        .public_key("pk-lf-life")
+        .secret_key("sk-lf-life")
+        .base_url(server.url())
+        .flush_at(1)
+        .max_queue_bytes(64 * 1024)
+        .build()
+        .unwrap();
+    lf.score(Score::numeric("first", 1.0).session_id("sess-mem"));
+    // The server holds the exporter's first request: the exporter waits for it.
+    assert!(server.wait_seen(1, T));
+    // Each carries a 4 KB comment (under the 5,000-character cap) and 12 KB of metadata
+    // (under the 100 KB capture limit): about four fit in 64 KiB.
+    let comment = "c".repeat(4 * 1024);
+    let blob = "x".repeat(12 * 1024);
+    for i in 0..20 {
+        lf.score(
+            Score::numeric(format!("big{i}"), 1.0)
+                .session_id("sess-mem")
+                .comment(comment.clone())
+                .metadata(&serde_json::json!({ "blob": blob })),
+        );
+    }
+    let st = lf.stats();
+    server.release();
+    assert_eq!(st.enqueued + st.dropped, 21, "{st:?}");
+    assert!(
+        (2..=10).contains(&st.enqueued),
+        "320 KB of scores held against a 64 KiB bound: {st:?}"
+    );
 }
