@@ -154,14 +154,7 @@ impl Http {
             headers.insert("x-langfuse-public-key", pk);
         }
         for (k, v) in &cfg.headers.0 {
-            let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
-                .map_err(|_| ApiError::config(format!("{k:?} is not a valid header name")))?;
-            let mut value = HeaderValue::from_str(v).map_err(|_| {
-                ApiError::config(format!(
-                    "the value of header {k:?} is not valid in a header"
-                ))
-            })?;
-            value.set_sensitive(true);
+            let (name, value) = crate::config::otlp::header_pair(k, v).map_err(ApiError::config)?;
             headers.insert(name, value);
         }
         let client = match &cfg.http_client {

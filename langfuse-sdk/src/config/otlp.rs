@@ -196,12 +196,22 @@ fn percent_decode(s: &str) -> Option<String> {
 
 /// Checks a header name and value as HTTP allows them; the error never shows the value.
 pub(crate) fn validate_header(name: &str, value: &str) -> Result<(), String> {
-    reqwest::header::HeaderName::from_bytes(name.as_bytes())
+    header_pair(name, value).map(|_| ())
+}
+
+/// An extra header as sent: its value marked sensitive (extra headers often carry
+/// credentials, and reqwest then keeps them out of `Debug`). The error never shows the value.
+pub(crate) fn header_pair(
+    name: &str,
+    value: &str,
+) -> Result<(reqwest::header::HeaderName, reqwest::header::HeaderValue), String> {
+    let n = reqwest::header::HeaderName::from_bytes(name.as_bytes())
         .map_err(|_| format!("{name:?} is not a valid header name"))?;
-    reqwest::header::HeaderValue::from_str(value).map_err(|_| {
+    let mut v = reqwest::header::HeaderValue::from_str(value).map_err(|_| {
         format!("the value of header {name:?} has characters a header cannot carry")
     })?;
-    Ok(())
+    v.set_sensitive(true);
+    Ok((n, v))
 }
 
 /// Checks a full traces URL: http(s), a host, no credentials in it. Kept as given (trimmed).

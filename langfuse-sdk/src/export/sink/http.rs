@@ -535,12 +535,7 @@ fn request_headers(cfg: &Config, extra: bool) -> Result<HeaderMap, String> {
         HeaderValue::from_static("4"),
     );
     for (k, v) in cfg.headers.iter().filter(|_| extra) {
-        let name = reqwest::header::HeaderName::from_bytes(k.as_bytes())
-            .map_err(|_| format!("{k:?} is not a valid header name"))?;
-        let mut value = HeaderValue::from_str(v)
-            .map_err(|_| format!("the value of header {k:?} is not valid in a header"))?;
-        // Extra headers often carry credentials.
-        value.set_sensitive(true);
+        let (name, value) = crate::config::otlp::header_pair(k, v)?;
         headers.insert(name, value);
     }
     Ok(headers)
