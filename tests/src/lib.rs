@@ -453,6 +453,20 @@ impl Reply {
             body: body.into(),
         }
     }
+    /// The ingestion API's answer accepting every event of the batch `c` carries (207, each
+    /// id in `successes`), as Langfuse answers it.
+    pub fn ingestion_accepting(c: &Captured) -> Reply {
+        let ok: Vec<_> = c.json()["batch"]
+            .as_array()
+            .map(|b| {
+                b.iter()
+                    .map(|e| serde_json::json!({"id": e["id"], "status": 201}))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let body = serde_json::json!({"successes": ok, "errors": []}).to_string();
+        Reply::new(207, "application/json", body)
+    }
     /// A redirect to `location` with an empty body.
     pub fn redirect(status: u16, location: &str) -> Reply {
         Reply {

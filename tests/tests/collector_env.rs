@@ -270,20 +270,7 @@ fn collector_404_does_not_switch_to_ingestion() {
 #[test]
 fn collector_headers_do_not_replace_the_keys_on_score_batches() {
     let collector = ScriptServer::start(|_| Reply::new(200, "application/x-protobuf", Vec::new()));
-    let langfuse = ScriptServer::start(|r: &Captured| {
-        let ids: Vec<_> = r.json()["batch"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .iter()
-            .map(|e| serde_json::json!({"id": e["id"], "status": 201}))
-            .collect();
-        Reply::new(
-            207,
-            "application/json",
-            serde_json::json!({"successes": ids, "errors": []}).to_string(),
-        )
-    });
+    let langfuse = ScriptServer::start(Reply::ingestion_accepting);
     let (b, warnings) = from_vars(&[
         (
             "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",

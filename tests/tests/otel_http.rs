@@ -156,15 +156,7 @@ fn on_the_ingestion_api_foreign_spans_are_counted_failed_with_a_warning() {
         if c.path != INGESTION {
             return Reply::new(404, "text/plain", "Not Found");
         }
-        let ok: Vec<serde_json::Value> = c.json()["batch"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| serde_json::json!({"id": e["id"], "status": 201}))
-            .collect();
-        let body = serde_json::json!({"successes": ok, "errors": []}).to_string();
-        Reply::new(207, "application/json", body)
+        Reply::ingestion_accepting(c)
     });
     let lf = client(&server, Langfuse::builder().transport(Transport::Ingestion));
     let provider = provider(&lf);
@@ -197,15 +189,7 @@ fn a_foreign_request_that_meets_the_404_of_auto_is_resent_through_ingestion() {
         if c.path != INGESTION {
             return Reply::new(404, "text/plain", "Not Found");
         }
-        let ok: Vec<serde_json::Value> = c.json()["batch"]
-            .as_array()
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .map(|e| serde_json::json!({"id": e["id"], "status": 201}))
-            .collect();
-        let body = serde_json::json!({"successes": ok, "errors": []}).to_string();
-        Reply::new(207, "application/json", body)
+        Reply::ingestion_accepting(c)
     });
     // `auto`, the default: the OTel route's 404 switches to the ingestion API for good.
     let lf = client(&server, Langfuse::builder());
