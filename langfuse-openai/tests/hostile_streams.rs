@@ -83,6 +83,21 @@ fn req() -> ChatRequest {
 
 const LAST: &[u8] = b"data: {\"id\":\"x\",\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
 
+/// Reads a whole stream from `url` (its text must be `text`) and returns its generation.
+async fn collect_recorded(url: &str, text: &str) -> langfuse_sdk::testing::ExportedSpan {
+    let (exp, lf) = recorder();
+    let r = client(url, &lf)
+        .chat_stream(req())
+        .await
+        .unwrap()
+        .collect()
+        .await
+        .unwrap();
+    assert_eq!(r.text(), Some(text));
+    lf.flush(Duration::from_secs(5)).unwrap();
+    exp.spans().remove(0)
+}
+
 /// Without `[DONE]`, but the answer says it is whole (a finish reason): a clean end.
 #[tokio::test]
 async fn split_lines_comments_and_a_missing_done_end_cleanly() {
@@ -96,17 +111,7 @@ async fn split_lines_comments_and_a_missing_done_end_cleanly() {
         false,
     )
     .await;
-    let (exp, lf) = recorder();
-    let r = client(&url, &lf)
-        .chat_stream(req())
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    assert_eq!(r.text(), Some("HiHi"));
-    lf.flush(Duration::from_secs(5)).unwrap();
-    let g = &exp.spans()[0];
+    let g = collect_recorded(&url, "HiHi").await;
     assert_eq!(g.attr_str("langfuse.observation.level"), None);
     assert_eq!(
         g.attr_json("langfuse.observation.output").unwrap()["content"],
@@ -119,17 +124,7 @@ async fn split_lines_comments_and_a_missing_done_end_cleanly() {
 #[tokio::test]
 async fn a_body_cut_off_mid_answer_is_recorded_as_incomplete() {
     let url = serve(vec![CHUNK, CHUNK], false).await;
-    let (exp, lf) = recorder();
-    let r = client(&url, &lf)
-        .chat_stream(req())
-        .await
-        .unwrap()
-        .collect()
-        .await
-        .unwrap();
-    assert_eq!(r.text(), Some("HiHi"));
-    lf.flush(Duration::from_secs(5)).unwrap();
-    let g = &exp.spans()[0];
+    let g = collect_recorded(&url, "HiHi").await;
     assert_eq!(g.attr_str("langfuse.observation.level"), Some("WARNING"));
     assert!(g
         .attr_str("langfuse.observation.status_message")
